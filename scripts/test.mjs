@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// The README's test command (`npm test`, also run by .ci/run): builds the bundles, makes sure the
+// prerequisites are present (python3, Debian's chromium), runs every vitest project, and ends with
+// one plain summary line `tests: N passed, N failed, N skipped` plus the names of skipped tests
+// (a skipped test is NOT a pass: it is listed under "NOT RUN").
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  return r.status ?? 1;
+}
+
+function have(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+// Prerequisites from Debian, installed when we can (root with apt-get), else a clear instruction.
+const missing = [];
+if (!have('python3')) missing.push('python3');
+if (!existsSync(CHROMIUM)) missing.push('chromium');
+if (missing.length > 0) {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot && have('apt-get')) {
+    console.log(`Installing ${missing.join(', ')} from Debian…`);
+    run('apt-get', ['update']);
+    if (run('apt-get', ['install', '-y', ...missing]) !== 0) process.exit(1);
+  } else {
+    console.error(`Missing prerequisites: ${missing.join(', ')}. Install them: sudo apt-get install -y ${missing.join(' ')}`);
+    process.exit(1);
+  }
+}
+
+const args = process.argv.slice(2);
+if (run('npm', ['run', '--silent', 'build']) !== 0) process.exit(1);
+
+rmSync(`${root}test-results`, { recursive: true, force: true });
+mkdirSync(`${root}test-results`, { recursive: true });
+const status = run('npx', [
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  '--outputFile.json=test-results/vitest.json',
+  ...args,
+], { env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' } });
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const notRun = [];
+try {
+  const report = JSON.parse(readFileSync(`${root}test-results/vitest.json`, 'utf8'));
+  for (const file of report.testResults ?? []) {
+    for (const t of file.assertionResults ?? []) {
+      if (t.status === 'passed') passed++;
+      else if (t.status === 'failed') failed++;
+      else {
+        skipped++;
+        notRun.push(`${t.fullName ?? t.title}`);
+      }
+    }
+  }
+} catch (e) {
+  console.error(`Could not read the vitest JSON report: ${e}`);
+  process.exit(status || 1);
+}
+
+if (notRun.length > 0) {
+  console.log(`\nNOT RUN (skipped — never counted as passing): ${notRun.length}`);
+  for (const n of notRun) console.log(`  - ${n}`);
+  const reasons = `${root}test-results/skipped-electron.txt`;
+  if (existsSync(reasons)) console.log(`  reason: ${readFileSync(reasons, 'utf8').trim()}`);
+}
+console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(status !== 0 ? status : failed > 0 ? 1 : 0);

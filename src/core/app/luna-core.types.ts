@@ -1,0 +1,31 @@
+import type { EventChannel, EventPayload } from '../../shared/contract/events.js';
+import type { InvokeHandlers } from '../../shared/contract/renderer-api.js';
+import type { DaemonSnapshot } from '../../shared/snapshot.js';
+import type { Settings } from '../../shared/settings-schema.js';
+
+/** A typed push-event source: `on(channel, listener)` returns a disposer. */
+export interface EventSource {
+  on<K extends EventChannel>(channel: K, listener: (payload: EventPayload<K>) => void): () => void;
+}
+
+/**
+ * The core as a host sees it: the contract's handlers, its push events, and lifecycle. Both
+ * composition roots (Electron main, headless `serve`) build exactly one of these.
+ */
+export interface LunaCore {
+  /** One async handler per invoke channel; requests are already parsed by the transport. */
+  readonly handlers: InvokeHandlers;
+  readonly events: EventSource;
+  /** The current snapshot (status, info, restarts, warnings). */
+  snapshot(): DaemonSnapshot;
+  settings(): Settings;
+  /** Emit `app:navigate` (tray "View logs" / "Settings…"). */
+  navigate(view: 'status' | 'logs' | 'settings' | 'comfy'): void;
+  /** Auto-start the daemon if `daemon.autoStart` is on (hosts call this once, after start-up). */
+  autoStart(delayMs?: number): void;
+  /**
+   * Stop everything. Stops the daemon gracefully unless `keepDaemon` (default:
+   * `settings.app.keepDaemonOnExit`), then releases timers, sockets and files.
+   */
+  dispose(opts?: { keepDaemon?: boolean }): Promise<void>;
+}

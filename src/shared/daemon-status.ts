@@ -1,0 +1,144 @@
+import { z } from 'zod';
+
+/** How a child process ended: the fields of execa's result that matter to a supervisor. */
+export const exitRecordSchema = z.object({
+  code: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  at: z.number(),
+  /** The last lines the process wrote to stderr (and stdout), oldest first. */
+  stderrTail: z.array(z.string()),
+});
+export type ExitRecord = z.infer<typeof exitRecordSchema>;
+
+/** Why the supervisor gave up. Every kind has an actionable `message` beside it. */
+export const failureKindSchema = z.enum([
+  'crash-loop',
+  'start-failed',
+  'start-timeout',
+  'port-conflict',
+  'missing-python',
+  'missing-script',
+  'not-configured',
+  'not-luna',
+  'stop-failed',
+]);
+export type FailureKind = z.infer<typeof failureKindSchema>;
+
+export const generationSchema = z.enum(['current', 'legacy']);
+export type Generation = z.infer<typeof generationSchema>;
+
+/**
+ * The daemon's status as a discriminated union (STYLE.md §9.1). Every variant carries `at`, the
+ * epoch milliseconds of the transition. Transitions are computed by the pure reducer in
+ * `src/core/supervisor/status-machine.ts`.
+ */
+export const daemonStatusSchema = z.discriminatedUnion('state', [
+  z.object({
+    state: z.literal('stopped'),
+    at: z.number(),
+    reason: z.enum(['initial', 'user', 'external-shutdown']),
+    lastExit: exitRecordSchema.optional(),
+  }),
+  z.object({
+    state: z.literal('starting'),
+    at: z.number(),
+    pid: z.number().int().nullable(),
+    attempt: z.number().int(),
+  }),
+  z.object({
+    state: z.literal('running'),
+    at: z.number(),
+    pid: z.number().int().nullable(),
+    since: z.number(),
+    adopted: z.boolean(),
+    generation: generationSchema,
+  }),
+  z.object({
+    state: z.literal('unresponsive'),
+    at: z.number(),
+    pid: z.number().int().nullable(),
+    since: z.number(),
+    adopted: z.boolean(),
+    generation: generationSchema,
+    failedPings: z.number().int(),
+  }),
+  z.object({
+    state: z.literal('stopping'),
+    at: z.number(),
+    pid: z.number().int().nullable(),
+    step: z.enum(['shutdown-sent', 'terminating', 'killing']),
+  }),
+  z.object({
+    state: z.literal('backoff'),
+    at: z.number(),
+    attempt: z.number().int(),
+    retryAt: z.number(),
+    lastExit: exitRecordSchema.optional(),
+    message: z.string(),
+  }),
+  z.object({
+    state: z.literal('failed'),
+    at: z.number(),
+    kind: failureKindSchema,
+    message: z.string(),
+    lastExit: exitRecordSchema.optional(),
+  }),
+]);
+export type DaemonStatus = z.infer<typeof daemonStatusSchema>;
+export type DaemonState = DaemonStatus['state'];
+
+/** The four tray colours. */
+export type TrayColor = 'gray' | 'yellow' | 'green' | 'red';
+
+/** Tray colour of a status: gray stopped, yellow starting/stopping, green running, red otherwise. */
+export function colorOf(status: Pick<DaemonStatus, 'state'>): TrayColor {
+  switch (status.state) {
+    case 'stopped':
+      return 'gray';
+    case 'starting':
+    case 'stopping':
+      return 'yellow';
+    case 'running':
+      return 'green';
+    case 'unresponsive':
+    case 'backoff':
+    case 'failed':
+      return 'red';
+  }
+}
+
+/** Which user actions make sense in a state (tray menu, panel buttons, CLI hints). */
+export function allowedActions(status: Pick<DaemonStatus, 'state'>): {
+  start: boolean;
+  stop: boolean;
+  restart: boolean;
+  unload: boolean;
+} {
+  const s = status.state;
+  return {
+    start: s === 'stopped' || s === 'failed' || s === 'backoff',
+    stop: s === 'starting' || s === 'running' || s === 'unresponsive' || s === 'backoff',
+    restart: s === 'running' || s === 'unresponsive' || s === 'failed' || s === 'backoff',
+    unload: s === 'running',
+  };
+}
+
+/** Short human words for a state, as the tray and CLI print them. */
+export function describeState(status: DaemonStatus, now = Date.now()): string {
+  switch (status.state) {
+    case 'stopped':
+      return status.reason === 'external-shutdown' ? 'stopped (shut down from outside)' : 'stopped';
+    case 'starting':
+      return 'starting…';
+    case 'running':
+      return status.adopted ? 'running (adopted)' : 'running';
+    case 'unresponsive':
+      return `unresponsive (${status.failedPings} failed pings)`;
+    case 'stopping':
+      return 'stopping…';
+    case 'backoff':
+      return `restarting in ${Math.max(0, Math.ceil((status.retryAt - now) / 1000))} s`;
+    case 'failed':
+      return `failed: ${status.message}`;
+  }
+}

@@ -1,0 +1,197 @@
+import { z } from 'zod';
+
+/** The current settings version. Bump it and add a migration in `src/core/settings/migrations.ts`. */
+export const SETTINGS_VERSION = 1;
+
+const port = z.number().int().min(1, 'must be a port number 1–65535').max(65535, 'must be a port number 1–65535');
+
+/** Restart policy with pm2-like semantics (STYLE.md §9.5). */
+export const restartPolicySchema = z
+  .object({
+    /** Restart the daemon when it exits without being asked to. */
+    enabled: z.boolean().default(true),
+    /** First backoff delay. */
+    initialDelayMs: z.number().int().min(0).max(600_000).default(1_000),
+    /** Backoff cap. */
+    maxDelayMs: z.number().int().min(0).max(3_600_000).default(30_000),
+    /** Each quick crash multiplies the delay by this. */
+    multiplier: z.number().min(1).max(10).default(2),
+    /** An uptime this long counts as stable: the attempt counter resets. */
+    stableAfterSec: z.number().min(0).max(86_400).default(30),
+    /** After this many quick (unstable) crashes in a row the supervisor gives up (`failed`, crash loop). */
+    maxQuickCrashes: z.number().int().min(1).max(100).default(5),
+    /** Restart a daemon that stops answering pings (after `daemon.health.failuresBeforeUnresponsive`). */
+    restartUnresponsive: z.boolean().default(true),
+  })
+  .prefault({});
+
+export const healthSchema = z
+  .object({
+    /** Ping interval while running. */
+    intervalSec: z.number().min(0.1).max(3600).default(2),
+    /** Consecutive failed pings before `unresponsive`. */
+    failuresBeforeUnresponsive: z.number().int().min(1).max(100).default(3),
+    /** Per-ping timeout. */
+    pingTimeoutMs: z.number().int().min(50).max(60_000).default(2_000),
+    /** How often models/VRAM are refreshed while running. */
+    infoIntervalSec: z.number().min(0.2).max(3600).default(2),
+  })
+  .prefault({});
+
+export const daemonSettingsSchema = z
+  .object({
+    /**
+     * `comfyui`: find Python and the Luna daemon under `comfyui.path` (unless `daemon.command` is
+     * set); `custom`: run `daemon.command` with `daemon.args`; `simulator`: the bundled Luna daemon
+     * simulator (demo, tests).
+     */
+    profile: z.enum(['comfyui', 'custom', 'simulator']).default('comfyui'),
+    /** Executable (usually a Python interpreter). Empty: auto-detected from `comfyui.path`. */
+    command: z.string().default(''),
+    /** Arguments (usually the path of `daemon_server.py`). Empty: auto-detected. */
+    args: z.array(z.string()).default([]),
+    /** Working directory. Empty: the ComfyUI root, or the data directory. */
+    cwd: z.string().default(''),
+    /** Extra environment variables for the daemon. */
+    env: z.record(z.string(), z.string()).default({}),
+    /** The daemon's host. Loopback only: the daemon has no authentication. */
+    host: z
+      .string()
+      .default('127.0.0.1')
+      .refine((h) => h === '127.0.0.1' || h === 'localhost' || h === '::1', {
+        message: 'must be a loopback address (127.0.0.1, localhost or ::1): the daemon has no authentication',
+      }),
+    port: port.default(19283),
+    /** The WebSocket monitor port; 0 means "do not use the WebSocket feed". */
+    wsPort: z.number().int().min(0).max(65535).default(19285),
+    generation: z.enum(['auto', 'current', 'legacy']).default('auto'),
+    /** Start the daemon when Luna Tray starts. */
+    autoStart: z.boolean().default(false),
+    /** Readiness deadline: importing torch is slow. */
+    startTimeoutSec: z.number().min(1).max(3600).default(120),
+    /** Grace period after the protocol `shutdown` before SIGTERM. */
+    stopGraceSec: z.number().min(0).max(600).default(5),
+    /** After SIGTERM, how long before the tree kill. */
+    killTimeoutSec: z.number().min(0).max(600).default(3),
+    /** Passed to the daemon as `LUNA_ATTENTION_MODE` and re-applied after each start. */
+    attentionMode: z.enum(['', 'auto', 'flash', 'split', 'pytorch']).default(''),
+    restart: restartPolicySchema,
+    health: healthSchema,
+  })
+  .prefault({});
+
+const instanceUrl = z
+  .string()
+  .refine((u) => /^https?:\/\/[^/\s]+/.test(u), { message: 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8188' });
+
+export const comfyuiSettingsSchema = z
+  .object({
+    /** The ComfyUI root folder (the one with `main.py` and `custom_nodes/`). */
+    path: z.string().default(''),
+    /** ComfyUI instances to watch. */
+    instances: z.array(instanceUrl).default(['http://127.0.0.1:8188']),
+    /** Also look for instances on local ports 8188–8199 and 8000. */
+    discover: z.boolean().default(false),
+    pollIntervalSec: z.number().min(0.5).max(3600).default(5),
+  })
+  .prefault({});
+
+export const appSettingsSchema = z
+  .object({
+    openAtLogin: z.boolean().default(false),
+    /** Leave the daemon running when Luna Tray exits. */
+    keepDaemonOnExit: z.boolean().default(false),
+    notifications: z.boolean().default(true),
+  })
+  .prefault({});
+
+export const logSettingsSchema = z
+  .object({
+    /** Entries kept in memory. */
+    bufferSize: z.number().int().min(100).max(1_000_000).default(50_000),
+    /** Size of one log file before rotation. */
+    fileMaxBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
+    /** Rotated files kept. */
+    fileCount: z.number().int().min(1).max(100).default(5),
+    /** Lines longer than this are truncated with a marker. */
+    maxLineLength: z.number().int().min(80).max(10 * 1024 * 1024).default(16 * 1024),
+  })
+  .prefault({});
+
+export const settingsSchema = z.object({
+  version: z.literal(SETTINGS_VERSION).default(SETTINGS_VERSION),
+  daemon: daemonSettingsSchema,
+  comfyui: comfyuiSettingsSchema,
+  app: appSettingsSchema,
+  logs: logSettingsSchema,
+});
+export type Settings = z.infer<typeof settingsSchema>;
+
+/** A deep-partial settings update, as `PUT /settings` and `settings:update` accept. */
+export type SettingsPatch = {
+  [K in keyof Settings]?: Settings[K] extends object ? DeepPartial<Settings[K]> : Settings[K];
+};
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};
+
+/** The defaults, as a fresh object. */
+export function defaultSettings(): Settings {
+  return settingsSchema.parse({});
+}
+
+/** A validation problem, addressed by dotted key (`daemon.port`). */
+export interface SettingsIssue {
+  key: string;
+  message: string;
+}
+
+/** zod issues → `{key, message}` with dotted keys, for inline errors in the panel and the CLI. */
+export function toSettingsIssues(error: z.ZodError): SettingsIssue[] {
+  return error.issues.map((i) => ({ key: i.path.map(String).join('.'), message: i.message }));
+}
+
+/** Deep-merge a patch into settings (arrays and records replace; objects merge). */
+export function mergeSettings(base: Settings, patch: unknown): unknown {
+  return deepMerge(base, patch);
+}
+
+function deepMerge(base: unknown, patch: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(patch)) return patch === undefined ? base : patch;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) {
+    // `env` is a record of user variables: a patch replaces it whole, like an array.
+    out[k] = k === 'env' ? v : deepMerge(base[k], v);
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Read a dotted key (`daemon.port`) from settings; `undefined` when absent. */
+export function getSettingByKey(settings: Settings, key: string): unknown {
+  let cur: unknown = settings;
+  for (const part of key.split('.')) {
+    if (!isPlainObject(cur) || !(part in cur)) return undefined;
+    cur = cur[part];
+  }
+  return cur;
+}
+
+/** Build a patch that sets one dotted key. */
+export function patchForKey(key: string, value: unknown): Record<string, unknown> {
+  const parts = key.split('.');
+  const root: Record<string, unknown> = {};
+  let cur = root;
+  parts.forEach((part, i) => {
+    if (i === parts.length - 1) cur[part] = value;
+    else {
+      const next: Record<string, unknown> = {};
+      cur[part] = next;
+      cur = next;
+    }
+  });
+  return root;
+}
