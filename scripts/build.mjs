@@ -6,6 +6,7 @@ import { chmod, cp, mkdir, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 import * as esbuild from 'esbuild';
+import { readFileSync } from 'node:fs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = `${root}out`;
@@ -21,7 +22,14 @@ const noElectron = {
   },
 };
 
-const common = { bundle: true, sourcemap: true, logLevel: 'warning', absWorkingDir: root };
+const version = JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version;
+const common = {
+  bundle: true,
+  sourcemap: true,
+  logLevel: 'warning',
+  absWorkingDir: root,
+  define: { LUNA_TRAY_VERSION: JSON.stringify(version) },
+};
 
 await rm(out, { recursive: true, force: true });
 await mkdir(`${out}/renderer`, { recursive: true });

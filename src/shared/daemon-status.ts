@@ -13,6 +13,7 @@ export type ExitRecord = z.infer<typeof exitRecordSchema>;
 /** Why the supervisor gave up. Every kind has an actionable `message` beside it. */
 export const failureKindSchema = z.enum([
   'crash-loop',
+  'crashed',
   'start-failed',
   'start-timeout',
   'port-conflict',
