@@ -1,0 +1,104 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Name of the token file in the data directory (owner-only permissions). */
+export const TOKEN_FILE = 'control-token';
+/** The panel's session cookie (HttpOnly, SameSite=Strict). */
+export const SESSION_COOKIE = 'luna_tray_token';
+
+/**
+ * Load the control token from `<dataDir>/control-token`, creating a fresh random one (32 bytes,
+ * base64url) when missing or malformed. The file is (re)set to mode 0600. The token is kept across
+ * server restarts so the CLI and an open panel keep working after a restart.
+ */
+export async function loadOrCreateToken(dataDir: string): Promise<string> {
+  const path = join(dataDir, TOKEN_FILE);
+  await mkdir(dataDir, { recursive: true });
+  try {
+    const existing = (await readFile(path, 'utf8')).trim();
+    if (/^[A-Za-z0-9_-]{43,}$/.test(existing)) {
+      await chmod(path, 0o600);
+      return existing;
+    }
+  } catch {
+    // Missing or unreadable: create a new one below.
+  }
+  const token = randomBytes(32).toString('base64url');
+  await writeFile(path, `${token}\n`, { mode: 0o600 });
+  await chmod(path, 0o600);
+  return token;
+}
+
+/** Read the token for a client (the CLI); `null` when there is none. */
+export async function readToken(dataDir: string): Promise<string | null> {
+  try {
+    const t = (await readFile(join(dataDir, TOKEN_FILE), 'utf8')).trim();
+    return t || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Constant-time comparison of a presented token with the real one. */
+export function tokenMatches(presented: string | null | undefined, token: string): boolean {
+  if (!presented) return false;
+  const a = Buffer.from(presented);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The Host values we answer to: the loopback names with our port (DNS-rebinding defence). */
+export function isAllowedHost(host: string | undefined, port: number): boolean {
+  if (!host) return false;
+  return host === `127.0.0.1:${port}` || host === `localhost:${port}` || host === `[::1]:${port}`;
+}
+
+/** An Origin, when present, must be our own origin (any of the loopback names, our port, http). */
+export function isAllowedOrigin(origin: string | undefined, port: number): boolean {
+  if (origin === undefined) return true;
+  return (
+    origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}` || origin === `http://[::1]:${port}`
+  );
+}
+
+/** The bearer token or the session cookie of a request. */
+export function presentedToken(headers: { authorization?: string; cookie?: string }): string | null {
+  const auth = headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  const cookie = headers.cookie;
+  if (cookie) {
+    for (const part of cookie.split(';')) {
+      const [k, ...v] = part.trim().split('=');
+      if (k === SESSION_COOKIE) return decodeURIComponent(v.join('='));
+    }
+  }
+  return null;
+}
+
+/** Single-use codes for the panel URL, exchanged for the session cookie. */
+export class OneTimeCodes {
+  private readonly codes = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** A new code valid for `ttlMs`. */
+  create(ttlMs: number): string {
+    this.prune();
+    const code = randomBytes(24).toString('base64url');
+    this.codes.set(code, this.now() + ttlMs);
+    return code;
+  }
+
+  /** True exactly once for a valid, unexpired code. */
+  consume(code: string): boolean {
+    const expires = this.codes.get(code);
+    this.codes.delete(code);
+    return expires !== undefined && expires >= this.now();
+  }
+
+  private prune(): void {
+    const now = this.now();
+    for (const [c, exp] of this.codes) if (exp < now) this.codes.delete(c);
+  }
+}

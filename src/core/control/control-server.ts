@@ -1,0 +1,353 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { WebSocketServer, type WebSocket } from 'ws';
+import { z } from 'zod';
+
+import { EVENT_CHANNELS, type EventChannel } from '../../shared/contract/events.js';
+import { HTTP_ROUTES, EVENTS_PATH } from '../../shared/contract/http-routes.js';
+import { invokeContract, type InvokeChannel } from '../../shared/contract/invoke.js';
+import type { ApiResult } from '../../shared/contract/result.js';
+import { toSettingsIssues } from '../../shared/settings-schema.js';
+import type { LunaCore } from '../app/luna-core.types.js';
+import {
+  OneTimeCodes,
+  SESSION_COOKIE,
+  isAllowedHost,
+  isAllowedOrigin,
+  loadOrCreateToken,
+  presentedToken,
+  tokenMatches,
+} from './auth.js';
+import { LockHeldError, identifyHolder } from './lock.js';
+import { lunaStatusJson } from './luna-status.js';
+
+export interface ControlServerOptions {
+  core: LunaCore;
+  /** The lock/control port (default 19299). Binding it IS the single-instance lock. */
+  port: number;
+  dataDir: string;
+  /** Folder with the built renderer (index.html, main.js, styles.css); null serves no panel. */
+  staticDir: string | null;
+  /** `POST /app/show`: a second instance (or the CLI) asks us to show the window. */
+  onShow: () => void;
+  version: string;
+  /** Request body limit (413 beyond it). */
+  maxBodyBytes?: number;
+  /** A WebSocket client whose send buffer exceeds this is dropped (it re-syncs on reconnect). */
+  maxClientBufferBytes?: number;
+}
+
+export interface ControlServer {
+  readonly port: number;
+  readonly origin: string;
+  /** A panel URL with a fresh one-time code (valid for `ttlMs`, default 10 minutes). */
+  panelUrl(ttlMs?: number): string;
+  close(): Promise<void>;
+}
+
+/** Files of the renderer build the server may serve, with their types. Nothing else is reachable. */
+const STATIC_FILES: Record<string, string> = {
+  '/index.html': 'text/html; charset=utf-8',
+  '/main.js': 'text/javascript; charset=utf-8',
+  '/main.js.map': 'application/json; charset=utf-8',
+  '/styles.css': 'text/css; charset=utf-8',
+};
+
+/** The CSP of the panel (also in index.html): no inline script, no foreign connection. */
+export const PANEL_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: ; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly issues?: { key: string; message: string }[],
+  ) {
+    super(message);
+  }
+}
+
+const lunaActions = ['start', 'stop', 'restart', 'reconnect', 'unload'] as const;
+const logsQuery = z.object({
+  since: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(200_000).optional(),
+});
+const instanceBody = z.object({ url: z.string().url() }).strict();
+
+/**
+ * The lock and control server: binds 127.0.0.1 only, serves the panel's static files, the contract
+ * routes (`POST /api/<domain>/<verb>`), the original-compatible `/luna/daemon/*` routes, settings,
+ * logs and an event WebSocket. Every request passes the Host and Origin checks; everything but the
+ * static files and `/app/identity` needs the token (bearer or session cookie). No CORS headers.
+ */
+export async function startControlServer(opts: ControlServerOptions): Promise<ControlServer> {
+  const maxBody = opts.maxBodyBytes ?? 64 * 1024;
+  const maxClientBuffer = opts.maxClientBufferBytes ?? 16 * 1024 * 1024;
+  const token = await loadOrCreateToken(opts.dataDir);
+  const codes = new OneTimeCodes();
+  const core = opts.core;
+  let port = opts.port;
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const clients = new Set<WebSocket>();
+  const disposers: (() => void)[] = [];
+  for (const channel of EVENT_CHANNELS) {
+    disposers.push(core.events.on(channel, (data) => broadcast(channel, data)));
+  }
+
+  function broadcast(channel: EventChannel, data: unknown): void {
+    if (clients.size === 0) return;
+    const message = JSON.stringify({ type: channel, data });
+    for (const ws of clients) {
+      // A client that cannot keep up (a log flood to a slow browser) is dropped rather than
+      // buffered without bound; it reconnects and re-syncs from its last log seq.
+      if (ws.bufferedAmount > maxClientBuffer) ws.terminate();
+      else ws.send(message);
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      const status = e instanceof HttpError ? e.status : 500;
+      const message = e instanceof Error ? e.message : String(e);
+      if (!res.headersSent) {
+        sendJson(res, status, {
+          status: 'error',
+          message: status === 500 ? `internal error: ${message}` : message,
+          ...(e instanceof HttpError && e.issues ? { issues: e.issues } : {}),
+        });
+      } else res.destroy();
+    });
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (!isAllowedHost(req.headers.host, port)) throw new HttpError(403, 'forbidden: unexpected Host header');
+    if (!isAllowedOrigin(req.headers.origin, port)) throw new HttpError(403, 'forbidden: foreign Origin');
+    const method = req.method ?? 'GET';
+    const path = url.pathname;
+
+    if (method === 'GET' && path === '/app/identity') {
+      return sendJson(res, 200, { app: 'luna-tray', version: opts.version });
+    }
+    if (method === 'GET' && (path === '/' || path in STATIC_FILES)) {
+      const code = url.searchParams.get('code');
+      if (code !== null) return exchangeCode(res, code);
+      return serveStatic(res, path === '/' ? '/index.html' : path);
+    }
+    if (method === 'GET' && path === '/favicon.ico') {
+      res.writeHead(204, SECURITY_HEADERS).end();
+      return;
+    }
+    if (!tokenMatches(presentedToken(req.headers), token)) {
+      throw new HttpError(401, 'unauthorized: missing or wrong token (the CLI reads it from the data directory; the panel needs `luna-tray open`)');
+    }
+
+    const channel = HTTP_ROUTES.get(path);
+    if (channel) {
+      if (method !== 'POST') throw new HttpError(405, `method not allowed: use POST ${path}`);
+      return invoke(res, channel, await readJson(req));
+    }
+    const luna = /^\/luna\/daemon\/([a-z-]+)$/.exec(path)?.[1];
+    if (luna === 'status' && method === 'GET') return sendJson(res, 200, lunaStatusJson(core.snapshot()));
+    if (luna && (lunaActions as readonly string[]).includes(luna) && method === 'POST') {
+      await readJson(req);
+      return lunaAction(res, luna as (typeof lunaActions)[number]);
+    }
+    if (path === '/luna/daemon/logs' || path === '/logs') {
+      if (method !== 'GET') throw new HttpError(405, 'method not allowed: use GET');
+      const q = logsQuery.safeParse(Object.fromEntries(url.searchParams));
+      if (!q.success) throw new HttpError(400, `invalid query: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      return sendResult(res, await core.handlers['logs:get-since']({ seq: q.data.since, ...(q.data.limit ? { limit: q.data.limit } : {}) }));
+    }
+    if (path === '/settings') {
+      if (method === 'GET') return sendResult(res, await core.handlers['settings:get']({}));
+      if (method === 'PUT' || method === 'PATCH') {
+        const body = await readJson(req);
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+          throw new HttpError(400, 'invalid settings: the body must be a JSON object (a partial settings update)');
+        }
+        return sendResult(res, await core.handlers['settings:update']({ patch: body as Record<string, unknown> }));
+      }
+      throw new HttpError(405, 'method not allowed: use GET or PUT');
+    }
+    if (path === '/app/show' && method === 'POST') {
+      await readJson(req);
+      opts.onShow();
+      return sendJson(res, 200, { status: 'ok', message: 'shown' });
+    }
+    if (path === '/app/panel-url' && method === 'POST') {
+      await readJson(req);
+      return sendJson(res, 200, { url: panelUrl() });
+    }
+    if (path === '/comfyui/instances' && method === 'GET') {
+      return sendResult(res, await core.handlers['comfy:list-instances']({}));
+    }
+    if (path === '/comfyui/free' && method === 'POST') {
+      await readJson(req);
+      return sendResult(res, await core.handlers['comfy:free-vram']({}));
+    }
+    if ((path === '/comfyui/interrupt' || path === '/comfyui/clear-queue') && method === 'POST') {
+      const body = instanceBody.safeParse(await readJson(req));
+      if (!body.success) throw new HttpError(400, 'invalid body: expected {"url": "http://127.0.0.1:8188"}');
+      const ch = path === '/comfyui/interrupt' ? 'comfy:interrupt' : 'comfy:clear-queue';
+      return sendResult(res, await core.handlers[ch](body.data));
+    }
+    throw new HttpError(404, `not found: ${method} ${path}`);
+  }
+
+  async function invoke(res: ServerResponse, channel: InvokeChannel, body: unknown): Promise<void> {
+    const parsed = invokeContract[channel].request.safeParse(body ?? {});
+    if (!parsed.success) {
+      const issues = toSettingsIssues(parsed.error);
+      return sendJson(res, 400, {
+        ok: false,
+        error: { code: 'invalid-input', message: `invalid request for ${channel}: ${issues.map((i) => `${i.key || '(body)'}: ${i.message}`).join('; ')}`, issues },
+      });
+    }
+    const handler = core.handlers[channel] as (req: unknown) => Promise<ApiResult<unknown>>;
+    sendJson(res, 200, await handler(parsed.data));
+  }
+
+  /** The original routes' shape `{status, message}`, with honest HTTP codes (STYLE.md §8.4). */
+  async function lunaAction(res: ServerResponse, action: (typeof lunaActions)[number]): Promise<void> {
+    const channel = ({ start: 'daemon:start', stop: 'daemon:stop', restart: 'daemon:restart', reconnect: 'daemon:check', unload: 'daemon:unload' } as const)[action];
+    const r = await core.handlers[channel]({});
+    if (r.ok) return sendJson(res, 200, { status: 'ok', message: r.value.message });
+    const status = r.error.code === 'not-running' ? 409 : r.error.code === 'invalid-input' ? 400 : action === 'reconnect' ? 503 : 500;
+    sendJson(res, status, { status: 'error', message: r.error.message });
+  }
+
+  function sendResult(res: ServerResponse, r: ApiResult<unknown>): void {
+    sendJson(res, r.ok ? 200 : r.error.code === 'invalid-input' ? 400 : r.error.code === 'not-found' ? 404 : 200, r);
+  }
+
+  function exchangeCode(res: ServerResponse, code: string): void {
+    if (!codes.consume(code)) {
+      res.writeHead(401, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' });
+      res.end('This Luna Tray link has expired or was already used. Run `luna-tray open` for a new one.\n');
+      return;
+    }
+    res.writeHead(302, {
+      ...SECURITY_HEADERS,
+      location: '/',
+      'set-cookie': `${SESSION_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+    });
+    res.end();
+  }
+
+  async function serveStatic(res: ServerResponse, file: string): Promise<void> {
+    if (!opts.staticDir) throw new HttpError(404, 'no panel build: run `npm run build`');
+    let body: Buffer;
+    try {
+      body = await readFile(join(opts.staticDir, file));
+    } catch {
+      throw new HttpError(404, `panel file missing: ${file} (run \`npm run build\`)`);
+    }
+    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': STATIC_FILES[file]!, 'content-security-policy': PANEL_CSP });
+    res.end(body);
+  }
+
+  async function readJson(req: IncomingMessage): Promise<unknown> {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBody) {
+      req.resume();
+      throw new HttpError(413, `request body too large (limit ${maxBody} bytes)`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBody) {
+        req.resume();
+        throw new HttpError(413, `request body too large (limit ${maxBody} bytes)`);
+      }
+      chunks.push(chunk);
+    }
+    if (size === 0) return {};
+    // Only JSON bodies: a cross-site "simple" form POST (text/plain) is refused outright.
+    const type = req.headers['content-type'] ?? '';
+    if (!/^application\/json\b/i.test(type)) throw new HttpError(415, 'unsupported media type: send Content-Type: application/json');
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    } catch (e) {
+      throw new HttpError(400, `invalid JSON: ${(e as Error).message}`);
+    }
+  }
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    if (path !== EVENTS_PATH) return refuse(404, 'Not Found');
+    if (!isAllowedHost(req.headers.host, port) || !isAllowedOrigin(req.headers.origin, port)) return refuse(403, 'Forbidden');
+    if (!tokenMatches(presentedToken(req.headers), token)) return refuse(401, 'Unauthorized');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      clients.add(ws);
+      ws.on('close', () => clients.delete(ws));
+      ws.on('error', () => clients.delete(ws));
+      // The event socket is push-only; anything a client sends is ignored.
+    });
+  });
+
+  function panelUrl(ttlMs = 10 * 60_000): string {
+    return `http://127.0.0.1:${port}/?code=${codes.create(ttlMs)}`;
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      reject(e);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    // Loopback only, exclusively: binding this port is the single-instance lock.
+    server.listen({ port: opts.port, host: '127.0.0.1', exclusive: true });
+  }).catch(async (e: NodeJS.ErrnoException) => {
+    for (const d of disposers) d();
+    if (e.code === 'EADDRINUSE') throw new LockHeldError(opts.port, await identifyHolder(opts.port));
+    throw e;
+  });
+  const address = server.address();
+  if (address && typeof address === 'object') port = address.port;
+
+  return {
+    get port() {
+      return port;
+    },
+    get origin() {
+      return `http://127.0.0.1:${port}`;
+    },
+    panelUrl,
+    async close() {
+      for (const d of disposers) d();
+      for (const ws of clients) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

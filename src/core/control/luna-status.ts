@@ -1,0 +1,72 @@
+import { colorOf } from '../../shared/daemon-status.js';
+import type { DaemonSnapshot } from '../../shared/snapshot.js';
+
+const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
+const basename = (p: string) => p.split(/[\\/]/).pop() ?? p;
+
+/**
+ * `GET /luna/daemon/status`: the field names of the original ComfyUI-side route (spec §13) built
+ * from our snapshot, plus ours (`state`, `color`, `pid`, `adopted`, `restarts`, `generation`,
+ * `lastError`, `lastExitCode`, `uptimeSec`, `models`, `vram`). The CLI's `status --json` prints it.
+ */
+export function lunaStatusJson(snap: DaemonSnapshot): Record<string, unknown> {
+  const s = snap.status;
+  const info = snap.info;
+  const running = s.state === 'running';
+  const pid = 'pid' in s ? s.pid : null;
+  const adopted = s.state === 'running' || s.state === 'unresponsive' ? s.adopted : false;
+  const generation = s.state === 'running' || s.state === 'unresponsive' ? s.generation : (info?.generation ?? null);
+  const lastError = s.state === 'failed' || s.state === 'backoff' ? s.message : null;
+  const ours = {
+    state: s.state,
+    color: colorOf(s),
+    pid,
+    adopted,
+    restarts: snap.restarts,
+    generation,
+    lastError,
+    lastExitCode: snap.lastExit?.code ?? null,
+    lastExitSignal: snap.lastExit?.signal ?? null,
+    uptimeSec: info ? Math.floor(info.uptimeSec) : s.state === 'running' ? Math.floor((Date.now() - s.since) / 1000) : 0,
+    models: info ? info.models.map((m) => m.name) : [],
+    vram: info ? info.vram.map((v) => ({ device: v.device, usedGb: v.usedGb, totalGb: v.totalGb })) : [],
+    process: snap.process,
+    warnings: snap.warnings.map((w) => w.message),
+    at: s.at,
+  };
+  if (!running || !info) return { running: false, ...ours };
+  const used = info.vram.reduce((a, v) => a + v.usedGb, 0);
+  const total = info.vram.reduce((a, v) => a + v.totalGb, 0);
+  const clipModels = info.models.filter((m) => m.source === 'clip_pool');
+  return {
+    running: true,
+    device: info.devices.clip ?? null,
+    vram_used_gb: round(used, 2),
+    vram_allocated_gb: round(used, 2),
+    vram_total_gb: round(total, 1),
+    vram_percent: total > 0 ? round((used / total) * 100, 1) : 0,
+    request_count: info.requestCount,
+    clip_request_count: info.clipRequestCount,
+    vae_request_count: info.vaeRequestCount,
+    uptime_seconds: Math.floor(info.uptimeSec),
+    models_loaded: clipModels.map((m) => `CLIP: ${basename(m.name)}`),
+    checkpoints: [],
+    gpus: info.vram.map((v) => {
+      const id = v.device.replace(/^cuda:/, '');
+      return {
+        id,
+        name: `GPU ${id}`,
+        used_gb: v.usedGb,
+        reserved_gb: v.usedGb,
+        total_gb: v.totalGb,
+        percent: v.totalGb > 0 ? round((v.usedGb / v.totalGb) * 100, 1) : 0,
+        is_daemon_device: v.device === info.devices.clip,
+      };
+    }),
+    vae_loaded: false,
+    clip_loaded: (info.clipPool?.workersCount ?? 0) > 0,
+    weight_registry_models: Array.isArray(info.raw.weight_registry_models) ? info.raw.weight_registry_models : [],
+    comfyui_vram: {},
+    ...ours,
+  };
+}

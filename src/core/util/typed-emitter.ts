@@ -1,0 +1,28 @@
+/**
+ * A tiny typed event emitter: `on` returns a disposer (STYLE.md §4.7). A throwing listener is
+ * isolated so one bad subscriber cannot break the supervisor or the others.
+ */
+export class TypedEmitter<Events extends object> {
+  private readonly listeners = new Map<keyof Events, Set<(payload: never) => void>>();
+
+  on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as (payload: never) => void);
+    return () => set.delete(listener as (payload: never) => void);
+  }
+
+  protected emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+    const set = this.listeners.get(event);
+    if (!set) return;
+    for (const l of [...set]) {
+      try {
+        (l as (p: Events[K]) => void)(payload);
+      } catch (e) {
+        // A listener's bug must not propagate into the emitter's caller (the supervisor), nor
+        // crash the process: report it and carry on.
+        console.error(`luna-tray: a "${String(event)}" listener failed:`, e);
+      }
+    }
+  }
+}
