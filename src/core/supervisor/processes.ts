@@ -1,0 +1,131 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+
+import treeKill from 'tree-kill';
+
+/** True while a process with this PID exists. */
+export function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True while any process of the group led by `pgid` exists (Unix only). */
+export function isGroupAlive(pgid: number): boolean {
+  if (process.platform === 'win32') return false;
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Send a signal to a PID, ignoring "already gone". Returns whether it was delivered. */
+export function signalPid(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGKILL a whole process group (Unix), ignoring "already gone". */
+export function killGroup(pgid: number): void {
+  if (process.platform === 'win32') return;
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // No member left: nothing to do.
+  }
+}
+
+/**
+ * `tree-kill` wrapped in a promise (it has a callback API). Only numeric PIDs are passed (versions
+ * before 1.2.2 had a command-injection flaw with strings). On Windows it runs `taskkill /T /F`.
+ */
+export function killTree(pid: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (!Number.isInteger(pid) || pid <= 0) return Promise.resolve();
+  return new Promise((resolve) => treeKill(pid, signal, () => resolve()));
+}
+
+/** Wait until `pid` has exited, polling; resolves `false` on timeout. */
+export async function waitForPidExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isPidAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return true;
+}
+
+/**
+ * An identity for a PID that survives PID reuse: the process start time. Linux: field 22 of
+ * `/proc/<pid>/stat` (clock ticks since boot); elsewhere `ps -o lstart=`. `null` when unknown.
+ */
+export async function processStartTime(pid: number): Promise<string | null> {
+  if (process.platform === 'linux') {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return fields[19] ?? null;
+    } catch {
+      return null;
+    }
+  }
+  if (process.platform === 'win32') return null;
+  return new Promise((resolve) => {
+    execFile('ps', ['-o', 'lstart=', '-p', String(pid)], { timeout: 2000 }, (error, stdout) =>
+      resolve(error ? null : stdout.trim() || null),
+    );
+  });
+}
+
+/** Linux defaults on every supported architecture: CLK_TCK = 100 and 4 KiB pages. */
+const CLOCK_TICKS = 100;
+const PAGE_BYTES = 4096;
+
+/** CPU (percent of one core since the previous sample) and RSS of a process. */
+export interface ProcessSample {
+  cpuPercent: number;
+  rssBytes: number;
+}
+
+/** Samples a process's CPU and memory; keep one sampler per PID (CPU % is a difference). */
+export function createProcessSampler(pid: number): () => Promise<ProcessSample | null> {
+  let last: { cpuSec: number; at: number } | null = null;
+  return async () => {
+    if (process.platform === 'linux') {
+      try {
+        const [stat, statm] = await Promise.all([
+          readFile(`/proc/${pid}/stat`, 'utf8'),
+          readFile(`/proc/${pid}/statm`, 'utf8'),
+        ]);
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after the name.
+        const cpuSec = (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+        const rssBytes = Number(statm.split(' ')[1]) * PAGE_BYTES;
+        const now = Date.now();
+        const cpuPercent = last ? Math.max(0, ((cpuSec - last.cpuSec) / ((now - last.at) / 1000)) * 100) : 0;
+        last = { cpuSec, at: now };
+        return { cpuPercent: Math.round(cpuPercent * 10) / 10, rssBytes };
+      } catch {
+        return null;
+      }
+    }
+    if (process.platform === 'win32') return null;
+    return new Promise((resolve) => {
+      execFile('ps', ['-o', '%cpu=,rss=', '-p', String(pid)], { timeout: 2000 }, (error, stdout) => {
+        if (error) return resolve(null);
+        const [cpu, rssKb] = stdout.trim().split(/\s+/).map(Number);
+        resolve({ cpuPercent: cpu ?? 0, rssBytes: (rssKb ?? 0) * 1024 });
+      });
+    });
+  };
+}

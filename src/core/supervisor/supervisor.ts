@@ -1,0 +1,862 @@
+import { basename } from 'node:path';
+
+import type { PreflightReport } from '../../shared/contract/invoke.js';
+import type { DaemonInfo } from '../../shared/daemon-info.js';
+import {
+  type DaemonStatus,
+  type ExitRecord,
+  type FailureKind,
+  type Generation,
+} from '../../shared/daemon-status.js';
+import type { LogEntry } from '../../shared/log-entry.js';
+import type { Settings } from '../../shared/settings-schema.js';
+import { isDaemonError } from '../daemon/errors.js';
+import { probeGeneration } from '../daemon/generation-probe.js';
+import { LunaClient } from '../daemon/luna-client.js';
+import { createMonitorSocket } from '../daemon/monitor-socket.js';
+import type { LogCapture } from '../logs/log-capture.js';
+import type { LogStore } from '../logs/log-store.js';
+import { checkPython, resolveLaunchProfile } from '../settings/launch-profile.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
+import { PidFile } from './pid-file.js';
+import { LaunchError, nodeProcessLauncher, type LaunchedProcess, type ProcessLauncher } from './process-launcher.js';
+import {
+  createProcessSampler,
+  isGroupAlive,
+  isPidAlive,
+  killGroup,
+  killTree,
+  processStartTime,
+  signalPid,
+  waitForPidExit,
+  type ProcessSample,
+} from './processes.js';
+import { decideAfterExit } from './restart-policy.js';
+import { findPortOwner, isPortFree } from './port-owner.js';
+import { INITIAL_STATUS, transition, type StatusEvent } from './status-machine.js';
+
+/** The outcome of a user action, as the API and CLI report it. */
+export type ActionOutcome = { ok: true; message: string } | { ok: false; code: 'not-running' | 'operation-failed'; message: string };
+
+export interface SupervisorEvents {
+  status: DaemonStatus;
+  info: DaemonInfo | null;
+  stats: ProcessSample | null;
+}
+
+export interface SupervisorOptions {
+  settings: () => Settings;
+  dataDir: string;
+  /** Path of the bundled simulator (the `simulator` profile). */
+  simulatorPath: string;
+  store: LogStore;
+  capture: LogCapture;
+  launcher?: ProcessLauncher;
+  now?: () => number;
+}
+
+/** How many lines of the daemon's last output an exit record keeps. */
+const TAIL_LINES = 20;
+/** How long to wait for the pipes to close after `exit` (a grandchild may hold them open). */
+const PIPE_CLOSE_WAIT_MS = 100;
+/** Readiness polling interval while starting. */
+const READY_POLL_MS = 50;
+/** Per-ping timeout while starting (the daemon may be busy importing torch). */
+const READY_PING_TIMEOUT_MS = 1_000;
+/** Process CPU/RSS sampling interval. */
+const STATS_INTERVAL_MS = 2_000;
+/** After a stop, how long to wait for the port to stop answering. */
+const PORT_RELEASE_TIMEOUT_MS = 5_000;
+
+interface OwnedChild {
+  gen: number;
+  proc: LaunchedProcess;
+  /** Resolves once the exit record is complete (pipes drained, capture flushed). */
+  exit: Promise<ExitRecord>;
+  readyAt: number | null;
+}
+
+/**
+ * Supervises one Luna daemon: start with pre-flight and adoption, readiness by protocol ping,
+ * health pings, restart with pm2-like backoff, graceful stop with escalation, orphan reclaim through
+ * a PID file. Status changes go through the pure reducer (`status-machine.ts`) and are emitted as
+ * `status` events; the tray, panel, API and CLI are views of them.
+ */
+export class Supervisor extends TypedEmitter<SupervisorEvents> {
+  private statusValue: DaemonStatus = INITIAL_STATUS;
+  private infoValue: DaemonInfo | null = null;
+  private infoAtValue: number | null = null;
+  private statsValue: ProcessSample | null = null;
+  private lastExitValue: ExitRecord | null = null;
+  private restartsValue = 0;
+  private quickCrashes = 0;
+
+  private child: OwnedChild | null = null;
+  private childGen = 0;
+  /** PID of an adopted daemon when known (from the PID file or the port owner). */
+  private adoptedPid: number | null = null;
+  /** Whether the adopted daemon is provably ours (recorded in our PID file). */
+  private adoptedOwned = false;
+
+  private opChain: Promise<unknown> = Promise.resolve();
+  private startAbort: AbortController | null = null;
+  private backoffTimer: NodeJS.Timeout | null = null;
+  private watchers: (() => void)[] = [];
+  private recentOutput: string[] = [];
+  private disposed = false;
+
+  private readonly now: () => number;
+  private readonly launcher: ProcessLauncher;
+  private readonly pidFile: PidFile;
+  private readonly unsubscribeStore: () => void;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    super();
+    this.now = opts.now ?? Date.now;
+    this.launcher = opts.launcher ?? nodeProcessLauncher;
+    this.pidFile = new PidFile(`${opts.dataDir}/daemon.pid.json`);
+    this.statusValue = { ...INITIAL_STATUS, at: this.now() };
+    // Keep the tail of the daemon's own output for exit records (spec §15 problem 6).
+    this.unsubscribeStore = opts.store.subscribe((entries) => this.rememberOutput(entries));
+  }
+
+  get status(): DaemonStatus {
+    return this.statusValue;
+  }
+  get info(): DaemonInfo | null {
+    return this.infoValue;
+  }
+  get infoAt(): number | null {
+    return this.infoAtValue;
+  }
+  get stats(): ProcessSample | null {
+    return this.statsValue;
+  }
+  get lastExit(): ExitRecord | null {
+    return this.lastExitValue;
+  }
+  get restarts(): number {
+    return this.restartsValue;
+  }
+  /** The PID we believe the daemon has (spawned or adopted), or null. */
+  get pid(): number | null {
+    return this.child?.proc.pid ?? this.adoptedPid;
+  }
+
+  /** Start the daemon (or adopt one that already answers). Resolves when running or failed. */
+  start(): Promise<ActionOutcome> {
+    this.cancelBackoff();
+    return this.exclusive(() => this.startNow({ auto: false }));
+  }
+
+  /** Stop the daemon: protocol `shutdown` → grace → SIGTERM → tree kill; never restarted afterwards. */
+  stop(): Promise<ActionOutcome> {
+    this.cancelBackoff();
+    // A start in progress (up to `startTimeoutSec`) must not delay the user's stop.
+    this.startAbort?.abort();
+    return this.exclusive(() => this.stopNow());
+  }
+
+  /** Stop, then start, resetting the crash counters. */
+  restart(): Promise<ActionOutcome> {
+    this.cancelBackoff();
+    this.startAbort?.abort();
+    return this.exclusive(async () => {
+      const stopped = await this.stopNow();
+      if (!stopped.ok) return stopped;
+      return this.startNow({ auto: false });
+    });
+  }
+
+  /** Ask the daemon to unload its models; reports the daemon's real reply (spec §15 problem 9). */
+  async unload(): Promise<ActionOutcome> {
+    if (this.statusValue.state !== 'running') {
+      return { ok: false, code: 'not-running', message: 'The Luna daemon is not running.' };
+    }
+    try {
+      const r = await this.client().unload();
+      this.opts.capture.supervisor('info', `Unload requested: ${r.message}`);
+      void this.refreshInfo();
+      return { ok: true, message: r.message };
+    } catch (e) {
+      return { ok: false, code: 'operation-failed', message: `Unload failed: ${errorMessage(e)}` };
+    }
+  }
+
+  /** Force a ping now and report the result in words. */
+  async check(): Promise<ActionOutcome> {
+    const s = this.opts.settings().daemon;
+    const generation = this.generationInUse() ?? 'current';
+    try {
+      const pong = await this.client(generation).ping({ timeoutMs: s.health.pingTimeoutMs });
+      void this.refreshInfo();
+      return {
+        ok: true,
+        message: `The Luna daemon on ${s.host}:${s.port} answered in ${pong.latencyMs.toFixed(0)} ms (${generation} protocol).`,
+      };
+    } catch (e) {
+      return { ok: false, code: 'operation-failed', message: `No answer from ${s.host}:${s.port}: ${errorMessage(e)}` };
+    }
+  }
+
+  /** Run the pre-flight checks without starting anything (the panel's "Test launch profile"). */
+  async preflight(): Promise<PreflightReport> {
+    const settings = this.opts.settings();
+    const d = settings.daemon;
+    const checks: PreflightReport['checks'] = [];
+    const profile = resolveLaunchProfile(settings, { dataDir: this.opts.dataDir, simulatorPath: this.opts.simulatorPath });
+    if (!profile.ok) {
+      checks.push({ name: 'launch profile', ok: false, message: profile.message });
+      return { ok: false, command: d.command, args: d.args, cwd: d.cwd, checks };
+    }
+    checks.push({ name: 'launch profile', ok: true, message: profile.description });
+    if (looksLikePython(profile.command)) {
+      const py = await checkPython(profile.command);
+      checks.push({ name: 'python', ok: py.ok, message: py.message });
+    }
+    const probe = await probeGeneration({ host: d.host, port: d.port, timeoutMs: 1_500 });
+    if (probe.generation === 'none') {
+      checks.push({ name: `port ${d.port}`, ok: true, message: `port ${d.port} is free` });
+    } else if (probe.generation === 'not-luna') {
+      checks.push({ name: `port ${d.port}`, ok: false, message: await this.describePortConflict(d.port, d.host, 'the daemon port') });
+    } else {
+      checks.push({
+        name: `port ${d.port}`,
+        ok: true,
+        message: `a Luna daemon (${probe.generation} protocol) already answers on ${d.port}: it would be adopted, not started twice`,
+      });
+    }
+    if (d.wsPort > 0 && probe.generation === 'none') {
+      const free = await isPortFree(d.wsPort, d.host);
+      checks.push({
+        name: `port ${d.wsPort}`,
+        ok: free,
+        message: free ? `port ${d.wsPort} is free` : await this.describePortConflict(d.wsPort, d.host, 'the WebSocket monitor port'),
+      });
+    }
+    return { ok: checks.every((c) => c.ok), command: profile.command, args: profile.args, cwd: profile.cwd, checks };
+  }
+
+  /** Stop watching; stop the daemon unless `keepDaemon`. Idempotent. */
+  async dispose(opts: { keepDaemon: boolean }): Promise<void> {
+    if (this.disposed) return;
+    this.cancelBackoff();
+    this.startAbort?.abort();
+    if (!opts.keepDaemon) await this.stop();
+    else this.opts.capture.supervisor('info', 'Luna Tray is exiting and leaves the daemon running (app.keepDaemonOnExit).');
+    await this.opChain.catch(() => undefined);
+    this.disposed = true;
+    this.stopWatching();
+    this.unsubscribeStore();
+  }
+
+  // ---- starting ----------------------------------------------------------------------------
+
+  private async startNow({ auto }: { auto: boolean }): Promise<ActionOutcome> {
+    if (this.disposed) return { ok: false, code: 'operation-failed', message: 'Luna Tray is shutting down.' };
+    const state = this.statusValue.state;
+    if (state === 'running' || state === 'unresponsive') return { ok: true, message: 'The Luna daemon is already running.' };
+    if (!auto) this.quickCrashes = 0;
+    this.apply({ type: 'start-requested', attempt: auto ? this.quickCrashes + 1 : 1 });
+    const abort = new AbortController();
+    this.startAbort = abort;
+    try {
+      return await this.launchAndWait(auto, abort.signal);
+    } finally {
+      if (this.startAbort === abort) this.startAbort = null;
+    }
+  }
+
+  private async launchAndWait(auto: boolean, signal: AbortSignal): Promise<ActionOutcome> {
+    const settings = this.opts.settings();
+    const d = settings.daemon;
+
+    // 1. A daemon we started in an earlier run, recorded in our PID file: adopt it if it answers,
+    //    otherwise it is provably ours and hung: kill it.
+    const orphan = await this.pidFile.livingOrphan();
+    if (orphan) {
+      const probe = await probeGeneration({ host: d.host, port: d.port, timeoutMs: 1_500, signal });
+      if (probe.generation === 'current' || probe.generation === 'legacy') {
+        return this.adopt(probe.generation, orphan.pid, true, `our daemon from an earlier run (PID ${orphan.pid})`);
+      }
+      this.opts.capture.supervisor('warning', `Our earlier daemon (PID ${orphan.pid}) is alive but does not answer: killing it.`);
+      await killTree(orphan.pid);
+      killGroup(orphan.pid);
+      await waitForPidExit(orphan.pid, 5_000);
+      await this.pidFile.remove();
+    }
+
+    // 2. Who answers on the daemon port? (spec §15 problems 1–2: be the single owner.)
+    const probe = await probeGeneration({ host: d.host, port: d.port, timeoutMs: 1_500, signal });
+    if (signal.aborted) return this.abortedStart();
+    if (probe.generation === 'current' || probe.generation === 'legacy') {
+      const owner = await findPortOwner(d.port, d.host);
+      return this.adopt(probe.generation, owner?.pid ?? null, false, 'a Luna daemon started outside Luna Tray');
+    }
+    if (probe.generation === 'not-luna') {
+      return this.fail('port-conflict', await this.describePortConflict(d.port, d.host, 'the daemon port'));
+    }
+    // The daemon binds the WebSocket port FIRST and aborts if it is busy (spec §3.7, §15 problem 7).
+    if (d.wsPort > 0 && !(await isPortFree(d.wsPort, d.host))) {
+      return this.fail('port-conflict', await this.describePortConflict(d.wsPort, d.host, 'the WebSocket monitor port'));
+    }
+
+    // 3. The launch profile and its interpreter.
+    const profile = resolveLaunchProfile(settings, { dataDir: this.opts.dataDir, simulatorPath: this.opts.simulatorPath });
+    if (!profile.ok) return this.fail(profile.kind, profile.message);
+    if (looksLikePython(profile.command)) {
+      const py = await checkPython(profile.command);
+      if (!py.ok) return this.fail('missing-python', py.message);
+    }
+    if (signal.aborted) return this.abortedStart();
+
+    // 4. Spawn.
+    let proc: LaunchedProcess;
+    try {
+      proc = this.launcher.launch({ command: profile.command, args: profile.args, cwd: profile.cwd, env: profile.env });
+    } catch (e) {
+      const code = e instanceof LaunchError ? e.code : undefined;
+      return this.fail(
+        code === 'ENOENT' ? 'missing-python' : 'start-failed',
+        `Could not run ${profile.command}: ${code === 'ENOENT' ? 'file not found' : errorMessage(e)}. Check daemon.command (or comfyui.path).`,
+      );
+    }
+    const child = this.adoptChildProcess(proc);
+    if (auto) this.restartsValue++;
+    this.opts.capture.supervisor('info', `Started ${profile.description} (PID ${proc.pid}).`);
+    this.apply({ type: 'spawned', pid: proc.pid });
+    void processStartTime(proc.pid).then((startTime) =>
+      this.pidFile
+        .write({ pid: proc.pid, startTime, command: profile.command, port: d.port, startedAt: this.now() })
+        .catch((e) => this.opts.capture.supervisor('warning', `Could not write the PID file: ${errorMessage(e)}`)),
+    );
+
+    // 5. Ready = a protocol ping round trip (never "port open", spec §4), within the start timeout.
+    const ready = await this.waitReady(child, d.startTimeoutSec * 1000, signal);
+    if (ready.kind === 'ready') {
+      child.readyAt = this.now();
+      this.apply({ type: 'ready', pid: proc.pid, adopted: false, generation: ready.generation });
+      this.opts.capture.supervisor('info', `The Luna daemon is ready (${ready.generation} protocol, PID ${proc.pid}).`);
+      this.startWatching(ready.generation);
+      void this.applyDaemonSettings(ready.generation);
+      return { ok: true, message: `The Luna daemon is running (PID ${proc.pid}).` };
+    }
+    if (ready.kind === 'aborted') return this.abortedStart();
+    if (ready.kind === 'timeout') {
+      await this.killChild(child);
+      return this.fail(
+        'start-timeout',
+        `The daemon did not answer a ping within ${d.startTimeoutSec} s. Importing torch can be slow: raise daemon.startTimeoutSec, or read the logs.`,
+        this.lastExitValue ?? undefined,
+      );
+    }
+    // Exited before it was ready.
+    const exit = ready.exit;
+    if (auto) {
+      // A failed automatic restart counts as another quick crash (crash-loop detection).
+      this.handleUnexpectedExit(exit, 0);
+      return { ok: false, code: 'operation-failed', message: describeExit(exit) };
+    }
+    const { kind, message } = classifyEarlyExit(exit, d.port, d.wsPort);
+    return this.fail(kind, message, exit);
+  }
+
+  private async waitReady(
+    child: OwnedChild,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<{ kind: 'ready'; generation: Generation } | { kind: 'exited'; exit: ExitRecord } | { kind: 'timeout' } | { kind: 'aborted' }> {
+    const d = this.opts.settings().daemon;
+    const deadline = this.now() + timeoutMs;
+    let exited: ExitRecord | null = null;
+    void child.exit.then((e) => (exited = e));
+    // The ready log line is a hint to ping at once, never readiness by itself (STYLE.md §9.3).
+    let wake: (() => void) | null = null;
+    const unsubscribe = this.opts.store.subscribe((entries) => {
+      if (entries.some((e) => e.text.includes('Luna Daemon Ready!') || e.text.includes('Ready to accept connections!'))) wake?.();
+    });
+    // One listener each for the whole wait (not one per poll): an exit or an abort wakes the loop.
+    void child.exit.then(() => wake?.());
+    const onAbort = () => wake?.();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        if (signal.aborted) return { kind: 'aborted' };
+        if (exited) return { kind: 'exited', exit: exited };
+        if (this.now() > deadline) return { kind: 'timeout' };
+        const generation = await this.readinessProbe(d.generation, signal);
+        if (generation) return { kind: 'ready', generation };
+        if (exited) return { kind: 'exited', exit: exited };
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, READY_POLL_MS);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+    } finally {
+      unsubscribe();
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** One readiness attempt: the generation that answered a ping, or null. */
+  private async readinessProbe(setting: Settings['daemon']['generation'], signal: AbortSignal): Promise<Generation | null> {
+    const d = this.opts.settings().daemon;
+    if (setting === 'auto') {
+      const p = await probeGeneration({ host: d.host, port: d.port, timeoutMs: READY_PING_TIMEOUT_MS, signal });
+      return p.generation === 'current' || p.generation === 'legacy' ? p.generation : null;
+    }
+    try {
+      await this.client(setting).ping({ timeoutMs: READY_PING_TIMEOUT_MS, signal });
+      return setting;
+    } catch {
+      return null;
+    }
+  }
+
+  private adopt(generation: Generation, pid: number | null, owned: boolean, what: string): ActionOutcome {
+    this.adoptedPid = pid;
+    this.adoptedOwned = owned;
+    this.apply({ type: 'ready', pid, adopted: true, generation });
+    this.opts.capture.supervisor('info', `Adopted ${what} (${generation} protocol${pid ? `, PID ${pid}` : ''}); no second daemon was started.`);
+    this.startWatching(generation);
+    return { ok: true, message: `Adopted ${what}${pid ? ` (PID ${pid})` : ''}.` };
+  }
+
+  private abortedStart(): ActionOutcome {
+    return { ok: false, code: 'operation-failed', message: 'The start was cancelled by a stop.' };
+  }
+
+  private fail(kind: FailureKind, message: string, lastExit?: ExitRecord): ActionOutcome {
+    this.apply({ type: 'failed', kind, message, ...(lastExit ? { lastExit } : {}) });
+    this.opts.capture.supervisor('error', message);
+    return { ok: false, code: 'operation-failed', message };
+  }
+
+  /** Wire a freshly spawned process: capture its output, build its exit record, watch its exit. */
+  private adoptChildProcess(proc: LaunchedProcess): OwnedChild {
+    const gen = ++this.childGen;
+    this.recentOutput = [];
+    if (proc.child.stdout) this.opts.capture.attach(proc.child.stdout, 'stdout');
+    if (proc.child.stderr) this.opts.capture.attach(proc.child.stderr, 'stderr');
+    const exit = proc.exited.then(async ({ code, signal }) => {
+      const at = this.now();
+      // Let the pipes drain so the last lines are in the record, but never wait on a grandchild
+      // that inherited them.
+      await Promise.race([
+        new Promise((r) => proc.child.once('close', r)),
+        new Promise((r) => setTimeout(r, PIPE_CLOSE_WAIT_MS)),
+      ]);
+      this.opts.capture.flush();
+      return { code, signal, at, stderrTail: this.recentOutput.slice(-TAIL_LINES) } satisfies ExitRecord;
+    });
+    const child: OwnedChild = { gen, proc, exit, readyAt: null };
+    this.child = child;
+    this.adoptedPid = null;
+    this.adoptedOwned = false;
+    void exit.then((record) => this.onChildExit(child, record));
+    return child;
+  }
+
+  private onChildExit(child: OwnedChild, record: ExitRecord): void {
+    // Exits of an earlier child generation are ignored (Rancher's guard, STYLE.md §4.6).
+    if (child.gen !== this.childGen) return;
+    this.lastExitValue = record;
+    this.child = null;
+    void this.pidFile.remove();
+    this.opts.capture.supervisor(record.code === 0 ? 'info' : 'warning', describeExit(record));
+    const state = this.statusValue.state;
+    // While starting or stopping, the routine in charge handles the exit.
+    if (state !== 'running' && state !== 'unresponsive') return;
+    this.handleUnexpectedExit(record, child.readyAt === null ? 0 : record.at - child.readyAt);
+  }
+
+  /** The daemon went away without being asked: apply the restart policy. */
+  private handleUnexpectedExit(record: ExitRecord, uptimeMs: number): void {
+    this.stopWatching();
+    const policy = this.opts.settings().daemon.restart;
+    const decision = decideAfterExit({ policy, exitCode: record.code, uptimeMs, quickCrashes: this.quickCrashes });
+    switch (decision.action) {
+      case 'stay-stopped':
+        if (decision.reason === 'external-shutdown') {
+          this.apply({ type: 'stopped', reason: 'external-shutdown', lastExit: record });
+          this.opts.capture.supervisor('info', 'The daemon was shut down from outside Luna Tray (exit 0): not restarting.');
+        } else {
+          this.apply({ type: 'failed', kind: 'crashed', message: `${describeExit(record)}; automatic restart is off (daemon.restart.enabled).`, lastExit: record });
+        }
+        return;
+      case 'give-up': {
+        this.quickCrashes = decision.quickCrashes;
+        const message = `Crash loop: the daemon exited ${decision.quickCrashes} times in a row, each within ${policy.stableAfterSec} s of starting (last: ${describeExit(record)}). Fix the cause (see the logs), then start it again.`;
+        this.apply({ type: 'failed', kind: 'crash-loop', message, lastExit: record });
+        this.opts.capture.supervisor('error', message);
+        return;
+      }
+      case 'restart': {
+        this.quickCrashes = decision.quickCrashes;
+        const retryAt = this.now() + decision.delayMs;
+        this.apply({
+          type: 'backoff',
+          attempt: decision.quickCrashes,
+          retryAt,
+          message: describeExit(record),
+          lastExit: record,
+        });
+        this.opts.capture.supervisor('warning', `Restarting in ${(decision.delayMs / 1000).toFixed(1)} s (attempt ${decision.quickCrashes}).`);
+        this.backoffTimer = setTimeout(() => {
+          this.backoffTimer = null;
+          void this.exclusive(() => (this.statusValue.state === 'backoff' ? this.startNow({ auto: true }) : Promise.resolve(null)));
+        }, decision.delayMs);
+        return;
+      }
+    }
+  }
+
+  // ---- stopping ----------------------------------------------------------------------------
+
+  private async stopNow(): Promise<ActionOutcome> {
+    const state = this.statusValue.state;
+    if (state === 'backoff') {
+      this.apply({ type: 'stop-requested' });
+      return { ok: true, message: 'The scheduled restart was cancelled.' };
+    }
+    if (state === 'stopped' || state === 'failed') {
+      return { ok: true, message: 'The Luna daemon was not running.' };
+    }
+    const wasStarting = state === 'starting';
+    const generation = this.generationInUse() ?? 'current';
+    this.apply({ type: 'stop-requested' });
+    this.stopWatching();
+    const d = this.opts.settings().daemon;
+    const child = this.child;
+    let forced = false;
+    if (child) {
+      forced = await this.stopChild(child, generation, !wasStarting);
+    } else {
+      forced = await this.stopAdopted(generation);
+    }
+    // "Stopped" only once the port no longer answers (spec §15 problem 3).
+    const released = await this.waitPortReleased(d.host, d.port, PORT_RELEASE_TIMEOUT_MS);
+    if (!released) {
+      const message = `The daemon was asked to stop but ${d.host}:${d.port} still answers.`;
+      this.apply({ type: 'failed', kind: 'stop-failed', message });
+      return { ok: false, code: 'operation-failed', message };
+    }
+    this.adoptedPid = null;
+    this.apply({ type: 'stopped', reason: 'user', ...(this.lastExitValue ? { lastExit: this.lastExitValue } : {}) });
+    const how = forced ? 'forcibly' : 'gracefully';
+    this.opts.capture.supervisor('info', `The Luna daemon stopped ${how}.`);
+    return { ok: true, message: `The Luna daemon stopped ${how}.` };
+  }
+
+  /** Protocol shutdown → grace → SIGTERM → tree kill → process-group sweep. Returns whether force was needed. */
+  private async stopChild(child: OwnedChild, generation: Generation, graceful: boolean): Promise<boolean> {
+    const d = this.opts.settings().daemon;
+    const pid = child.proc.pid;
+    const exitedWithin = (ms: number) =>
+      Promise.race([child.exit.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+    let done = false;
+    if (graceful) {
+      try {
+        await this.client(generation).shutdown({ timeoutMs: 2_000 });
+        this.opts.capture.supervisor('info', 'Sent the protocol shutdown command.');
+      } catch (e) {
+        this.opts.capture.supervisor('warning', `The shutdown command failed: ${errorMessage(e)}`);
+      }
+      done = await exitedWithin(d.stopGraceSec * 1000);
+    }
+    let forced = false;
+    if (!done && process.platform !== 'win32') {
+      // Windows has no graceful signal: Node's kill() terminates at once, so go to the tree kill.
+      forced = true;
+      this.apply({ type: 'stop-escalated', step: 'terminating' });
+      this.opts.capture.supervisor('warning', `Sending SIGTERM to PID ${pid}.`);
+      signalPid(pid, 'SIGTERM');
+      done = await exitedWithin(d.killTimeoutSec * 1000);
+    }
+    if (!done) {
+      forced = true;
+      this.apply({ type: 'stop-escalated', step: 'killing' });
+      this.opts.capture.supervisor('warning', `Killing the process tree of PID ${pid}.`);
+      await killTree(pid, 'SIGKILL');
+      killGroup(pid);
+      done = await exitedWithin(5_000);
+    }
+    // Descendants that outlived the daemon (a wrapper's grandchild) are still in its process group.
+    await this.sweepGroup(pid);
+    return forced;
+  }
+
+  private async sweepGroup(pgid: number): Promise<void> {
+    if (!isGroupAlive(pgid)) return;
+    this.opts.capture.supervisor('warning', `Processes of the daemon's group ${pgid} outlived it: killing them.`);
+    killGroup(pgid);
+    const deadline = this.now() + 2_000;
+    while (isGroupAlive(pgid) && this.now() < deadline) await sleep(20);
+  }
+
+  /** An adopted daemon: protocol shutdown, then wait for the port to close; escalate by PID if we know it. */
+  private async stopAdopted(generation: Generation): Promise<boolean> {
+    const d = this.opts.settings().daemon;
+    try {
+      await this.client(generation).shutdown({ timeoutMs: 2_000 });
+      this.opts.capture.supervisor('info', 'Sent the protocol shutdown command to the adopted daemon.');
+    } catch (e) {
+      this.opts.capture.supervisor('warning', `The shutdown command failed: ${errorMessage(e)}`);
+    }
+    if (await this.waitPortReleased(d.host, d.port, d.stopGraceSec * 1000)) {
+      if (this.adoptedPid) await waitForPidExit(this.adoptedPid, 2_000);
+      return false;
+    }
+    const pid = this.adoptedPid;
+    if (!pid) return false;
+    if (process.platform !== 'win32') {
+      this.apply({ type: 'stop-escalated', step: 'terminating' });
+      signalPid(pid, 'SIGTERM');
+      if (await waitForPidExit(pid, d.killTimeoutSec * 1000)) return true;
+    }
+    this.apply({ type: 'stop-escalated', step: 'killing' });
+    await killTree(pid, 'SIGKILL');
+    await waitForPidExit(pid, 5_000);
+    return true;
+  }
+
+  private async killChild(child: OwnedChild): Promise<void> {
+    await killTree(child.proc.pid, 'SIGKILL');
+    killGroup(child.proc.pid);
+    await Promise.race([child.exit, sleep(5_000)]);
+    await this.sweepGroup(child.proc.pid);
+  }
+
+  private async waitPortReleased(host: string, port: number, timeoutMs: number): Promise<boolean> {
+    const deadline = this.now() + timeoutMs;
+    for (;;) {
+      const p = await probeGeneration({ host, port, timeoutMs: 500 });
+      if (p.generation !== 'current' && p.generation !== 'legacy') return true;
+      if (this.now() >= deadline) return false;
+      await sleep(50);
+    }
+  }
+
+  // ---- while running -------------------------------------------------------------------------
+
+  private startWatching(generation: Generation): void {
+    this.stopWatching();
+    const d = this.opts.settings().daemon;
+    let failedPings = 0;
+    let pinging = false;
+    const health = setInterval(() => {
+      if (pinging) return;
+      pinging = true;
+      void this.client(generation)
+        .ping({ timeoutMs: d.health.pingTimeoutMs })
+        .then(
+          () => {
+            failedPings = 0;
+            this.apply({ type: 'ping-ok' });
+          },
+          (e: unknown) => this.onPingFailed(++failedPings, e),
+        )
+        .finally(() => (pinging = false));
+    }, d.health.intervalSec * 1000);
+    this.watchers.push(() => clearInterval(health));
+
+    // Models, VRAM, uptime: the 1 s WebSocket feed when configured (spec §15 problem 11), with a
+    // socket poll as the fallback while the feed is down.
+    let feedUp = false;
+    if (d.wsPort > 0) {
+      const monitor = createMonitorSocket({
+        host: d.host,
+        port: d.wsPort,
+        onStatus: (info) => this.setInfo(info),
+        onConnectionChange: (connected) => (feedUp = connected),
+      });
+      this.watchers.push(() => monitor.dispose());
+    }
+    const poll = setInterval(() => {
+      if (!feedUp) void this.refreshInfo();
+    }, d.health.infoIntervalSec * 1000);
+    this.watchers.push(() => clearInterval(poll));
+    void this.refreshInfo();
+
+    const pid = this.pid;
+    if (pid) {
+      const sample = createProcessSampler(pid);
+      const stats = setInterval(() => {
+        void sample().then((s) => {
+          this.statsValue = s;
+          this.emit('stats', s);
+        });
+      }, STATS_INTERVAL_MS);
+      this.watchers.push(() => clearInterval(stats));
+    }
+  }
+
+  private stopWatching(): void {
+    for (const w of this.watchers.splice(0)) w();
+    if (this.statsValue) {
+      this.statsValue = null;
+      this.emit('stats', null);
+    }
+  }
+
+  private onPingFailed(failedPings: number, error: unknown): void {
+    const state = this.statusValue.state;
+    if (state !== 'running' && state !== 'unresponsive') return;
+    const d = this.opts.settings().daemon;
+    // An adopted daemon has no exit event: "refused" with its process gone means it went away.
+    if (!this.child && isDaemonError(error, 'refused') && (this.adoptedPid === null || !isPidAlive(this.adoptedPid))) {
+      const record: ExitRecord = { code: null, signal: null, at: this.now(), stderrTail: [] };
+      this.lastExitValue = record;
+      this.opts.capture.supervisor('warning', 'The adopted daemon went away (its port refuses connections).');
+      this.adoptedPid = null;
+      this.handleUnexpectedExit(record, this.now() - (this.statusValue.state === 'running' ? this.statusValue.since : 0));
+      return;
+    }
+    const before = this.statusValue;
+    this.apply({ type: 'ping-failed', failedPings, threshold: d.health.failuresBeforeUnresponsive });
+    if (before.state === 'running' && this.statusValue.state === 'unresponsive') {
+      this.opts.capture.supervisor('error', `The daemon stopped answering pings (${failedPings} failed: ${errorMessage(error)}).`);
+      const pid = this.pid;
+      const ours = this.child !== null || this.adoptedOwned;
+      if (d.restart.restartUnresponsive && pid && ours) {
+        // A hung daemon will not honour `shutdown`: kill it; its exit goes through the restart policy.
+        this.opts.capture.supervisor('warning', `Killing the unresponsive daemon (PID ${pid}) so it can be restarted.`);
+        if (this.child) void this.killChild(this.child);
+        else {
+          void killTree(pid, 'SIGKILL').then(() => {
+            const record: ExitRecord = { code: null, signal: 'SIGKILL', at: this.now(), stderrTail: [] };
+            this.lastExitValue = record;
+            this.adoptedPid = null;
+            this.handleUnexpectedExit(record, 0);
+          });
+        }
+      }
+    }
+  }
+
+  private async refreshInfo(): Promise<void> {
+    const generation = this.generationInUse();
+    if (!generation) return;
+    try {
+      this.setInfo(await this.client(generation).info({ timeoutMs: this.opts.settings().daemon.health.pingTimeoutMs }));
+    } catch {
+      // Health pings report an unreachable daemon; a failed info refresh keeps the last info.
+    }
+  }
+
+  private setInfo(info: DaemonInfo): void {
+    const state = this.statusValue.state;
+    if (state !== 'running' && state !== 'unresponsive') return;
+    this.infoValue = info;
+    this.infoAtValue = this.now();
+    this.emit('info', info);
+  }
+
+  /** Re-apply user choices the daemon forgets on restart (STYLE.md §9.4). */
+  private async applyDaemonSettings(generation: Generation): Promise<void> {
+    const mode = this.opts.settings().daemon.attentionMode;
+    if (!mode || generation !== 'current') return;
+    try {
+      await this.client(generation).setAttentionMode(mode);
+    } catch (e) {
+      this.opts.capture.supervisor('warning', `The daemon refused attention mode "${mode}": ${errorMessage(e)}`);
+    }
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  private generationInUse(): Generation | null {
+    const s = this.statusValue;
+    return s.state === 'running' || s.state === 'unresponsive' ? s.generation : null;
+  }
+
+  private client(generation: Generation = this.generationInUse() ?? 'current'): LunaClient {
+    const d = this.opts.settings().daemon;
+    return new LunaClient({ host: d.host, port: d.port, generation });
+  }
+
+  private async describePortConflict(port: number, host: string, what: string): Promise<string> {
+    const owner = await findPortOwner(port, host);
+    const who = owner ? `PID ${owner.pid} (${owner.name})` : 'another program';
+    return `Port ${port} (${what}) is in use by ${who}, which is not a Luna daemon. Stop that program, or change daemon.${what.includes('WebSocket') ? 'wsPort' : 'port'}.`;
+  }
+
+  private apply(event: StatusEvent): void {
+    const next = transition(this.statusValue, event, this.now());
+    if (next === this.statusValue) return;
+    if (next.state === 'stopped' || next.state === 'failed') {
+      this.infoValue = null;
+      this.infoAtValue = null;
+    }
+    this.statusValue = next;
+    this.emit('status', next);
+  }
+
+  private rememberOutput(entries: readonly LogEntry[]): void {
+    for (const e of entries) {
+      if (e.source === 'supervisor') continue;
+      for (const line of e.text.split('\n')) this.recentOutput.push(line);
+    }
+    if (this.recentOutput.length > TAIL_LINES * 4) this.recentOutput = this.recentOutput.slice(-TAIL_LINES);
+  }
+
+  private cancelBackoff(): void {
+    if (this.backoffTimer) {
+      clearTimeout(this.backoffTimer);
+      this.backoffTimer = null;
+    }
+  }
+
+  /** Serialise lifecycle operations: a start and a stop never interleave. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.opChain.then(fn, fn);
+    this.opChain = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function looksLikePython(command: string): boolean {
+  return /python/i.test(basename(command));
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** "exited with code 1" / "was killed by SIGKILL". */
+export function describeExit(record: ExitRecord): string {
+  if (record.signal) return `The daemon was killed by ${record.signal}`;
+  if (record.code === null) return 'The daemon went away';
+  return `The daemon exited with code ${record.code}`;
+}
+
+/** Turn an exit before readiness into an actionable reason (STYLE.md §9.3). */
+export function classifyEarlyExit(exit: ExitRecord, port: number, wsPort: number): { kind: FailureKind; message: string } {
+  const tail = exit.stderrTail.join('\n');
+  const last = exit.stderrTail.filter((l) => l.trim()).slice(-3).join(' | ');
+  const suffix = last ? ` Last output: ${last}` : '';
+  if (/No module named ['"]?comfy['"]?/.test(tail)) {
+    return {
+      kind: 'start-failed',
+      message: `${describeExit(exit)} before it was ready: ComfyUI is not importable (No module named 'comfy'). Set comfyui.path to your ComfyUI folder so PYTHONPATH points at it.`,
+    };
+  }
+  if (/Address already in use|WinError 10048|Errno 98/.test(tail)) {
+    return {
+      kind: 'port-conflict',
+      message: `${describeExit(exit)} before it was ready: a port is already in use (${port} or the WebSocket port ${wsPort}).${suffix}`,
+    };
+  }
+  if (/No module named ['"]?torch['"]?/.test(tail)) {
+    return { kind: 'start-failed', message: `${describeExit(exit)} before it was ready: PyTorch is not installed in this Python.${suffix}` };
+  }
+  return { kind: 'start-failed', message: `${describeExit(exit)} before it was ready.${suffix}` };
+}
