@@ -1,0 +1,210 @@
+/**
+ * Client of the daemon's WebSocket monitor (spec/luna-daemon.md §10, default port 19285): a
+ * `status` message right after the handshake and then every second, plus `scaling` events.
+ *
+ * The server is a hand-written RFC 6455 subset, so: parse tolerantly (`Infinity` is sent as a bare
+ * token), send no pings (a ping payload desynchronises its stream), keep client frames tiny, and
+ * expect abrupt closes (code 1006). No Origin header is sent.
+ */
+import { Buffer } from 'node:buffer';
+
+import WebSocket from 'ws';
+
+import type { DaemonInfo } from '../../shared/daemon-info.js';
+import type { Generation } from '../../shared/daemon-status.js';
+
+import { normalizeInfo } from './normalize-info.js';
+
+/** Default monitor port (spec §2). */
+export const DEFAULT_MONITOR_PORT = 19285;
+
+/** Options of {@link createMonitorSocket}. */
+export interface MonitorSocketOptions {
+  host?: string;
+  port?: number;
+  /** Every `status` message, normalised, with the daemon's raw `data`. */
+  onStatus: (info: DaemonInfo, raw: Record<string, unknown>) => void;
+  /** `scaling` events (pool scale-up/down). `vram_available_gb` may be null (it was `Infinity`). */
+  onScaling?: (data: Record<string, unknown>) => void;
+  /** Called with true after each handshake and false after each close. */
+  onConnectionChange?: (connected: boolean) => void;
+  /** Largest accepted message (default 4 MiB); a larger one closes the socket, which then reconnects. */
+  maxPayloadBytes?: number;
+  /** Reconnect backoff: starts at `initialMs` (default 500), doubles up to `maxMs` (default 10,000). */
+  reconnect?: { initialMs?: number; maxMs?: number };
+  /** Which info format to expect; by default detected per message (`uptime_sec` vs `uptime_seconds`). */
+  generation?: Generation;
+  /** Handshake timeout (default 5000 ms). */
+  handshakeTimeoutMs?: number;
+}
+
+/** Handle returned by {@link createMonitorSocket}. */
+export interface MonitorSocket {
+  /** Ask for an immediate `status` (sends `{"type": "get_status"}`); false when not connected. */
+  requestStatus(): boolean;
+  /** Close for good: no reconnects, and no callbacks after a final `onConnectionChange(false)` (if connected). */
+  dispose(): void;
+  readonly connected: boolean;
+  /** Messages ignored because they were not valid JSON objects (counted, never thrown). */
+  readonly invalidMessages: number;
+}
+
+/**
+ * Replace the bare tokens `Infinity`, `-Infinity` and `NaN` OUTSIDE strings with `null`, so Python's
+ * `json.dumps` output parses (spec §10 pitfall). Text inside strings is never touched.
+ */
+export function sanitizeNonFiniteJson(text: string): string {
+  let out = '';
+  let last = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x49 /* I */ && text.startsWith('Infinity', i)) {
+      const start = text.charCodeAt(i - 1) === 0x2d /* - */ ? i - 1 : i;
+      out += text.slice(last, start) + 'null';
+      i += 7;
+      last = i + 1;
+    } else if (c === 0x4e /* N */ && text.startsWith('NaN', i)) {
+      out += text.slice(last, i) + 'null';
+      i += 2;
+      last = i + 1;
+    }
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
+
+/** Parse a monitor message tolerantly; undefined when it is not a JSON object. */
+export function parseMonitorMessage(text: string): Record<string, unknown> | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    try {
+      v = JSON.parse(sanitizeNonFiniteJson(text));
+    } catch {
+      return undefined;
+    }
+  }
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : undefined;
+}
+
+function detectGeneration(data: Record<string, unknown>): Generation {
+  return 'uptime_sec' in data || !('uptime_seconds' in data || 'version' in data) ? 'current' : 'legacy';
+}
+
+/** Connect to the monitor and keep reconnecting (with backoff) until disposed. */
+export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? DEFAULT_MONITOR_PORT;
+  const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+  const initialMs = opts.reconnect?.initialMs ?? 500;
+  const maxMs = opts.reconnect?.maxMs ?? 10_000;
+  let delay = initialMs;
+  let ws: WebSocket | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let disposed = false;
+  let connected = false;
+  let invalid = 0;
+
+  const setConnected = (c: boolean): void => {
+    if (connected === c) return;
+    connected = c;
+    opts.onConnectionChange?.(c);
+  };
+
+  const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
+    if (disposed) return;
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const text = isBinary ? undefined : buf.toString('utf8');
+    const msg = text === undefined ? undefined : parseMonitorMessage(text);
+    if (!msg || typeof msg.type !== 'string') {
+      invalid++;
+      return;
+    }
+    const payload = msg.data;
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+      invalid++;
+      return;
+    }
+    const raw = payload as Record<string, unknown>;
+    if (msg.type === 'status') {
+      opts.onStatus(normalizeInfo(raw, opts.generation ?? detectGeneration(raw)), raw);
+    } else if (msg.type === 'scaling') {
+      opts.onScaling?.(raw);
+    }
+    // Other types (`request`, `error` in docstrings) are never sent; ignore them (spec §10).
+  };
+
+  const scheduleReconnect = (): void => {
+    if (disposed || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      connect();
+    }, delay);
+    delay = Math.min(maxMs, delay * 2);
+  };
+
+  function connect(): void {
+    if (disposed) return;
+    const sock = new WebSocket(url, {
+      maxPayload: opts.maxPayloadBytes ?? 4 * 1024 * 1024,
+      perMessageDeflate: false,
+      handshakeTimeout: opts.handshakeTimeoutMs ?? 5000,
+    });
+    ws = sock;
+    sock.on('open', () => {
+      if (disposed) return;
+      delay = initialMs;
+      setConnected(true);
+    });
+    sock.on('message', onMessage);
+    // Errors are always followed by 'close'; the reconnect happens there.
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      if (ws === sock) ws = undefined;
+      if (disposed) return;
+      setConnected(false);
+      scheduleReconnect();
+    });
+  }
+
+  connect();
+
+  return {
+    requestStatus(): boolean {
+      if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+      ws.send('{"type": "get_status"}');
+      return true;
+    },
+    dispose(): void {
+      if (disposed) return;
+      disposed = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      const sock = ws;
+      ws = undefined;
+      // terminate(): no close handshake; the server would answer a close frame with a bare TCP close anyway.
+      sock?.terminate();
+      if (connected) {
+        connected = false;
+        opts.onConnectionChange?.(false);
+      }
+    },
+    get connected() {
+      return connected;
+    },
+    get invalidMessages() {
+      return invalid;
+    },
+  };
+}
