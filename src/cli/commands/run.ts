@@ -1,0 +1,162 @@
+/**
+ * `luna-tray run WORKFLOW.json [--instance URL] [--set NODE.INPUT=VALUE]... [--image PATH]... [--out DIR] [--json]`.
+ * Progress goes to stderr (a redrawn bar on a TTY, periodic plain lines otherwise); stdout gets the
+ * written files (or the result JSON with --json). Exit: 0 ok, 1 validation/execution error, 2 usage,
+ * 3 unreachable, 130 interrupted.
+ */
+import { parseArgs } from 'node:util';
+
+import { readWorkflowFile } from '../../core/comfyui/convert.js';
+import { ComfyExecutionError, ComfyValidationError } from '../../core/comfyui/errors.js';
+import { stringifyJson } from '../../core/comfyui/json.js';
+import { runWorkflow, type RunProgress } from '../../core/comfyui/run-workflow.js';
+import { exitCodeOf, type CommandIo } from './convert.js';
+
+const USAGE =
+  'usage: luna-tray run WORKFLOW.json [--instance URL] [--set NODE.INPUT=VALUE]... [--image PATH]... [--out DIR] [--timeout S] [--json]';
+
+/** Default instance when neither --instance nor LUNA_TRAY_COMFY_URL is given. */
+export const DEFAULT_INSTANCE = 'http://127.0.0.1:8188';
+
+/** Run the run command; returns the exit code. */
+export async function runCommand(argv: string[], io: CommandIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        instance: { type: 'string' },
+        set: { type: 'string', multiple: true },
+        image: { type: 'string', multiple: true },
+        out: { type: 'string' },
+        timeout: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    io.stderr.write(`luna-tray run: ${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    io.stderr.write(
+      `luna-tray run: ${positionals.length === 0 ? 'missing WORKFLOW.json' : `one workflow at a time (got ${positionals.length})`}\n${USAGE}\n`,
+    );
+    return 2;
+  }
+  const instance = values.instance ?? io.env['LUNA_TRAY_COMFY_URL'] ?? DEFAULT_INSTANCE;
+  if (!/^https?:\/\/[^/]+/i.test(instance)) {
+    io.stderr.write(
+      `luna-tray run: --instance must be an http(s) URL such as ${DEFAULT_INSTANCE} (got ${JSON.stringify(instance)})\n`,
+    );
+    return 2;
+  }
+  const timeoutS = values.timeout === undefined ? 15 : Number(values.timeout);
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
+    io.stderr.write(
+      `luna-tray run: --timeout must be a positive number of seconds (got ${JSON.stringify(values.timeout)})\n`,
+    );
+    return 2;
+  }
+  const bar = createProgressRenderer(io);
+  try {
+    const workflow = await readWorkflowFile(positionals[0]!);
+    const res = await runWorkflow({
+      instance,
+      workflow,
+      sets: values.set ?? [],
+      images: values.image ?? [],
+      outDir: values.out ?? 'comfy-output',
+      signal: io.signal,
+      onProgress: bar.update,
+      timeoutMs: timeoutS * 1000,
+    });
+    bar.done();
+    for (const w of res.warnings) io.stderr.write(`warning: ${w}\n`);
+    if (values.json) {
+      io.stdout.write(
+        `${stringifyJson({ ok: true, instance, promptId: res.promptId, outputs: res.outputs, seeds: res.seeds, timings: res.timings }, 2)}\n`,
+      );
+    } else {
+      if (res.outputs.length === 0) io.stderr.write('The prompt finished but produced no output files.\n');
+      for (const o of res.outputs) io.stdout.write(`${o.file}\n`);
+      io.stderr.write(
+        `Done in ${(res.timings.totalMs / 1000).toFixed(1)} s (prompt ${res.promptId} on ${instance}).\n`,
+      );
+    }
+    return 0;
+  } catch (e) {
+    bar.done();
+    const code = exitCodeOf(e);
+    io.stderr.write(`${describeFailure(e)}\n`);
+    if (values.json) {
+      const err = e as { code?: string; message?: string };
+      io.stdout.write(
+        `${stringifyJson({ ok: false, exitCode: code, error: { code: err.code ?? 'ERROR', message: err.message ?? String(e) } }, 2)}\n`,
+      );
+    }
+    return code;
+  }
+}
+
+function describeFailure(e: unknown): string {
+  if (e instanceof ComfyValidationError) return e.format();
+  if (e instanceof ComfyExecutionError) {
+    const tb = e.traceback.slice(-6).join('').trimEnd();
+    return `ComfyUI failed while running ${e.message}${e.isOutOfMemory ? '\nOut of GPU memory: try fewer steps/smaller images, or Free VRAM (luna-tray free) and retry.' : ''}${tb ? `\n--- traceback (last lines) ---\n${tb}` : ''}`;
+  }
+  if (e instanceof Error && (e as { code?: string }).code === 'COMFY_INTERRUPTED')
+    return `Interrupted: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Progress on stderr: a redrawn single line on a TTY, a plain line every 2 s (or on node change) otherwise. */
+function createProgressRenderer(io: CommandIo): { update: (p: RunProgress) => void; done: () => void } {
+  const tty = io.stderr.isTTY === true;
+  let last = 0;
+  let lastNode: string | null = null;
+  let drawn = false;
+  const fmt = (ms: number | null): string => {
+    if (ms === null || !Number.isFinite(ms)) return '--:--';
+    const s = Math.max(0, Math.round(ms / 1000));
+    return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+  };
+  const line = (p: RunProgress): string => {
+    const title = p.nodeTitle ?? p.node ?? '';
+    const step = p.step ? ` step ${p.step.value}/${p.step.max}` : '';
+    const pct = `${Math.round(p.percent)}%`.padStart(4);
+    if (p.phase === 'queued') return `queued (${p.queueRemaining ?? '?'} in queue) · ${fmt(p.elapsedMs)}`;
+    if (p.phase !== 'running') return `${p.phase === 'done' ? 'done' : `${p.phase}…`} · ${fmt(p.elapsedMs)}`;
+    if (!tty)
+      return `[${pct}] ${title}${step} · nodes ${p.nodesDone}/${p.nodesTotal} · elapsed ${fmt(p.elapsedMs)} · ETA ${fmt(p.etaMs)}`;
+    const width = 24;
+    const filled = Math.round((width * Math.min(100, p.percent)) / 100);
+    return `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${pct} ${title}${step} · ${fmt(p.elapsedMs)} elapsed · ETA ${fmt(p.etaMs)}`;
+  };
+  return {
+    update(p) {
+      const now = Date.now();
+      if (tty) {
+        if (now - last < 80 && p.phase === 'running' && p.node === lastNode) return;
+        io.stderr.write(`\r\x1b[2K${line(p)}`);
+        drawn = true;
+      } else {
+        const changed = p.node !== lastNode || p.phase !== 'running';
+        if (!changed && now - last < 2_000) return;
+        io.stderr.write(`${line(p)}\n`);
+      }
+      last = now;
+      lastNode = p.node;
+    },
+    done() {
+      if (tty && drawn) io.stderr.write('\r\x1b[2K');
+      drawn = false;
+    },
+  };
+}

@@ -1,0 +1,540 @@
+/**
+ * HTTP client for one ComfyUI instance (spec/comfyui-api.md §1). undici with explicit timeouts; no
+ * `Origin` header (spec §4); every JSON reply parsed losslessly (§3.5 P15) because history and queue items
+ * carry seeds.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+import { Agent, FormData, request, type Dispatcher } from 'undici';
+
+import {
+  ComfyBadResponseError,
+  ComfyHttpError,
+  ComfyUnreachableError,
+  ComfyValidationError,
+  excerpt,
+  type ComfyErrorDetail,
+  type ComfyNodeError,
+  type UnreachableReason,
+} from './errors.js';
+import {
+  isJsonObject,
+  jsonText,
+  parseJsonLossless,
+  stringifyJson,
+  type JsonObject,
+  type JsonValue,
+} from './json.js';
+
+/** Options of {@link ComfyClient}. */
+export interface ComfyClientOptions {
+  /** Connect timeout, ms (default 3000). */
+  connectTimeoutMs?: number;
+  /** Time allowed for the reply headers and between body chunks, ms (default 15000). */
+  timeoutMs?: number;
+  /** Use this dispatcher instead of a private Agent (tests, shared pools). Not closed by `close()`. */
+  dispatcher?: Dispatcher;
+}
+
+/** `/system_stats` (spec §1.12); every field beyond the basics is optional. */
+export interface ComfySystemStats {
+  system: {
+    os?: string;
+    ram_total?: number;
+    ram_free?: number;
+    comfyui_version?: string;
+    python_version?: string;
+    pytorch_version?: string;
+    embedded_python?: boolean;
+    argv?: string[];
+    [key: string]: JsonValue | undefined;
+  };
+  devices: Array<{
+    name: string;
+    type: string;
+    index: number | null;
+    vram_total: number;
+    vram_free: number;
+    torch_vram_total?: number;
+    torch_vram_free?: number;
+  }>;
+}
+
+/** One queue item, decoded from its positional array (spec §1.3). */
+export interface ComfyQueueItem {
+  number: number;
+  promptId: string;
+  prompt: JsonObject;
+  extraData: JsonObject;
+  outputsToExecute: string[];
+}
+
+/** `/queue`, pending sorted into execution order. */
+export interface ComfyQueue {
+  running: ComfyQueueItem[];
+  pending: ComfyQueueItem[];
+}
+
+/** One file reference in history outputs (`images`, `gifs`, `audio`, …). */
+export interface ComfyFileRef {
+  filename: string;
+  subfolder: string;
+  type: string;
+}
+
+/** A history entry (spec §1.5). */
+export interface ComfyHistoryEntry {
+  prompt: JsonValue[];
+  outputs: Record<string, Record<string, JsonValue>>;
+  status?: {
+    /** `success` or `error` (interrupts are stored as errors, spec §1.5). */
+    status_str: string;
+    completed: boolean;
+    messages: Array<[string, JsonObject]>;
+  };
+  meta?: Record<string, JsonObject>;
+}
+
+/** POST /prompt success (spec §1.1). */
+export interface QueuePromptResult {
+  promptId: string;
+  number: number;
+  /** Non-empty when only some outputs validated (partial validity, still queued). */
+  nodeErrors: Record<string, ComfyNodeError>;
+}
+
+/** POST /prompt options. */
+export interface QueuePromptOptions {
+  clientId?: string;
+  promptId?: string;
+  extraData?: JsonObject;
+  front?: boolean;
+  partialExecutionTargets?: string[];
+  /** `{nodeId: title}`, only used to make a validation error readable. */
+  titles?: Record<string, string>;
+}
+
+/** POST /upload/image input. */
+export interface UploadImageOptions {
+  /** File bytes or a Blob. */
+  data: Uint8Array | Blob;
+  /** Target file name (the server uses the part's filename, spec §1.8). */
+  filename: string;
+  overwrite?: boolean;
+  type?: 'input' | 'temp' | 'output';
+  subfolder?: string;
+}
+
+/** POST /upload/image reply. */
+export interface UploadImageResult {
+  name: string;
+  subfolder: string;
+  type: string;
+}
+
+/** Node definitions keyed by class (spec §1.9). Kept as lossless JSON. */
+export type ObjectInfoMap = Record<string, JsonObject>;
+
+interface RawResponse {
+  status: number;
+  contentType: string;
+  text: string;
+}
+
+/** Client for one ComfyUI base URL. Call `close()` when done (it owns a connection pool). */
+export class ComfyClient {
+  /** Base URL without a trailing slash, e.g. `http://127.0.0.1:8188`. */
+  readonly url: string;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly timeoutMs: number;
+
+  constructor(baseUrl: string, options: ComfyClientOptions = {}) {
+    this.url = normalizeBaseUrl(baseUrl);
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+    if (options.dispatcher) {
+      this.dispatcher = options.dispatcher;
+      this.ownsDispatcher = false;
+    } else {
+      this.dispatcher = new Agent({
+        connect: { timeout: options.connectTimeoutMs ?? 3_000 },
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        keepAliveTimeout: 2_000,
+      });
+      this.ownsDispatcher = true;
+    }
+  }
+
+  /** GET /system_stats. */
+  async systemStats(signal?: AbortSignal): Promise<ComfySystemStats> {
+    const v = await this.getJson('/system_stats', signal);
+    if (!isJsonObject(v) || !isJsonObject(v['system']) || !Array.isArray(v['devices'])) {
+      throw new ComfyBadResponseError(
+        this.url + '/system_stats',
+        'expected {system, devices}',
+        stringifyJson(v),
+      );
+    }
+    return v as unknown as ComfySystemStats;
+  }
+
+  /** GET /features (server capability flags). */
+  async features(signal?: AbortSignal): Promise<JsonObject> {
+    return this.getObject('/features', signal);
+  }
+
+  /** GET /prompt → `queue_remaining` (pending + running). */
+  async queueRemaining(signal?: AbortSignal): Promise<number> {
+    const v = await this.getObject('/prompt', signal);
+    const info = v['exec_info'];
+    const n = isJsonObject(info) ? info['queue_remaining'] : undefined;
+    return typeof n === 'number' ? n : 0;
+  }
+
+  /** GET /queue, pending sorted by (number, prompt_id) as the frontend does (spec §1.3: the raw heap is unsorted). */
+  async getQueue(signal?: AbortSignal): Promise<ComfyQueue> {
+    const v = await this.getObject('/queue', signal);
+    const conv = (a: JsonValue | undefined): ComfyQueueItem[] =>
+      (Array.isArray(a) ? a : [])
+        .filter((x): x is JsonValue[] => Array.isArray(x))
+        .map((item) => decodeQueueItem(item));
+    const pending = conv(v['queue_pending']).sort(
+      (a, b) => a.number - b.number || (a.promptId < b.promptId ? -1 : 1),
+    );
+    return { running: conv(v['queue_running']), pending };
+  }
+
+  /** POST /queue {clear: true}: drop every pending item (not the running one). */
+  async clearQueue(signal?: AbortSignal): Promise<void> {
+    await this.postJson('/queue', { clear: true }, signal);
+  }
+
+  /** POST /queue {delete: ids}: drop pending items (unknown ids are ignored by the server). */
+  async deleteFromQueue(promptIds: string[], signal?: AbortSignal): Promise<void> {
+    await this.postJson('/queue', { delete: promptIds }, signal);
+  }
+
+  /**
+   * POST /prompt. Throws {@link ComfyValidationError} on 400. A 200 with non-empty `nodeErrors` means
+   * partial validity: the prompt is queued and only the valid outputs run (spec §1.1).
+   */
+  async queuePrompt(
+    prompt: JsonObject,
+    options: QueuePromptOptions = {},
+    signal?: AbortSignal,
+  ): Promise<QueuePromptResult> {
+    const body: JsonObject = { prompt };
+    if (options.clientId !== undefined) body['client_id'] = options.clientId;
+    if (options.promptId !== undefined) body['prompt_id'] = options.promptId;
+    if (options.extraData !== undefined) body['extra_data'] = options.extraData;
+    if (options.front) body['front'] = true;
+    if (options.partialExecutionTargets) body['partial_execution_targets'] = options.partialExecutionTargets;
+    const res = await this.raw('POST', '/prompt', stringifyJson(body), 'application/json', signal);
+    if (res.status === 400) {
+      const v = tryParse(res.text);
+      if (isJsonObject(v) && isJsonObject(v['error'])) {
+        const err = v['error'] as unknown as ComfyErrorDetail;
+        // Older servers sent `node_errors: []` for the whole-prompt errors (spec §1.1).
+        const ne = isJsonObject(v['node_errors'])
+          ? (v['node_errors'] as unknown as Record<string, ComfyNodeError>)
+          : {};
+        throw new ComfyValidationError(
+          {
+            type: String(err.type ?? ''),
+            message: String(err.message ?? ''),
+            details: String(err.details ?? ''),
+            extra_info: err.extra_info ?? {},
+          },
+          ne,
+          options.titles,
+        );
+      }
+    }
+    const v = this.expectJson(res, '/prompt');
+    if (!isJsonObject(v) || typeof v['prompt_id'] !== 'string') {
+      throw new ComfyBadResponseError(this.url + '/prompt', 'no prompt_id in the reply', res.text);
+    }
+    const num = v['number'];
+    return {
+      promptId: v['prompt_id'],
+      number: typeof num === 'number' ? num : Number(num ?? 0),
+      nodeErrors: isJsonObject(v['node_errors'])
+        ? (v['node_errors'] as unknown as Record<string, ComfyNodeError>)
+        : {},
+    };
+  }
+
+  /** GET /history/{id} → the entry, or null while unknown or unfinished (the server answers `{}`, spec §1.5). */
+  async history(promptId: string, signal?: AbortSignal): Promise<ComfyHistoryEntry | null> {
+    const v = await this.getObject(`/history/${encodeURIComponent(promptId)}`, signal);
+    const e = v[promptId];
+    return isJsonObject(e) ? (e as unknown as ComfyHistoryEntry) : null;
+  }
+
+  /** GET /history[?max_items&offset] → entries keyed by prompt id, oldest first. */
+  async historyAll(
+    page: { maxItems?: number; offset?: number } = {},
+    signal?: AbortSignal,
+  ): Promise<Record<string, ComfyHistoryEntry>> {
+    const q = new URLSearchParams();
+    if (page.maxItems !== undefined) q.set('max_items', String(page.maxItems));
+    if (page.offset !== undefined) q.set('offset', String(page.offset));
+    const qs = q.toString();
+    return (await this.getObject(`/history${qs ? `?${qs}` : ''}`, signal)) as unknown as Record<
+      string,
+      ComfyHistoryEntry
+    >;
+  }
+
+  /** POST /history {clear} / {delete}. */
+  async clearHistory(promptIds?: string[], signal?: AbortSignal): Promise<void> {
+    await this.postJson('/history', promptIds ? { delete: promptIds } : { clear: true }, signal);
+  }
+
+  /** GET /view → the file bytes as a stream (spec §1.7). Throws {@link ComfyHttpError} on 4xx/5xx. */
+  async view(ref: ComfyFileRef, signal?: AbortSignal): Promise<Readable> {
+    const q = new URLSearchParams({
+      filename: ref.filename,
+      type: ref.type || 'output',
+      subfolder: ref.subfolder ?? '',
+    });
+    const target = `${this.url}/view?${q.toString()}`;
+    const res = await this.send(target, { method: 'GET', signal });
+    if (res.statusCode !== 200) {
+      const text = await res.body.text().catch(() => '');
+      throw new ComfyHttpError(target, res.statusCode, excerpt(text));
+    }
+    return res.body;
+  }
+
+  /** Download a `/view` file to `filePath` (parent directories are created). */
+  async download(ref: ComfyFileRef, filePath: string, signal?: AbortSignal): Promise<void> {
+    await mkdir(dirname(filePath), { recursive: true });
+    const body = await this.view(ref, signal);
+    await pipeline(body, createWriteStream(filePath), signal ? { signal } : {});
+  }
+
+  /** POST /upload/image (multipart). The returned `name` may differ from the one sent (spec §1.8). */
+  async uploadImage(opts: UploadImageOptions, signal?: AbortSignal): Promise<UploadImageResult> {
+    const form = new FormData();
+    const blob = opts.data instanceof Blob ? opts.data : new Blob([new Uint8Array(opts.data)]);
+    form.append('image', blob, opts.filename);
+    if (opts.overwrite) form.append('overwrite', 'true');
+    form.append('type', opts.type ?? 'input');
+    if (opts.subfolder) form.append('subfolder', opts.subfolder);
+    const target = `${this.url}/upload/image`;
+    const res = await this.send(target, { method: 'POST', body: form, signal });
+    const text = await res.body.text();
+    const v = this.expectJson(
+      { status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), text },
+      '/upload/image',
+    );
+    if (!isJsonObject(v) || typeof v['name'] !== 'string')
+      throw new ComfyBadResponseError(target, 'no name in the upload reply', text);
+    return {
+      name: v['name'],
+      subfolder: jsonText(v['subfolder'] ?? ''),
+      type: jsonText(v['type'] ?? 'input'),
+    };
+  }
+
+  /** GET /object_info (all classes). Can take seconds on large installs. */
+  async objectInfo(signal?: AbortSignal): Promise<ObjectInfoMap> {
+    return (await this.getObject('/object_info', signal)) as ObjectInfoMap;
+  }
+
+  /** GET /object_info/{class} → its definition, or null when unknown (the server answers `{}`). */
+  async objectInfoOf(nodeClass: string, signal?: AbortSignal): Promise<JsonObject | null> {
+    const v = await this.getObject(`/object_info/${encodeURIComponent(nodeClass)}`, signal);
+    const d = v[nodeClass];
+    return isJsonObject(d) ? d : null;
+  }
+
+  /** POST /interrupt: global, or only `promptId` if it is the running prompt (spec §1.10). */
+  async interrupt(promptId?: string, signal?: AbortSignal): Promise<void> {
+    await this.postJson('/interrupt', promptId ? { prompt_id: promptId } : {}, signal);
+  }
+
+  /** POST /free (default: unload models and free memory, spec §1.11). */
+  async free(
+    opts: { unloadModels?: boolean; freeMemory?: boolean } = {},
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.postJson(
+      '/free',
+      { unload_models: opts.unloadModels ?? true, free_memory: opts.freeMemory ?? true },
+      signal,
+    );
+  }
+
+  /** Release the connection pool. */
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close().catch(() => undefined);
+  }
+
+  // ---- plumbing ----
+
+  private async getObject(path: string, signal?: AbortSignal): Promise<JsonObject> {
+    const v = await this.getJson(path, signal);
+    if (!isJsonObject(v))
+      throw new ComfyBadResponseError(this.url + path, 'expected a JSON object', stringifyJson(v));
+    return v;
+  }
+
+  private async getJson(path: string, signal?: AbortSignal): Promise<JsonValue> {
+    return this.expectJson(await this.raw('GET', path, undefined, undefined, signal), path);
+  }
+
+  private async postJson(path: string, body: JsonObject, signal?: AbortSignal): Promise<void> {
+    const res = await this.raw('POST', path, stringifyJson(body), 'application/json', signal);
+    if (res.status < 200 || res.status >= 300)
+      throw new ComfyHttpError(this.url + path, res.status, excerpt(res.text));
+  }
+
+  private expectJson(res: RawResponse, path: string): JsonValue {
+    if (res.status < 200 || res.status >= 300)
+      throw new ComfyHttpError(this.url + path, res.status, excerpt(res.text));
+    try {
+      return parseJsonLossless(res.text);
+    } catch {
+      throw new ComfyBadResponseError(
+        this.url + path,
+        `HTTP ${res.status} but the body is not JSON`,
+        excerpt(res.text),
+      );
+    }
+  }
+
+  private async raw(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: string,
+    contentType?: string,
+    signal?: AbortSignal,
+  ): Promise<RawResponse> {
+    const target = this.url + path;
+    const res = await this.send(target, {
+      method,
+      body,
+      headers: contentType ? { 'content-type': contentType } : {},
+      signal,
+    });
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (e) {
+      throw this.mapError(e, target);
+    }
+    return { status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), text };
+  }
+
+  private async send(
+    target: string,
+    opts: {
+      method: 'GET' | 'POST';
+      body?: string | FormData;
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+    },
+  ): Promise<Dispatcher.ResponseData> {
+    try {
+      return await request(target, {
+        method: opts.method,
+        body: opts.body,
+        headers: opts.headers,
+        signal: opts.signal,
+        dispatcher: this.dispatcher,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+    } catch (e) {
+      throw this.mapError(e, target);
+    }
+  }
+
+  private mapError(e: unknown, target: string): unknown {
+    if (isAbort(e)) return e;
+    const reason = classifyNetworkError(e);
+    if (!reason) return e;
+    const detail = reason === 'timeout' ? `no reply within ${this.timeoutMs} ms from ${target}` : describe(e);
+    return new ComfyUnreachableError(this.url, reason, detail, { cause: e });
+  }
+}
+
+/** `http://host:port/` → `http://host:port`; a bare `host:port` gets `http://`. */
+export function normalizeBaseUrl(u: string): string {
+  const withScheme = /^[a-z]+:\/\//i.test(u) ? u : `http://${u}`;
+  return withScheme.replace(/\/+$/, '');
+}
+
+/** Map a network error to an {@link UnreachableReason}, or null when it is not a network error. */
+export function classifyNetworkError(e: unknown): UnreachableReason | null {
+  const codes = collectCodes(e);
+  if (codes.some((c) => c === 'ECONNREFUSED')) return 'refused';
+  if (
+    codes.some(
+      (c) =>
+        c === 'UND_ERR_CONNECT_TIMEOUT' ||
+        c === 'UND_ERR_HEADERS_TIMEOUT' ||
+        c === 'UND_ERR_BODY_TIMEOUT' ||
+        c === 'ETIMEDOUT',
+    )
+  )
+    return 'timeout';
+  if (codes.some((c) => c === 'ENOTFOUND' || c === 'EAI_AGAIN')) return 'dns';
+  if (
+    codes.some((c) => c === 'ECONNRESET' || c === 'UND_ERR_SOCKET' || c === 'EPIPE' || c === 'UND_ERR_CLOSED')
+  )
+    return 'reset';
+  if (codes.some((c) => c === 'EHOSTUNREACH' || c === 'ENETUNREACH' || c === 'EADDRNOTAVAIL')) return 'other';
+  return null;
+}
+
+function collectCodes(e: unknown, depth = 0): string[] {
+  if (!e || typeof e !== 'object' || depth > 4) return [];
+  const out: string[] = [];
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string') out.push(code);
+  const cause = (e as { cause?: unknown }).cause;
+  if (cause) out.push(...collectCodes(cause, depth + 1));
+  const errors = (e as { errors?: unknown }).errors;
+  if (Array.isArray(errors)) for (const x of errors) out.push(...collectCodes(x, depth + 1));
+  return out;
+}
+
+function describe(e: unknown): string {
+  const codes = collectCodes(e);
+  const msg = e instanceof Error ? e.message : String(e);
+  return codes[0] && !msg.includes(codes[0])
+    ? `${codes[0]} ${msg}`.trim()
+    : msg || (codes[0] ?? 'unknown error');
+}
+
+function isAbort(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'AbortError' || (e as { code?: unknown }).code === 'ABORT_ERR');
+}
+
+function tryParse(text: string): JsonValue | undefined {
+  try {
+    return parseJsonLossless(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function decodeQueueItem(item: JsonValue[]): ComfyQueueItem {
+  // [number, prompt_id, prompt, extra_data, outputs_to_execute(, sensitive)] — tolerate 6 elements (spec §1.3).
+  const [num, id, prompt, extra, outs] = item;
+  return {
+    number: typeof num === 'number' ? num : Number(num ?? 0),
+    promptId: jsonText(id ?? ''),
+    prompt: isJsonObject(prompt) ? prompt : {},
+    extraData: isJsonObject(extra) ? extra : {},
+    outputsToExecute: Array.isArray(outs) ? outs.map(String) : [],
+  };
+}

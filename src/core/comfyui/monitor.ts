@@ -1,0 +1,497 @@
+/**
+ * Watches several ComfyUI instances (spec/comfyui-api.md §2.2 "Monitoring consequence", §5) and produces
+ * `ComfyInstance` snapshots. Progress events only reach the submitting client's socket, so prompts queued
+ * by others are followed by polling /queue (and /history on completion) whenever a `status` broadcast
+ * arrives; `progress`/`progress_state` that do reach our socket (prompts without client_id) refine it.
+ */
+import type { ComfyInstance } from '../../shared/comfy-instance.js';
+import { ComfyClient, normalizeBaseUrl } from './client.js';
+import { ComfyError, ComfyExecutionError, ComfyUnreachableError } from './errors.js';
+import { isJsonObject, jsonText, type JsonObject } from './json.js';
+import { outcomeError } from './run-workflow.js';
+import { openComfySocket, type ComfySocket, type ComfyWsMessage } from './ws.js';
+
+/** The last-error shape of a ComfyInstance. */
+export type ComfyInstanceError = NonNullable<ComfyInstance['lastError']>;
+
+/** Options of {@link createComfyMonitor}. */
+export interface ComfyMonitorOptions {
+  /** Configured instance URLs. */
+  instances: string[];
+  /** Also probe 127.0.0.1 on `ports` (loopback only). */
+  discover: boolean;
+  /** Poll period, ms. */
+  pollIntervalMs: number;
+  /** Called with the full list whenever something other than `checkedAt` changed. */
+  onChange(instances: ComfyInstance[]): void;
+  /** Called once per failed prompt (any client's) noticed on an instance. */
+  onJobFailed?(instanceUrl: string, error: ComfyInstanceError): void;
+  /** Discovery ports (default 8188–8199 and 8000). */
+  ports?: number[];
+  /** HTTP timeout per request, ms (default 2000: a monitor must stay snappy). */
+  requestTimeoutMs?: number;
+  /** Open a WebSocket per reachable instance (default true). */
+  websocket?: boolean;
+  /** Client factory (tests). */
+  createClient?: (url: string) => ComfyClient;
+}
+
+/** Handle returned by {@link createComfyMonitor}. */
+export interface ComfyMonitor {
+  /** The current list (configured first, then discovered). */
+  snapshot(): ComfyInstance[];
+  /** Replace the configured URLs. */
+  setInstances(urls: string[]): void;
+  /** Poll everything now; resolves with the fresh snapshot. */
+  refresh(): Promise<ComfyInstance[]>;
+  /** Stop timers, close sockets and pools. */
+  dispose(): Promise<void>;
+}
+
+/** Default discovery ports: core 8188 upwards, Desktop 8000 (spec §5). */
+export const DEFAULT_DISCOVERY_PORTS: readonly number[] = [
+  8188, 8189, 8190, 8191, 8192, 8193, 8194, 8195, 8196, 8197, 8198, 8199, 8000,
+];
+
+interface Entry {
+  url: string;
+  discovered: boolean;
+  client: ComfyClient;
+  socket: ComfySocket | null;
+  socketPending: boolean;
+  state: ComfyInstance;
+  /** `{nodeId: title}` of the running prompt (from its queue item). */
+  titles: Record<string, string>;
+  /** Prompts seen running, to check their outcome in /history once gone. */
+  watched: Set<string>;
+  reported: Set<string>;
+  queuePoll: Promise<void> | null;
+  disposers: Array<() => void>;
+}
+
+function blank(url: string, discovered: boolean): ComfyInstance {
+  return {
+    url,
+    reachable: false,
+    problem: 'not checked yet',
+    version: null,
+    os: null,
+    devices: [],
+    queue: { running: 0, pending: 0 },
+    progress: null,
+    lastError: null,
+    checkedAt: 0,
+    discovered,
+  };
+}
+
+/** Start watching. The first poll starts immediately. */
+export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
+  const timeout = opts.requestTimeoutMs ?? 2_000;
+  const make =
+    opts.createClient ??
+    ((url: string) =>
+      new ComfyClient(url, { timeoutMs: timeout, connectTimeoutMs: Math.min(timeout, 1_000) }));
+  const entries = new Map<string, Entry>();
+  let configured: string[] = [];
+  let disposed = false;
+  let lastEmitted = '';
+  let timer: NodeJS.Timeout | null = null;
+  let polling: Promise<ComfyInstance[]> | null = null;
+  let cycle = 0;
+
+  const entryFor = (url: string, discovered: boolean): Entry => {
+    let e = entries.get(url);
+    if (!e) {
+      e = {
+        url,
+        discovered,
+        client: make(url),
+        socket: null,
+        socketPending: false,
+        state: blank(url, discovered),
+        titles: {},
+        watched: new Set(),
+        reported: new Set(),
+        queuePoll: null,
+        disposers: [],
+      };
+      entries.set(url, e);
+    }
+    return e;
+  };
+
+  const drop = async (e: Entry): Promise<void> => {
+    entries.delete(e.url);
+    for (const d of e.disposers.splice(0)) d();
+    await e.socket?.close().catch(() => undefined);
+    await e.client.close();
+  };
+
+  const snapshot = (): ComfyInstance[] => {
+    const list = [...entries.values()];
+    const conf = list
+      .filter((e) => !e.discovered)
+      .sort((a, b) => configured.indexOf(a.url) - configured.indexOf(b.url));
+    const disc = list
+      .filter((e) => e.discovered && e.state.reachable)
+      .sort((a, b) => a.url.localeCompare(b.url));
+    return [...conf, ...disc].map((e) => ({ ...e.state, devices: e.state.devices.map((d) => ({ ...d })) }));
+  };
+
+  const emitIfChanged = (): void => {
+    if (disposed) return;
+    const snap = snapshot();
+    const key = JSON.stringify(snap.map((s) => ({ ...s, checkedAt: 0 })));
+    if (key === lastEmitted) return;
+    lastEmitted = key;
+    opts.onChange(snap);
+  };
+
+  const setError = (e: Entry, err: ComfyInstanceError): void => {
+    e.state.lastError = err;
+    const id = err.promptId ?? `${err.at}`;
+    if (e.reported.has(id)) return;
+    e.reported.add(id);
+    opts.onJobFailed?.(e.url, err);
+  };
+
+  const pollQueue = (e: Entry): Promise<void> => {
+    e.queuePoll ??= (async () => {
+      try {
+        const q = await e.client.getQueue();
+        e.state.queue = { running: q.running.length, pending: q.pending.length };
+        const run = q.running[0];
+        if (run) {
+          if (e.state.progress?.promptId !== run.promptId) {
+            e.state.progress = {
+              promptId: run.promptId,
+              node: null,
+              nodeTitle: null,
+              value: 0,
+              max: 0,
+              startedAt: Date.now(),
+            };
+            e.titles = titlesOf(run.prompt);
+          }
+          e.watched.add(run.promptId);
+        } else {
+          e.state.progress = null;
+        }
+        // Prompts that were running and are gone: did they fail? (history is written before completion, §1.5)
+        for (const id of [...e.watched]) {
+          if (run?.promptId === id) continue;
+          const h = await e.client.history(id);
+          if (!h) continue;
+          e.watched.delete(id);
+          const err = outcomeError(h, id);
+          if (err instanceof ComfyExecutionError) {
+            setError(e, {
+              promptId: id,
+              nodeId: err.nodeId,
+              nodeType: err.nodeType,
+              exceptionType: err.exceptionType,
+              message: err.exceptionMessage.trim(),
+              at: Date.now(),
+            });
+          }
+        }
+      } catch (err) {
+        if (err instanceof ComfyError) markUnreachable(e, err);
+      } finally {
+        e.queuePoll = null;
+      }
+    })();
+    return e.queuePoll;
+  };
+
+  const markUnreachable = (e: Entry, err: ComfyError): void => {
+    e.state.reachable = false;
+    e.state.problem = err instanceof ComfyUnreachableError ? err.message : `${err.message}`;
+    e.state.queue = { running: 0, pending: 0 };
+    e.state.progress = null;
+    const s = e.socket;
+    e.socket = null;
+    void s?.close().catch(() => undefined);
+  };
+
+  const onWs = (e: Entry, m: ComfyWsMessage): void => {
+    switch (m.type) {
+      case 'status':
+        // Broadcast on every queue change: re-read /queue (the only way to see other clients' prompts).
+        void pollQueue(e).then(emitIfChanged);
+        return;
+      case 'progress': {
+        const p = e.state.progress;
+        const pid = m.data.prompt_id;
+        if (!p || (pid && p.promptId !== pid)) {
+          if (!pid) return;
+          e.state.progress = {
+            promptId: pid,
+            node: null,
+            nodeTitle: null,
+            value: 0,
+            max: 0,
+            startedAt: Date.now(),
+          };
+        }
+        const cur = e.state.progress!;
+        cur.value = m.data.value;
+        cur.max = m.data.max;
+        if (m.data.node) {
+          cur.node = m.data.node;
+          cur.nodeTitle = e.titles[m.data.node] ?? null;
+        }
+        break;
+      }
+      case 'progress_state': {
+        const running = Object.values(m.data.nodes).find((n) => n.state === 'running');
+        if (!running) return;
+        const pid = m.data.prompt_id;
+        if (!e.state.progress || e.state.progress.promptId !== pid) {
+          e.state.progress = {
+            promptId: pid,
+            node: null,
+            nodeTitle: null,
+            value: 0,
+            max: 0,
+            startedAt: Date.now(),
+          };
+        }
+        const node = running.display_node_id ?? running.node_id ?? null;
+        e.state.progress.node = node;
+        e.state.progress.nodeTitle = node ? (e.titles[node] ?? null) : null;
+        e.state.progress.value = running.value;
+        e.state.progress.max = running.max;
+        e.watched.add(pid);
+        break;
+      }
+      case 'executing':
+        if (
+          e.state.progress &&
+          m.data.node &&
+          (!m.data.prompt_id || m.data.prompt_id === e.state.progress.promptId)
+        ) {
+          e.state.progress.node = m.data.display_node ?? m.data.node;
+          e.state.progress.nodeTitle = e.titles[e.state.progress.node] ?? null;
+        }
+        break;
+      case 'execution_error':
+        setError(e, {
+          promptId: m.data.prompt_id || null,
+          nodeId: m.data.node_id,
+          nodeType: m.data.node_type,
+          exceptionType: m.data.exception_type || null,
+          message: m.data.exception_message.trim(),
+          at: Date.now(),
+        });
+        break;
+      default:
+        return;
+    }
+    emitIfChanged();
+  };
+
+  const ensureSocket = (e: Entry): void => {
+    if (opts.websocket === false || e.socket || e.socketPending || disposed) return;
+    e.socketPending = true;
+    // A fresh client id per connection: reusing one trips the same-clientId replacement bug (spec §2.1).
+    openComfySocket(e.url, { connectTimeoutMs: timeout * 2, previewMetadata: false }).then(
+      (s) => {
+        e.socketPending = false;
+        if (disposed || !entries.has(e.url)) return void s.close();
+        e.socket = s;
+        e.disposers.push(
+          s.onMessage((m) => onWs(e, m)),
+          s.onClose(() => {
+            if (e.socket === s) e.socket = null;
+          }),
+        );
+      },
+      () => {
+        e.socketPending = false;
+      },
+    );
+  };
+
+  const pollOne = async (e: Entry): Promise<void> => {
+    try {
+      const stats = await e.client.systemStats();
+      e.state.reachable = true;
+      e.state.problem = null;
+      e.state.version =
+        typeof stats.system.comfyui_version === 'string' ? stats.system.comfyui_version : null;
+      e.state.os = typeof stats.system.os === 'string' ? stats.system.os : null;
+      e.state.devices = stats.devices.map((d) => ({
+        name: String(d.name),
+        type: String(d.type),
+        index: typeof d.index === 'number' ? d.index : null,
+        vramTotal: Number(d.vram_total ?? 0),
+        vramFree: Number(d.vram_free ?? 0),
+      }));
+      await pollQueue(e);
+      if (e.state.reachable) ensureSocket(e);
+    } catch (err) {
+      if (err instanceof ComfyError) markUnreachable(e, err);
+      else {
+        e.state.reachable = false;
+        e.state.problem = err instanceof Error ? err.message : String(err);
+      }
+    }
+    e.state.checkedAt = Date.now();
+  };
+
+  const discover = async (): Promise<void> => {
+    const ports = opts.ports ?? DEFAULT_DISCOVERY_PORTS;
+    const known = new Set(configured);
+    await Promise.all(
+      ports.map(async (port) => {
+        const url = `http://127.0.0.1:${port}`;
+        if (known.has(url) || known.has(`http://localhost:${port}`)) return;
+        const existing = entries.get(url);
+        if (existing) return; // polled with everything else; dropped below when it stops answering
+        const probe = new ComfyClient(url, { timeoutMs: 700, connectTimeoutMs: 500 });
+        try {
+          const stats = await probe.systemStats();
+          if (stats && !disposed) entryFor(url, true);
+        } catch {
+          /* nothing there */
+        } finally {
+          await probe.close();
+        }
+      }),
+    );
+  };
+
+  const pollAll = async (): Promise<ComfyInstance[]> => {
+    if (opts.discover && cycle % 5 === 0) await discover();
+    cycle++;
+    await Promise.all([...entries.values()].map((e) => pollOne(e)));
+    for (const e of [...entries.values()])
+      if (e.discovered && !e.state.reachable && e.state.checkedAt > 0) await drop(e);
+    emitIfChanged();
+    return snapshot();
+  };
+
+  const refresh = (): Promise<ComfyInstance[]> => {
+    polling ??= pollAll().finally(() => {
+      polling = null;
+    });
+    return polling;
+  };
+
+  const schedule = (): void => {
+    if (disposed) return;
+    timer = setTimeout(() => {
+      void refresh().finally(schedule);
+    }, opts.pollIntervalMs);
+    timer.unref?.();
+  };
+
+  const setInstances = (urls: string[]): void => {
+    configured = [...new Set(urls.map(normalizeBaseUrl))];
+    for (const e of [...entries.values()]) {
+      if (!e.discovered && !configured.includes(e.url)) void drop(e);
+    }
+    for (const u of configured) {
+      const e = entries.get(u);
+      if (e?.discovered) {
+        e.discovered = false;
+        e.state.discovered = false;
+      } else entryFor(u, false);
+    }
+    emitIfChanged();
+    void refresh();
+  };
+
+  setInstances(opts.instances);
+  schedule();
+
+  return {
+    snapshot,
+    setInstances,
+    refresh,
+    async dispose() {
+      disposed = true;
+      if (timer) clearTimeout(timer);
+      await polling?.catch(() => undefined);
+      await Promise.all([...entries.values()].map((e) => drop(e)));
+    },
+  };
+}
+
+function titlesOf(prompt: JsonObject): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [id, n] of Object.entries(prompt)) {
+    if (!isJsonObject(n)) continue;
+    const meta = n['_meta'];
+    out[id] =
+      isJsonObject(meta) && typeof meta['title'] === 'string'
+        ? meta['title']
+        : jsonText(n['class_type'] ?? id);
+  }
+  return out;
+}
+
+/** Result of one action on one instance. */
+export interface InstanceActionResult {
+  url: string;
+  ok: boolean;
+  message: string;
+}
+
+async function act(
+  url: string,
+  what: (c: ComfyClient) => Promise<string>,
+  timeoutMs: number,
+): Promise<InstanceActionResult> {
+  const c = new ComfyClient(url, { timeoutMs, connectTimeoutMs: Math.min(timeoutMs, 2_000) });
+  try {
+    return { url: c.url, ok: true, message: await what(c) };
+  } catch (e) {
+    return { url: c.url, ok: false, message: e instanceof Error ? e.message : String(e) };
+  } finally {
+    await c.close();
+  }
+}
+
+/** POST /free `{unload_models: true, free_memory: true}` on every instance, in parallel; one result each. */
+export function freeVram(urls: string[], timeoutMs = 5_000): Promise<InstanceActionResult[]> {
+  return Promise.all(
+    urls.map((u) =>
+      act(
+        u,
+        async (c) => {
+          await c.free({ unloadModels: true, freeMemory: true });
+          return 'asked to unload models and free memory (applied between prompts)';
+        },
+        timeoutMs,
+      ),
+    ),
+  );
+}
+
+/** POST /interrupt (only `promptId` if given and running, else whatever runs). */
+export function interrupt(url: string, promptId?: string, timeoutMs = 5_000): Promise<InstanceActionResult> {
+  return act(
+    url,
+    async (c) => {
+      await c.interrupt(promptId);
+      return promptId ? `interrupt sent for prompt ${promptId}` : 'interrupt sent';
+    },
+    timeoutMs,
+  );
+}
+
+/** POST /queue {clear: true}: drop every pending prompt (the running one continues; use interrupt). */
+export function clearQueue(url: string, timeoutMs = 5_000): Promise<InstanceActionResult> {
+  return act(
+    url,
+    async (c) => {
+      const before = await c.getQueue();
+      await c.clearQueue();
+      return `removed ${before.pending.length} pending prompt(s)`;
+    },
+    timeoutMs,
+  );
+}

@@ -1,0 +1,207 @@
+import getPort from 'get-port';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import {
+  clearQueue,
+  createComfyMonitor,
+  freeVram,
+  interrupt,
+  type ComfyInstanceError,
+} from '../../src/core/comfyui/monitor.js';
+import { parseNvidiaSmi, readLocalGpus } from '../../src/core/comfyui/nvidia-smi.js';
+import type { JsonObject } from '../../src/core/comfyui/json.js';
+import type { ComfyInstance } from '../../src/shared/comfy-instance.js';
+import { comfyInstanceSchema } from '../../src/shared/comfy-instance.js';
+import { startFakeComfy, type FakeComfy } from '../fakes/fake-comfyui.js';
+import { waitFor } from '../helpers/processes.js';
+
+const prompt = (steps: number): JsonObject => ({
+  '4': {
+    class_type: 'CheckpointLoaderSimple',
+    inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' },
+    _meta: { title: 'Load Checkpoint' },
+  },
+  '5': { class_type: 'EmptyLatentImage', inputs: { width: 512, height: 512, batch_size: 1 } },
+  '6': { class_type: 'CLIPTextEncode', inputs: { text: 'x', clip: ['4', 1] } },
+  '3': {
+    class_type: 'KSampler',
+    inputs: {
+      seed: 1,
+      steps,
+      cfg: 8,
+      sampler_name: 'euler',
+      scheduler: 'normal',
+      denoise: 1,
+      model: ['4', 0],
+      positive: ['6', 0],
+      negative: ['6', 0],
+      latent_image: ['5', 0],
+    },
+    _meta: { title: 'Main sampler' },
+  },
+  '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
+  '9': { class_type: 'SaveImage', inputs: { images: ['8', 0], filename_prefix: 'm' } },
+});
+
+let a: FakeComfy;
+let b: FakeComfy;
+beforeAll(async () => {
+  a = await startFakeComfy({ stepDelayMs: 25 });
+  b = await startFakeComfy({ comfyuiVersion: '0.3.64', os: 'win32' });
+});
+afterAll(async () => {
+  await a.close();
+  await b.close();
+});
+
+describe('createComfyMonitor', () => {
+  it('reports health, version, OS, devices; progress of prompts queued by ANOTHER client; the last error', async () => {
+    const downPort = await getPort();
+    const down = `http://127.0.0.1:${downPort}`;
+    let latest: ComfyInstance[] = [];
+    const failures: Array<[string, ComfyInstanceError]> = [];
+    const mon = createComfyMonitor({
+      instances: [a.url, b.url, down],
+      discover: false,
+      pollIntervalMs: 200,
+      onChange: (list) => (latest = list),
+      onJobFailed: (url, e) => failures.push([url, e]),
+    });
+    try {
+      await waitFor(
+        () => latest.length === 3 && latest[0]!.reachable && latest[1]!.reachable && latest[2]!.checkedAt > 0,
+        'first poll',
+      );
+      for (const i of latest) comfyInstanceSchema.parse(i);
+      expect(latest.map((i) => i.url)).toEqual([a.url, b.url, down]);
+      expect(latest[0]).toMatchObject({
+        version: '0.8.0',
+        os: 'linux',
+        devices: [{ vramTotal: 25393692672, index: 0 }],
+        queue: { running: 0, pending: 0 },
+      });
+      expect(latest[1]).toMatchObject({ version: '0.3.64', os: 'win32' });
+      expect(latest[2]).toMatchObject({
+        reachable: false,
+        problem: expect.stringContaining('connection refused'),
+      });
+
+      // A prompt queued by a browser (client_id set, not ours): only `status` reaches us → /queue polling.
+      await waitFor(() => mon.refresh().then(() => a.socketIds().length > 0), 'monitor socket');
+      const other = await a.queuePromptFromOtherClient(prompt(40));
+      const seen = await waitFor(
+        () => latest[0]?.progress?.promptId === other && latest[0],
+        'progress of the other client prompt',
+        3_000,
+      );
+      expect((seen as ComfyInstance).queue.running).toBe(1);
+      await a.waitForHistory(other);
+      await waitFor(() => latest[0]?.progress === null && latest[0]?.queue.running === 0, 'idle again');
+
+      // A prompt without client_id: progress events are broadcast, so steps and node show up.
+      const anon = await a.queuePromptFromOtherClient(prompt(40), { clientId: null });
+      const withSteps = await waitFor(
+        () => {
+          const p = latest[0]?.progress;
+          return p && p.promptId === anon && p.max === 40 && p.value > 0 && p;
+        },
+        'step progress',
+        3_000,
+      );
+      expect(withSteps).toMatchObject({ node: '3', nodeTitle: 'Main sampler' });
+      await a.waitForHistory(anon);
+
+      // An OOM in someone else's prompt becomes lastError (found through /history) and onJobFailed fires once.
+      a.behaviour.failAtNode = '3';
+      const failing = await a.queuePromptFromOtherClient(prompt(2));
+      await waitFor(() => latest[0]?.lastError?.promptId === failing, 'lastError', 3_000);
+      expect(latest[0]!.lastError).toMatchObject({
+        nodeId: '3',
+        nodeType: 'KSampler',
+        exceptionType: 'torch.OutOfMemoryError',
+      });
+      expect(failures.filter(([, e]) => e.promptId === failing)).toHaveLength(1);
+      expect(failures[0]![0]).toBe(a.url);
+    } finally {
+      a.behaviour.failAtNode = null;
+      await mon.dispose();
+    }
+  });
+
+  it('setInstances swaps the list; discovery finds loopback instances on the given ports', async () => {
+    let latest: ComfyInstance[] = [];
+    const freePort = await getPort();
+    const mon = createComfyMonitor({
+      instances: [],
+      discover: true,
+      ports: [b.port, freePort],
+      pollIntervalMs: 100,
+      websocket: false,
+      onChange: (l) => (latest = l),
+    });
+    try {
+      await waitFor(() => latest.some((i) => i.url === b.url && i.discovered && i.reachable), 'discovered b');
+      expect(latest.map((i) => i.url)).toEqual([b.url]);
+      mon.setInstances([a.url]);
+      await waitFor(
+        () => latest[0]?.url === a.url && latest[0].reachable && !latest[0].discovered,
+        'configured a first',
+      );
+      expect(mon.snapshot().map((i) => i.url)).toEqual([a.url, b.url]);
+    } finally {
+      await mon.dispose();
+    }
+  });
+});
+
+describe('actions', () => {
+  it('freeVram reaches every instance and reports per instance', async () => {
+    const downPort = await getPort();
+    const res = await freeVram([a.url, b.url, `http://127.0.0.1:${downPort}`]);
+    expect(res.map((r) => r.ok)).toEqual([true, true, false]);
+    expect(res[2]!.message).toMatch(/connection refused/);
+    for (const f of [a, b])
+      expect(f.calls.filter((c) => c.path === '/free').at(-1)?.body).toEqual({
+        unload_models: true,
+        free_memory: true,
+      });
+  });
+
+  it('interrupt (with prompt id) and clearQueue', async () => {
+    expect(await interrupt(b.url, 'p-1')).toMatchObject({ ok: true });
+    expect(b.calls.filter((c) => c.path === '/interrupt').at(-1)?.body).toEqual({ prompt_id: 'p-1' });
+    expect(await clearQueue(b.url)).toMatchObject({ ok: true, message: 'removed 0 pending prompt(s)' });
+    expect(b.calls.filter((c) => c.path === '/queue' && c.method === 'POST').at(-1)?.body).toEqual({
+      clear: true,
+    });
+  });
+});
+
+describe('nvidia-smi', () => {
+  it('parses the csv (noheader, nounits), including N/A fields and commas in names', () => {
+    const text =
+      '0, NVIDIA GeForce RTX 4090, 37, 61, 10240, 24564\n1, NVIDIA RTX A6000, [N/A], [N/A], 512, 49140\n\n';
+    expect(parseNvidiaSmi(text)).toEqual([
+      {
+        index: 0,
+        name: 'NVIDIA GeForce RTX 4090',
+        utilizationPercent: 37,
+        temperatureC: 61,
+        memoryUsedMb: 10240,
+        memoryTotalMb: 24564,
+      },
+      {
+        index: 1,
+        name: 'NVIDIA RTX A6000',
+        utilizationPercent: null,
+        temperatureC: null,
+        memoryUsedMb: 512,
+        memoryTotalMb: 49140,
+      },
+    ]);
+    expect(parseNvidiaSmi('garbage\n')).toEqual([]);
+  });
+  it('absent binary → []', async () => {
+    expect(await readLocalGpus('/nonexistent/nvidia-smi-xyz')).toEqual([]);
+  });
+});

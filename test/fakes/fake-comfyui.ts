@@ -1,0 +1,985 @@
+/**
+ * A faithful fake ComfyUI server for tests (spec/comfyui-api.md §6 checklist): real node:http + ws on a
+ * free port. Every route at `X` and `/api/X`, the WS at `/ws` and `/api/ws`; delivery rules of §2.2
+ * (targeted events only to the submitting client id, `status` broadcast); event order of §2.5 with the
+ * history write BEFORE `executing {node: null}`; binary previews (type 1 legacy, type 4 after the
+ * handshake, type 3 text); 400 validation shapes; aiohttp-style text/plain 500s; the origin middleware
+ * of §4; the same-clientId replacement bug of §2.1 (on by default, like the real server).
+ *
+ * Configurable misbehaviour: slow steps, an execution_error (OOM by default) at a node, forced
+ * validation rejection, garbage bodies, non-JSON 5xx, accept-and-never-answer. "Down" = `close()` it.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+import { WebSocketServer, type WebSocket } from 'ws';
+
+import {
+  isJsonObject,
+  jsonText,
+  parseJsonLossless,
+  stringifyJson,
+  type JsonObject,
+  type JsonValue,
+} from '../../src/core/comfyui/json.js';
+
+/** 1×1 transparent PNG. */
+export const TINY_PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+const DEFAULT_OBJECT_INFO = new URL('../fixtures/comfyui/object_info.json', import.meta.url);
+
+/** Mutable behaviour switches (change them on `fake.behaviour` at any time). */
+export interface FakeComfyBehaviour {
+  /** Delay per sampler step, ms. */
+  stepDelayMs: number;
+  /** Delay per executed node, ms. */
+  nodeDelayMs: number;
+  /** Raise an execution_error when this node id executes. */
+  failAtNode: string | null;
+  /** The exception raised at `failAtNode`. */
+  failure: { type: string; message: string };
+  /** Reject every POST /prompt with a 400 `prompt_outputs_failed_validation`. */
+  rejectValidation: boolean;
+  /** HTTP misbehaviour: garbage 200 bodies, text/plain 500, or accept and never answer. */
+  httpMode: 'normal' | 'garbage' | 'error500' | 'hang';
+  /** Limit `httpMode` to these paths (without /api), e.g. ['/prompt']. Empty = all. */
+  httpModePaths: string[];
+  /** Send preview frames during sampler steps. */
+  previews: boolean;
+  /** Reproduce the same-clientId socket replacement bug (spec §2.1). */
+  sameIdReplacementBug: boolean;
+  /** Sampler steps when a node has no `steps` input but is a sampler. */
+  comfyuiVersion: string;
+  os: string;
+  argv: string[];
+  devices: JsonObject[];
+}
+
+/** Options of {@link startFakeComfy}. */
+export interface FakeComfyOptions extends Partial<FakeComfyBehaviour> {
+  /** object_info map, or a path to a JSON file. Default: test/fixtures/comfyui/object_info.json. */
+  objectInfo?: JsonObject | string;
+  /** Port (default: a free one). */
+  port?: number;
+}
+
+/** One recorded HTTP request. */
+export interface FakeCall {
+  method: string;
+  /** Path without the `/api` prefix and without the query. */
+  path: string;
+  query: Record<string, string>;
+  /** Parsed JSON body (lossless) when there was one, else the raw text or null. */
+  body: JsonValue | string | null;
+  at: number;
+}
+
+interface QueueItem {
+  number: number;
+  promptId: string;
+  prompt: JsonObject;
+  extraData: JsonObject;
+  outputs: string[];
+}
+
+/** A running fake. */
+export interface FakeComfy {
+  url: string;
+  port: number;
+  /** Every HTTP request, in order. */
+  calls: FakeCall[];
+  behaviour: FakeComfyBehaviour;
+  /** History entries by prompt id (insertion order = completion order). */
+  history: Map<string, JsonObject>;
+  /** Files served by /view, keyed `type/subfolder/filename`. */
+  files: Map<string, Buffer>;
+  /** Client ids of currently registered sockets. */
+  socketIds(): string[];
+  /** Queue an API prompt as some OTHER client would (client_id not ours; null = no client_id). Returns the prompt id. */
+  queuePromptFromOtherClient(apiPrompt: JsonObject, opts?: { clientId?: string | null }): Promise<string>;
+  /** Resolve when `promptId` has a history entry. */
+  waitForHistory(promptId: string, timeoutMs?: number): Promise<JsonObject>;
+  close(): Promise<void>;
+}
+
+/** Start the fake on 127.0.0.1 and a free port. */
+export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeComfy> {
+  const objectInfo: JsonObject =
+    typeof opts.objectInfo === 'object'
+      ? opts.objectInfo
+      : (parseJsonLossless(readFileSync(opts.objectInfo ?? DEFAULT_OBJECT_INFO, 'utf8')) as JsonObject);
+  const behaviour: FakeComfyBehaviour = {
+    stepDelayMs: 5,
+    nodeDelayMs: 1,
+    failAtNode: null,
+    failure: {
+      type: 'torch.OutOfMemoryError',
+      message: 'Allocation on device 0 would exceed allowed memory. (out of memory)',
+    },
+    rejectValidation: false,
+    httpMode: 'normal',
+    httpModePaths: [],
+    previews: true,
+    sameIdReplacementBug: true,
+    comfyuiVersion: '0.8.0',
+    os: 'linux',
+    argv: ['main.py', '--port', '8188'],
+    devices: [
+      {
+        name: 'cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync',
+        type: 'cuda',
+        index: 0,
+        vram_total: 25393692672,
+        vram_free: 24000000000,
+        torch_vram_total: 0,
+        torch_vram_free: 0,
+      },
+    ],
+    ...stripUndefined(opts),
+  };
+  const calls: FakeCall[] = [];
+  const history = new Map<string, JsonObject>();
+  const files = new Map<string, Buffer>();
+  const sockets = new Map<string, WebSocket>();
+  const wsFlags = new WeakMap<WebSocket, JsonObject>();
+  const openSockets = new Set<Socket>();
+  const historyWaiters: Array<() => void> = [];
+  let pending: QueueItem[] = [];
+  let running: QueueItem | null = null;
+  let runningNode: string | null = null;
+  let counter = 0;
+  let interruptFlag = false;
+  let outputCounter = 0;
+  let closed = false;
+
+  const serverFlags: JsonObject = { supports_preview_metadata: true, max_upload_size: 104857600.5 };
+
+  // ---- WS delivery (§2.2) ----
+  function sendJson(type: string, data: JsonObject, sid: string | null): void {
+    const text = stringifyJson({ type, data });
+    if (sid === null) for (const ws of sockets.values()) ws.send(text);
+    else sockets.get(sid)?.send(text);
+  }
+  function sendBinary(buf: Buffer, sid: string | null): void {
+    if (sid === null) for (const ws of sockets.values()) ws.send(buf);
+    else sockets.get(sid)?.send(buf);
+  }
+  const queueRemaining = (): number => pending.length + (running ? 1 : 0);
+  const broadcastStatus = (): void =>
+    sendJson('status', { status: { exec_info: { queue_remaining: queueRemaining() } } }, null);
+
+  // ---- HTTP ----
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent)
+        text(res, 500, `500 Internal Server Error\n\nServer got itself in trouble (${String(e)})`);
+    });
+  });
+  server.on('connection', (s) => {
+    openSockets.add(s);
+    s.on('close', () => openSockets.delete(s));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const u = new URL(req.url ?? '/', 'http://x');
+    let path = u.pathname;
+    if (path.startsWith('/api/')) path = path.slice(4);
+    const raw = await readBody(req);
+    const ctype = String(req.headers['content-type'] ?? '');
+    let body: JsonValue | string | null = null;
+    if (raw.length > 0 && !ctype.startsWith('multipart/')) {
+      const t = raw.toString('utf8');
+      try {
+        body = parseJsonLossless(t);
+      } catch {
+        body = t;
+      }
+    }
+    calls.push({
+      method: req.method ?? 'GET',
+      path,
+      query: Object.fromEntries(u.searchParams),
+      body,
+      at: Date.now(),
+    });
+
+    // Origin middleware (§4): only when both Host and Origin are present and Host is loopback.
+    const origin = req.headers.origin;
+    const host = req.headers.host;
+    if (origin && host && isLoopbackHost(host) && !originMatches(origin, host)) return text(res, 403, '');
+
+    const affected = behaviour.httpModePaths.length === 0 || behaviour.httpModePaths.includes(path);
+    if (affected && behaviour.httpMode === 'hang') return; // accept and never answer
+    if (affected && behaviour.httpMode === 'error500')
+      return text(res, 500, '500 Internal Server Error\n\nServer got itself in trouble');
+    if (affected && behaviour.httpMode === 'garbage')
+      return text(res, 200, '<html><body>garbage \u0000 not json', 'text/html');
+
+    const method = req.method ?? 'GET';
+    if (method === 'GET') {
+      if (path === '/system_stats') {
+        return json(res, 200, {
+          system: {
+            os: behaviour.os,
+            ram_total: 134000000000,
+            ram_free: 120000000000,
+            comfyui_version: behaviour.comfyuiVersion,
+            python_version: '3.12.3 (main) [GCC 13.2.0]',
+            pytorch_version: '2.9.1+cu130',
+            embedded_python: false,
+            argv: behaviour.argv,
+          },
+          devices: behaviour.devices,
+        });
+      }
+      if (path === '/features') return json(res, 200, serverFlags);
+      if (path === '/prompt') return json(res, 200, { exec_info: { queue_remaining: queueRemaining() } });
+      if (path === '/queue') {
+        const row = (q: QueueItem): JsonValue[] => [q.number, q.promptId, q.prompt, q.extraData, q.outputs];
+        // Raw heap order, not sorted (§1.3): reverse insertion is a valid unsorted heap-ish order for tests.
+        return json(res, 200, {
+          queue_running: running ? [row(running)] : [],
+          queue_pending: [...pending].reverse().map(row),
+        });
+      }
+      if (path === '/history') {
+        const entries = [...history.entries()];
+        const max = u.searchParams.get('max_items');
+        const off = u.searchParams.get('offset');
+        if (max !== null && !/^-?\d+$/.test(max))
+          return text(res, 500, '500 Internal Server Error\n\nServer got itself in trouble');
+        let sel = entries;
+        if (off !== null)
+          sel = entries.slice(Number(off), max !== null ? Number(off) + Number(max) : undefined);
+        else if (max !== null) sel = entries.slice(Math.max(0, entries.length - Number(max)));
+        return json(res, 200, Object.fromEntries(sel));
+      }
+      if (path.startsWith('/history/')) {
+        const id = decodeURIComponent(path.slice(9));
+        const e = history.get(id);
+        return json(res, 200, e ? { [id]: e } : {});
+      }
+      if (path === '/object_info') return json(res, 200, objectInfo);
+      if (path.startsWith('/object_info/')) {
+        const cls = decodeURIComponent(path.slice(13));
+        const d = objectInfo[cls];
+        return json(res, 200, d ? { [cls]: d } : {});
+      }
+      if (path === '/view') return view(u, res);
+      if (path === '/embeddings') return json(res, 200, []);
+      if (path === '/models') return json(res, 200, ['checkpoints', 'loras', 'vae']);
+    }
+    if (method === 'POST') {
+      if (path === '/prompt') return postPrompt(body, res);
+      if (path === '/queue' || path === '/history') {
+        if (!isJsonObject(body))
+          return text(res, 500, '500 Internal Server Error\n\nServer got itself in trouble');
+        if (path === '/queue') {
+          if (body['clear'] === true) pending = [];
+          if (Array.isArray(body['delete'])) {
+            const del = new Set(body['delete'].map(String));
+            pending = pending.filter((p) => !del.has(p.promptId));
+          }
+          broadcastStatus();
+        } else {
+          if (body['clear'] === true) history.clear();
+          if (Array.isArray(body['delete'])) for (const id of body['delete']) history.delete(jsonText(id));
+        }
+        return text(res, 200, '');
+      }
+      if (path === '/interrupt') {
+        const pid = isJsonObject(body) ? body['prompt_id'] : undefined;
+        if (typeof pid === 'string') {
+          if (running?.promptId === pid) interruptFlag = true;
+        } else if (running) interruptFlag = true;
+        return text(res, 200, '');
+      }
+      if (path === '/free') {
+        if (!isJsonObject(body))
+          return text(res, 500, '500 Internal Server Error\n\nServer got itself in trouble');
+        return text(res, 200, '');
+      }
+      if (path === '/upload/image') return upload(req, raw, res);
+    }
+    return text(res, 404, '404: Not Found');
+  }
+
+  function view(u: URL, res: ServerResponse): void {
+    let filename = u.searchParams.get('filename');
+    if (filename === null) return text(res, 404, '');
+    let type = u.searchParams.get('type') ?? 'output';
+    const m = / \[(output|input|temp)\]$/.exec(filename);
+    if (m) {
+      type = m[1]!;
+      filename = filename.slice(0, -m[0].length);
+    }
+    if (!filename || filename.startsWith('/') || filename.includes('..')) return text(res, 400, '');
+    if (!['output', 'input', 'temp'].includes(type)) return text(res, 400, '');
+    const sub = u.searchParams.get('subfolder') ?? '';
+    if (sub.includes('..')) return text(res, 403, '');
+    const data = files.get(`${type}/${sub}/${filename.split('/').pop()}`);
+    if (!data) return text(res, 404, '');
+    res.writeHead(200, { 'content-type': 'image/png', 'content-disposition': `filename="${filename}"` });
+    res.end(data);
+  }
+
+  function upload(req: IncomingMessage, raw: Buffer, res: ServerResponse): void {
+    const parts = parseMultipart(raw, String(req.headers['content-type'] ?? ''));
+    const image = parts.find((p) => p.name === 'image' && p.filename !== undefined);
+    if (!image || !image.filename) return text(res, 400, '');
+    const field = (n: string): string => parts.find((p) => p.name === n)?.data.toString('utf8') ?? '';
+    const type = field('type') || 'input';
+    if (!['input', 'temp', 'output'].includes(type))
+      return text(res, 500, '500 Internal Server Error\n\nServer got itself in trouble');
+    const sub = field('subfolder');
+    if (sub.includes('..') || image.filename.includes('..')) return text(res, 400, '');
+    const overwrite = ['true', '1'].includes(field('overwrite'));
+    let name = image.filename;
+    if (!overwrite) {
+      // Same name + identical content is reused; different content is renamed "stem (n).ext" (§1.8).
+      const dot = name.lastIndexOf('.');
+      const stem = dot > 0 ? name.slice(0, dot) : name;
+      const ext = dot > 0 ? name.slice(dot) : '';
+      for (let i = 1; ; i++) {
+        const existing = files.get(`${type}/${sub}/${name}`);
+        if (!existing || sha(existing) === sha(image.data)) break;
+        name = `${stem} (${i})${ext}`;
+      }
+    }
+    files.set(`${type}/${sub}/${name}`, image.data);
+    json(res, 200, { name, subfolder: sub, type });
+  }
+
+  // ---- POST /prompt (§1.1) ----
+  function postPrompt(body: JsonValue | string | null, res: ServerResponse): void {
+    if (!isJsonObject(body))
+      return text(res, 500, '500 Internal Server Error\n\nServer got itself in trouble');
+    if (!('prompt' in body)) {
+      return json(res, 400, {
+        error: {
+          type: 'no_prompt',
+          message: 'No prompt provided',
+          details: 'No prompt provided',
+          extra_info: {},
+        },
+        node_errors: {},
+      });
+    }
+    const prompt = body['prompt'];
+    if (!isJsonObject(prompt))
+      return text(res, 500, '500 Internal Server Error\n\nServer got itself in trouble');
+    let number: number;
+    if (typeof body['number'] === 'number') number = body['number'] + 0.0;
+    else if (body['front']) number = -++counter;
+    else number = ++counter;
+    const promptId = typeof body['prompt_id'] === 'string' ? body['prompt_id'] : randomUUID();
+    const v = validatePrompt(prompt);
+    if (!v.ok) return json(res, 400, { error: v.error, node_errors: v.nodeErrors });
+    const extraData: JsonObject = isJsonObject(body['extra_data']) ? { ...body['extra_data'] } : {};
+    if (body['client_id'] !== undefined) extraData['client_id'] = body['client_id'];
+    extraData['create_time'] = Date.now();
+    enqueue({ number, promptId, prompt, extraData, outputs: v.outputs });
+    json(res, 200, { prompt_id: promptId, number, node_errors: v.nodeErrors });
+  }
+
+  function enqueue(item: QueueItem): void {
+    pending.push(item);
+    broadcastStatus();
+    setImmediate(pump);
+  }
+
+  type Validation =
+    | { ok: true; outputs: string[]; nodeErrors: JsonObject }
+    | { ok: false; error: JsonObject; nodeErrors: JsonObject };
+
+  function validatePrompt(prompt: JsonObject): Validation {
+    for (const [id, n] of Object.entries(prompt)) {
+      const ct = isJsonObject(n) ? n['class_type'] : undefined;
+      if (typeof ct !== 'string' || !isJsonObject(objectInfo[ct])) {
+        const what = typeof ct === 'string' ? ct : 'unknown';
+        return {
+          ok: false,
+          error: {
+            type: 'invalid_prompt',
+            message: `Cannot execute because node ${what} does not exist.`,
+            details: `Node ID '#${id}'`,
+            extra_info: {},
+          },
+          nodeErrors: {},
+        };
+      }
+    }
+    const outputs = Object.keys(prompt).filter(
+      (id) =>
+        (objectInfo[(prompt[id] as JsonObject)['class_type'] as string] as JsonObject)['output_node'] ===
+        true,
+    );
+    if (outputs.length === 0) {
+      return {
+        ok: false,
+        error: { type: 'prompt_no_outputs', message: 'Prompt has no outputs', details: '', extra_info: {} },
+        nodeErrors: {},
+      };
+    }
+    const nodeErrors: JsonObject = {};
+    const good: string[] = [];
+    const errorsList: string[] = [];
+    for (const out of outputs) {
+      const bad = behaviour.rejectValidation
+        ? forcedError(prompt, out)
+        : validateTree(prompt, out, new Set());
+      if (bad.length === 0) {
+        good.push(out);
+        continue;
+      }
+      for (const [id, errs] of bad) {
+        const existing = nodeErrors[id] as JsonObject | undefined;
+        if (existing) (existing['dependent_outputs'] as JsonValue[]).push(out);
+        else
+          nodeErrors[id] = {
+            errors: errs,
+            dependent_outputs: [out],
+            class_type: (prompt[id] as JsonObject)['class_type'] as string,
+          };
+        for (const e of errs)
+          errorsList.push(
+            `${jsonText((e as JsonObject)['message'])}: ${jsonText((e as JsonObject)['details'])}`,
+          );
+      }
+    }
+    if (good.length === 0) {
+      return {
+        ok: false,
+        error: {
+          type: 'prompt_outputs_failed_validation',
+          message: 'Prompt outputs failed validation',
+          details: errorsList.join('\n'),
+          extra_info: {},
+        },
+        nodeErrors,
+      };
+    }
+    return { ok: true, outputs: good, nodeErrors };
+  }
+
+  function forcedError(prompt: JsonObject, out: string): Array<[string, JsonValue[]]> {
+    return [
+      [
+        out,
+        [
+          {
+            type: 'custom_validation_failed',
+            message: 'Rejected by the fake',
+            details: 'rejectValidation is on',
+            extra_info: {},
+          },
+        ],
+      ],
+    ];
+  }
+
+  function validateTree(prompt: JsonObject, id: string, seen: Set<string>): Array<[string, JsonValue[]]> {
+    if (seen.has(id)) return [];
+    seen.add(id);
+    const node = prompt[id] as JsonObject;
+    const def = objectInfo[node['class_type'] as string] as JsonObject;
+    const inputs = isJsonObject(node['inputs']) ? node['inputs'] : {};
+    const defInput = isJsonObject(def['input']) ? def['input'] : {};
+    const required = isJsonObject(defInput['required']) ? defInput['required'] : {};
+    const optional = isJsonObject(defInput['optional']) ? defInput['optional'] : {};
+    const errs: JsonValue[] = [];
+    const out: Array<[string, JsonValue[]]> = [];
+    const all: Array<[string, JsonValue, boolean]> = [
+      ...Object.entries(required).map(([k, v]): [string, JsonValue, boolean] => [k, v, true]),
+      ...Object.entries(optional).map(([k, v]): [string, JsonValue, boolean] => [k, v, false]),
+    ];
+    for (const [name, spec, isReq] of all) {
+      const val = inputs[name];
+      const ei = (extra: JsonObject = {}): JsonObject => ({
+        input_name: name,
+        input_config: spec,
+        received_value: val ?? null,
+        ...extra,
+      });
+      if (val === undefined) {
+        if (isReq)
+          errs.push({
+            type: 'required_input_missing',
+            message: 'Required input is missing',
+            details: name,
+            extra_info: { input_name: name },
+          });
+        continue;
+      }
+      if (Array.isArray(val)) {
+        if (val.length !== 2 || typeof val[0] !== 'string' || !isJsonObject(prompt[val[0]])) {
+          errs.push({
+            type: 'bad_linked_input',
+            message: 'Bad linked input, must be a length-2 list of [node_id, slot_index]',
+            details: name,
+            extra_info: ei(),
+          });
+          continue;
+        }
+        out.push(...validateTree(prompt, val[0], seen));
+        continue;
+      }
+      const arr = Array.isArray(spec) ? spec : [spec];
+      const t = arr[0];
+      const o = isJsonObject(arr[1]) ? arr[1] : {};
+      const plain = isJsonObject(val) && Array.isArray(val['__value__']) ? val['__value__'] : val;
+      if (t === 'INT' || t === 'FLOAT') {
+        const n =
+          typeof plain === 'bigint'
+            ? plain
+            : typeof plain === 'number'
+              ? plain
+              : typeof plain === 'string' && /^-?\d+(\.\d+)?$/.test(plain.trim())
+                ? Number(plain)
+                : null;
+        if (n === null || (t === 'INT' && typeof n === 'number' && !Number.isInteger(n))) {
+          errs.push({
+            type: 'invalid_input_type',
+            message: `Failed to convert an input value to a ${t} value`,
+            details: `${name}, ${jsonText(plain)}, invalid literal`,
+            extra_info: ei(),
+          });
+          continue;
+        }
+        const min = o['min'];
+        const max = o['max'];
+        if ((typeof min === 'number' || typeof min === 'bigint') && n < min) {
+          errs.push({
+            type: 'value_smaller_than_min',
+            message: `Value ${String(n)} smaller than min of ${String(min)}`,
+            details: name,
+            extra_info: ei(),
+          });
+        } else if ((typeof max === 'number' || typeof max === 'bigint') && n > max) {
+          errs.push({
+            type: 'value_bigger_than_max',
+            message: `Value ${String(n)} bigger than max of ${String(max)}`,
+            details: name,
+            extra_info: ei(),
+          });
+        }
+      } else if ((Array.isArray(t) || t === 'COMBO') && o['image_upload'] !== true) {
+        // (LoadImage-style nodes validate `image` with a custom VALIDATE_INPUTS, so uploads pass, §1.1.)
+        const list = Array.isArray(t) ? t : Array.isArray(o['options']) ? o['options'] : [];
+        if (!list.some((x) => x === plain)) {
+          errs.push({
+            type: 'value_not_in_list',
+            message: 'Value not in list',
+            details: `${name}: '${jsonText(plain)}' not in ${list.length > 20 ? '(list of length ' + list.length + ')' : JSON.stringify(list)}`,
+            extra_info: ei({ input_config: list.length > 20 ? null : spec }),
+          });
+        }
+      }
+    }
+    if (errs.length > 0) out.push([id, errs]);
+    return out;
+  }
+
+  // ---- execution (§2.5) ----
+  let pumping = false;
+  function pump(): void {
+    if (pumping || running || closed || pending.length === 0) return;
+    pending.sort((a, b) => a.number - b.number || (a.promptId < b.promptId ? -1 : 1));
+    running = pending.shift()!;
+    pumping = true;
+    void execute(running).finally(() => {
+      pumping = false;
+      running = null;
+      runningNode = null;
+      setImmediate(pump);
+    });
+  }
+
+  async function execute(item: QueueItem): Promise<void> {
+    const cid = item.extraData['client_id'];
+    // §2.2: `None` client id → targeted events are not sent, broadcast-capable ones go to everyone.
+    const target: string | undefined =
+      typeof cid === 'string' ? cid : cid === undefined || cid === null ? undefined : jsonText(cid);
+    const messages: JsonValue[] = [];
+    const pid = item.promptId;
+    const add = (type: string, data: JsonObject, broadcast = false): void => {
+      messages.push([type, data]);
+      if (target !== undefined) sendJson(type, data, target);
+      else if (broadcast) sendJson(type, data, null);
+    };
+    const toClient = (type: string, data: JsonObject): void => {
+      if (target !== undefined) sendJson(type, data, target);
+    };
+    const bcastIfNone = (type: string, data: JsonObject): void =>
+      sendJson(type, data, target === undefined ? null : target);
+    interruptFlag = false;
+    broadcastStatus(); // dequeued, same count
+    add('execution_start', { prompt_id: pid, timestamp: Date.now() });
+    add('execution_cached', { nodes: [], prompt_id: pid, timestamp: Date.now() });
+    const outputs: JsonObject = {};
+    const meta: JsonObject = {};
+    const progressNodes: JsonObject = {};
+    let outcome: 'success' | 'error' | 'interrupted' = 'success';
+    for (const nodeId of executionOrder(item.prompt, item.outputs)) {
+      const node = item.prompt[nodeId] as JsonObject;
+      const ct = jsonText(node['class_type']);
+      const def = objectInfo[ct] as JsonObject;
+      if (interruptFlag) {
+        outcome = 'interrupted';
+        add(
+          'execution_interrupted',
+          {
+            prompt_id: pid,
+            node_id: nodeId,
+            node_type: ct,
+            executed: Object.keys(progressNodes),
+            timestamp: Date.now(),
+          },
+          true,
+        );
+        break;
+      }
+      runningNode = nodeId;
+      toClient('executing', { node: nodeId, display_node: nodeId, prompt_id: pid });
+      progressNodes[nodeId] = {
+        value: 0,
+        max: 1,
+        state: 'running',
+        node_id: nodeId,
+        prompt_id: pid,
+        display_node_id: nodeId,
+        parent_node_id: null,
+        real_node_id: nodeId,
+      };
+      bcastIfNone('progress_state', { prompt_id: pid, nodes: progressNodes });
+      if (behaviour.failAtNode === nodeId) {
+        outcome = 'error';
+        add('execution_error', {
+          prompt_id: pid,
+          node_id: nodeId,
+          node_type: ct,
+          executed: Object.keys(progressNodes).filter((k) => k !== nodeId),
+          exception_message: behaviour.failure.message,
+          exception_type: behaviour.failure.type,
+          traceback: [
+            '  File "execution.py", line 496, in execute\n',
+            `${behaviour.failure.type}: ${behaviour.failure.message}\n`,
+          ],
+          current_inputs: {},
+          current_outputs: [],
+          timestamp: Date.now(),
+        });
+        break;
+      }
+      const inputs = isJsonObject(node['inputs']) ? node['inputs'] : {};
+      const steps = typeof inputs['steps'] === 'number' ? inputs['steps'] : 0;
+      for (let s = 1; s <= steps; s++) {
+        if (interruptFlag) break;
+        await sleep(behaviour.stepDelayMs);
+        progressNodes[nodeId] = { ...(progressNodes[nodeId] as object), value: s, max: steps };
+        bcastIfNone('progress_state', { prompt_id: pid, nodes: progressNodes });
+        if (behaviour.previews) sendPreview(target, pid, nodeId, 'meta');
+        bcastIfNone('progress', { value: s, max: steps, prompt_id: pid, node: nodeId });
+        if (behaviour.previews) sendPreview(target, pid, nodeId, 'legacy');
+      }
+      if (interruptFlag) {
+        outcome = 'interrupted';
+        add(
+          'execution_interrupted',
+          {
+            prompt_id: pid,
+            node_id: nodeId,
+            node_type: ct,
+            executed: Object.keys(progressNodes).filter((k) => k !== nodeId),
+            timestamp: Date.now(),
+          },
+          true,
+        );
+        break;
+      }
+      await sleep(behaviour.nodeDelayMs);
+      progressNodes[nodeId] = { ...(progressNodes[nodeId] as object), state: 'finished' };
+      bcastIfNone('progress_state', { prompt_id: pid, nodes: progressNodes });
+      if (def['output_node'] === true) {
+        const saving = ct === 'SaveImage';
+        const type = saving ? 'output' : 'temp';
+        const prefix = typeof inputs['filename_prefix'] === 'string' ? inputs['filename_prefix'] : 'ComfyUI';
+        const filename = saving
+          ? `${prefix}_${String(++outputCounter).padStart(5, '0')}_.png`
+          : `ComfyUI_temp_${randomUUID().slice(0, 5)}_${String(++outputCounter).padStart(5, '0')}_.png`;
+        files.set(`${type}//${filename}`, TINY_PNG);
+        const ui: JsonObject = { images: [{ filename, subfolder: '', type }] };
+        outputs[nodeId] = ui;
+        meta[nodeId] = { node_id: nodeId, display_node: nodeId, parent_node: null, real_node_id: nodeId };
+        toClient('executed', { node: nodeId, display_node: nodeId, output: ui, prompt_id: pid });
+      }
+    }
+    if (outcome === 'success') add('execution_success', { prompt_id: pid, timestamp: Date.now() });
+    // History is written AFTER the outcome message and BEFORE executing{null} (§1.5, §2.5).
+    history.set(pid, {
+      prompt: [item.number, pid, item.prompt, item.extraData, item.outputs],
+      outputs,
+      status: {
+        status_str: outcome === 'success' ? 'success' : 'error',
+        completed: outcome === 'success',
+        messages,
+      },
+      meta,
+    });
+    for (const w of historyWaiters.splice(0)) w();
+    running = null;
+    runningNode = null;
+    broadcastStatus();
+    toClient('executing', { node: null, prompt_id: pid });
+  }
+
+  function sendPreview(
+    target: string | undefined,
+    pid: string,
+    nodeId: string,
+    which: 'meta' | 'legacy',
+  ): void {
+    const recipients =
+      target === undefined ? [...sockets.values()] : [sockets.get(target)].filter((w): w is WebSocket => !!w);
+    for (const ws of recipients) {
+      const wantsMeta = target !== undefined && wsFlags.get(ws)?.['supports_preview_metadata'] === true;
+      if (which === 'meta' && wantsMeta) {
+        const metaJson = Buffer.from(
+          JSON.stringify({
+            node_id: nodeId,
+            prompt_id: pid,
+            display_node_id: nodeId,
+            parent_node_id: null,
+            real_node_id: nodeId,
+            image_type: 'image/png',
+          }),
+        );
+        ws.send(Buffer.concat([u32(4), u32(metaJson.length), metaJson, TINY_PNG]));
+      } else if (which === 'legacy' && !wantsMeta) {
+        ws.send(Buffer.concat([u32(1), u32(2), TINY_PNG]));
+      }
+    }
+    if (which === 'legacy') {
+      // A custom-node binary event the client must skip (§2.4), and a type-3 progress text.
+      const nodeBuf = Buffer.from(nodeId);
+      const txt = Buffer.concat([u32(3), u32(nodeBuf.length), nodeBuf, Buffer.from('sampling…')]);
+      if (target === undefined) sendBinary(txt, null);
+      else sendBinary(txt, target);
+      sendBinary(Buffer.concat([u32(101), Buffer.from('custom')]), target === undefined ? null : target);
+    }
+  }
+
+  // ---- WebSocket ----
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    if (u.pathname !== '/ws' && u.pathname !== '/api/ws') return socket.destroy();
+    if (behaviour.httpMode === 'hang' && behaviour.httpModePaths.length === 0) return; // never answer the upgrade
+    const origin = req.headers.origin;
+    const host = req.headers.host;
+    if (origin && host && isLoopbackHost(host) && !originMatches(origin, host)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const sid = u.searchParams.get('clientId') || randomUUID().replace(/-/g, '');
+      sockets.set(sid, ws); // replaces a previous socket with the same id (§2.1)
+      let first = true;
+      ws.on('message', (data, isBinary) => {
+        if (isBinary || !first) return;
+        first = false;
+        try {
+          const m = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : '') as {
+            type?: string;
+            data?: JsonObject;
+          };
+          if (m.type === 'feature_flags' && m.data) {
+            wsFlags.set(ws, m.data);
+            ws.send(stringifyJson({ type: 'feature_flags', data: serverFlags }));
+          }
+        } catch {
+          /* only logged by the real server */
+        }
+      });
+      ws.on('close', () => {
+        if (behaviour.sameIdReplacementBug)
+          sockets.delete(sid); // the bug: may remove the NEW socket
+        else if (sockets.get(sid) === ws) sockets.delete(sid);
+      });
+      ws.send(
+        stringifyJson({
+          type: 'status',
+          data: { status: { exec_info: { queue_remaining: queueRemaining() } }, sid },
+        }),
+      );
+      const cid = running?.extraData['client_id'];
+      if (running && runningNode && cid === sid)
+        ws.send(stringifyJson({ type: 'executing', data: { node: runningNode } }));
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    calls,
+    behaviour,
+    history,
+    files,
+    socketIds: () => [...sockets.keys()],
+    async queuePromptFromOtherClient(apiPrompt, o = {}) {
+      const v = validatePrompt(apiPrompt);
+      if (!v.ok) throw new Error(`fake: prompt invalid: ${stringifyJson(v.error)}`);
+      const promptId = randomUUID();
+      const extraData: JsonObject = {};
+      const clientId = o.clientId === undefined ? `browser-${randomUUID().slice(0, 8)}` : o.clientId;
+      if (clientId !== null) extraData['client_id'] = clientId;
+      enqueue({ number: ++counter, promptId, prompt: apiPrompt, extraData, outputs: v.outputs });
+      return promptId;
+    },
+    waitForHistory(promptId, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(
+          () => reject(new Error(`fake: no history for ${promptId} within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        const check = (): void => {
+          const e = history.get(promptId);
+          if (e) {
+            clearTimeout(t);
+            resolve(e);
+          } else historyWaiters.push(check);
+        };
+        check();
+      });
+    },
+    async close() {
+      closed = true;
+      interruptFlag = true;
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      for (const s of openSockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+// ---- helpers ----
+
+function executionOrder(prompt: JsonObject, outputs: string[]): string[] {
+  const order: string[] = [];
+  const seen = new Set<string>();
+  const visit = (id: string): void => {
+    if (seen.has(id) || !isJsonObject(prompt[id])) return;
+    seen.add(id);
+    const inputs = prompt[id]['inputs'];
+    if (isJsonObject(inputs))
+      for (const v of Object.values(inputs)) if (Array.isArray(v) && typeof v[0] === 'string') visit(v[0]);
+    order.push(id);
+  };
+  for (const o of outputs) visit(o);
+  return order;
+}
+
+function json(res: ServerResponse, status: number, body: JsonValue): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(stringifyJson(body));
+}
+
+function text(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, { 'content-type': type });
+  res.end(body);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n, 0);
+  return b;
+}
+
+function sha(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || h.startsWith('127.');
+}
+
+function originMatches(origin: string, host: string): boolean {
+  let netloc: string;
+  try {
+    const u = new URL(origin);
+    netloc = u.host;
+  } catch {
+    return true;
+  }
+  if (!netloc) return true; // Origin: null / file:// pass (§4)
+  let h = host;
+  if (!/:\d+$/.test(netloc)) h = h.replace(/:\d+$/, '');
+  else if (!/:\d+$/.test(h)) netloc = netloc.replace(/:\d+$/, '');
+  return netloc === h;
+}
+
+interface Part {
+  name: string;
+  filename?: string;
+  data: Buffer;
+}
+
+function parseMultipart(body: Buffer, contentType: string): Part[] {
+  const m = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
+  const boundary = m?.[1] ?? m?.[2];
+  if (!boundary) return [];
+  const delim = Buffer.from(`--${boundary}`);
+  const parts: Part[] = [];
+  let pos = body.indexOf(delim);
+  while (pos >= 0) {
+    const start = pos + delim.length;
+    if (body.subarray(start, start + 2).toString() === '--') break;
+    const next = body.indexOf(delim, start);
+    if (next < 0) break;
+    const chunk = body.subarray(start + 2, next - 2); // skip CRLF after the delimiter and before the next
+    const headerEnd = chunk.indexOf('\r\n\r\n');
+    if (headerEnd >= 0) {
+      const headers = chunk.subarray(0, headerEnd).toString('utf8');
+      const name = /name="([^"]*)"/i.exec(headers)?.[1] ?? '';
+      const filename = /filename="([^"]*)"/i.exec(headers)?.[1];
+      parts.push({
+        name,
+        ...(filename !== undefined ? { filename } : {}),
+        data: chunk.subarray(headerEnd + 4),
+      });
+    }
+    pos = next;
+  }
+  return parts;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o))
+    if (v !== undefined && k !== 'objectInfo' && k !== 'port') (out as Record<string, unknown>)[k] = v;
+  return out;
+}
