@@ -1,0 +1,301 @@
+// The Electron host's wiring (STYLE.md §4.3): settings → core → control server (the single-instance
+// lock) → panel, tray, IPC, push, login item, notifications, exit sequence. index.ts passes the real
+// factories; tests pass fakes (the `electron` import is aliased to test/mocks/electron.ts there).
+import { pathToFileURL } from 'node:url';
+
+import { BrowserWindow, Notification, app, dialog, nativeImage } from 'electron';
+
+import type { LunaCore } from '../core/app/luna-core.types.js';
+import type { SettingsStore } from '../core/settings/settings-store.js';
+import type { ComfyInstance } from '../shared/comfy-instance.js';
+import type { DaemonStatus } from '../shared/daemon-status.js';
+import type { DaemonSnapshot } from '../shared/snapshot.js';
+import type { AppPaths } from './app-paths.js';
+import { installE2eHooks } from './e2e-hooks.js';
+import type { MainFlags } from './flags.js';
+import { forwardEvents } from './ipc/push.js';
+import { createSenderCheck, registerIpcHandlers } from './ipc/register-ipc.js';
+import { createShutdown, type Shutdown } from './lifecycle.js';
+import { createLoginItem, syncLoginItemWithSettings, type LoginItem } from './login-item.js';
+import { createNotifier, type Notifier } from './notifications.js';
+import { TrayController } from './tray/tray-controller.js';
+import type { TrayAction } from './tray/tray-menu.js';
+import { PanelWindow, type PanelView } from './windows/panel-window.js';
+
+/** The control server as main uses it. */
+export interface ControlServerHandle {
+  close(): Promise<void>;
+}
+
+/** The lock error `startControlServer` throws (duck-typed: `name` + `holder`). */
+interface LockHeld {
+  name: 'LockHeldError';
+  holder: 'luna-tray' | 'foreign';
+  port: number;
+  message: string;
+}
+
+function isLockHeld(e: unknown): e is LockHeld {
+  return e instanceof Error && e.name === 'LockHeldError' && 'holder' in e;
+}
+
+/** Everything the host needs from outside (real in index.ts, fakes in tests). */
+export interface ComposeDeps {
+  flags: MainFlags;
+  platform: NodeJS.Platform;
+  dataDir: string;
+  paths: AppPaths;
+  homeDir: string;
+  execPath: string;
+  env: NodeJS.ProcessEnv;
+  /** Unpackaged: the app directory to pass to the Electron binary in the login item. */
+  appPathForLoginItem?: string;
+  createSettingsStore: (dataDir: string) => SettingsStore;
+  createCore: (opts: {
+    dataDir: string;
+    settingsStore: SettingsStore;
+    simulatorPath: string;
+  }) => Promise<LunaCore>;
+  startControlServer: (opts: {
+    core: LunaCore;
+    port: number;
+    dataDir: string;
+    staticDir: string;
+    onShow: () => void;
+    version: string;
+  }) => Promise<ControlServerHandle>;
+  requestShow: (port: number, dataDir: string) => Promise<boolean>;
+  /** ComfyUI job failures (the ComfyUI service's `onJobFailed`); returns the disposer. */
+  subscribeJobFailures?: (listener: (instanceUrl: string, message: string) => void) => () => void;
+  log: { info(message: string): void; error(message: string, error?: unknown): void };
+}
+
+/** A running host. */
+export interface RunningHost {
+  kind: 'running';
+  core: LunaCore;
+  tray: TrayController;
+  panel: PanelWindow;
+  loginItem: LoginItem;
+  notifier: Notifier;
+  shutdown: Shutdown;
+}
+
+/** How start-up ended. */
+export type ComposeResult =
+  | RunningHost
+  /** Another Luna Tray holds the lock: it was asked to show its window; exit 0. */
+  | { kind: 'handed-over' }
+  /** Something else holds the lock port: exit 1 after telling the user. */
+  | { kind: 'lock-foreign'; message: string };
+
+/** Exit codes of the Electron app. */
+export const EXIT_CODES = { ok: 0, lockForeign: 1, startupFailed: 70 } as const;
+
+/** Start the host. Call after `app.whenReady()`. */
+export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
+  const { flags, platform, dataDir, paths, log } = deps;
+  const settingsStore = deps.createSettingsStore(dataDir);
+  for (const w of settingsStore.warnings) log.error(`settings: ${w}`);
+  const core = await deps.createCore({ dataDir, settingsStore, simulatorPath: paths.simulator });
+
+  let panel: PanelWindow | null = null;
+  let control: ControlServerHandle;
+  try {
+    control = await deps.startControlServer({
+      core,
+      port: flags.controlPort,
+      dataDir,
+      staticDir: paths.rendererDir,
+      version: app.getVersion(),
+      onShow: () => setImmediate(() => panel?.show()),
+    });
+  } catch (e) {
+    // Never touch a daemon: the other instance (or program) owns it.
+    await core.dispose({ keepDaemon: true });
+    if (!isLockHeld(e)) throw e;
+    if (e.holder === 'luna-tray') {
+      const shown = await deps.requestShow(flags.controlPort, dataDir);
+      log.info(
+        `Luna Tray is already running; ${shown ? 'asked it to show its window' : 'it did not answer'}.`,
+      );
+      return { kind: 'handed-over' };
+    }
+    dialog.showErrorBox('Luna Tray cannot start', e.message);
+    return { kind: 'lock-foreign', message: e.message };
+  }
+
+  // --- state the tray reads -------------------------------------------------------------------
+  let instances: readonly ComfyInstance[] = [];
+  let forcedStatus: DaemonStatus | null = null;
+  let lastView: PanelView | null = null;
+  const snapshot = (): DaemonSnapshot => {
+    const s = core.snapshot();
+    return forcedStatus ? { ...s, status: forcedStatus } : s;
+  };
+
+  const loginItem = createLoginItem({
+    platform,
+    app,
+    homeDir: deps.homeDir,
+    execPath: deps.execPath,
+    appImagePath: deps.env.APPIMAGE,
+    appPath: deps.appPathForLoginItem,
+    xdgConfigHome: deps.env.XDG_CONFIG_HOME,
+    args: ['--hidden'],
+    icon: paths.appIcon,
+  });
+
+  const notifier = createNotifier({
+    show: (title, body) => {
+      if (Notification.isSupported())
+        new Notification({ title, body, icon: nativeImage.createFromPath(paths.appIcon) }).show();
+    },
+    enabled: () => settingsStore.get().app.notifications,
+  });
+
+  // Clean-ups run in order after the core is disposed; each piece adds its own as it is created.
+  const cleanups: (() => void | Promise<void>)[] = [() => control.close()];
+  const shutdown: Shutdown = createShutdown({
+    app,
+    disposeCore: (o) => core.dispose(o),
+    keepDaemonOnExit: () => settingsStore.get().app.keepDaemonOnExit,
+    cleanups,
+    logError: (m, e) => log.error(m, e),
+  });
+  let trayAvailable = false;
+  const shownPanel = new PanelWindow({
+    preloadPath: paths.preload,
+    rendererIndexPath: paths.rendererIndex,
+    iconPath: paths.appIcon,
+    shouldReallyClose: () => shutdown.isQuitting || !trayAvailable,
+    // Without a tray the window is the only way back in: closing it exits the app.
+    onClosed: () => {
+      if (!trayAvailable && !shutdown.isQuitting) void shutdown.exit();
+    },
+  });
+  panel = shownPanel;
+  const showPanel = (view?: PanelView): void => {
+    if (view) lastView = view;
+    shownPanel.show(view);
+  };
+
+  const h = core.handlers;
+  const run = async (
+    label: string,
+    call: () => Promise<{ ok: true } | { ok: false; error: { message: string } }>,
+  ) => {
+    const r = await call();
+    if (!r.ok) notifier.notifyActionFailed(label, r.error.message);
+  };
+  const actions: Record<TrayAction, () => void | Promise<void>> = {
+    open: () => showPanel(),
+    start: () => run('Start', () => h['daemon:start']({})),
+    stop: () => run('Stop', () => h['daemon:stop']({})),
+    restart: () => run('Restart', () => h['daemon:restart']({})),
+    check: async () => notifier.notifyCheckResult(await h['daemon:check']({})),
+    'view-logs': () => showPanel('logs'),
+    unload: () => run('Unload models', () => h['daemon:unload']({})),
+    'free-vram': async () => {
+      const r = await h['comfy:free-vram']({});
+      if (!r.ok) return notifier.notifyActionFailed('Free VRAM', r.error.message);
+      const freed = r.value.instances.filter((i) => i.ok).length;
+      notifier.notifyCheckResult({
+        ok: true,
+        value: {
+          message: `Daemon: ${r.value.daemon.message}. ComfyUI: ${freed} of ${r.value.instances.length} instances freed.`,
+        },
+      });
+    },
+    'open-at-login': () => {
+      const r = settingsStore.update({ app: { openAtLogin: !loginItem.isEnabled() } });
+      if (!r.ok)
+        notifier.notifyActionFailed(
+          'Open at login',
+          r.issues.map((i: { message: string }) => i.message).join('; '),
+        );
+    },
+    settings: () => showPanel('settings'),
+    exit: () => shutdown.exit(),
+  };
+
+  const tray = new TrayController({
+    platform,
+    iconsDir: paths.iconsDir,
+    getState: () => ({
+      snapshot: snapshot(),
+      settings: settingsStore.get(),
+      instances,
+      openAtLogin: loginItem.isEnabled(),
+    }),
+    actions,
+    onClick: () => showPanel(),
+    onUnavailable: (e) => {
+      log.error('no system tray available; showing the window instead', e);
+      showPanel();
+    },
+    logError: (m, e) => log.error(m, e),
+  });
+
+  // --- IPC, push, subscriptions ---------------------------------------------------------------
+  const rendererUrl = pathToFileURL(paths.rendererIndex).href;
+  const disposeIpc = registerIpcHandlers({
+    handlers: core.handlers,
+    isTrustedSender: createSenderCheck({ rendererUrl, ownsWebContents: (wc) => shownPanel.owns(wc) }),
+    logError: (m, e) => log.error(m, e),
+  });
+  const disposePush = forwardEvents(core.events, () =>
+    BrowserWindow.getAllWindows()
+      .filter((w) => shownPanel.owns(w.webContents))
+      .map((w) => w.webContents),
+  );
+  const subscriptions = [
+    core.events.on('daemon:status-changed', (s) => {
+      notifier.onStatus(s.status);
+      tray.update();
+    }),
+    core.events.on('comfy:instances-changed', (p) => {
+      instances = p.instances;
+      tray.update();
+    }),
+    deps.subscribeJobFailures?.((url, message) => notifier.notifyJobFailed(url, message)) ?? (() => {}),
+    // Order matters: the login item follows the settings first, so the tray then shows the OS state.
+    syncLoginItemWithSettings(loginItem, settingsStore),
+    settingsStore.onDidChange(() => tray.update()),
+  ];
+  const disposeHooks = flags.e2eHooks
+    ? installE2eHooks({
+        setForcedStatus: (s) => {
+          forcedStatus = s;
+          tray.update();
+        },
+        tray: () => tray.current(),
+        click: (a) => tray.trigger(a),
+        panel: () => ({ visible: shownPanel.window?.isVisible() ?? false, lastView }),
+      })
+    : () => {};
+
+  cleanups.push(
+    () => {
+      for (const d of subscriptions) d();
+      disposeHooks();
+      disposePush();
+      disposeIpc();
+      shutdown.dispose();
+    },
+    () => tray.dispose(),
+    () => shownPanel.destroy(),
+  );
+
+  // A tray app stays alive with no window; subscribing turns off Electron's default quit.
+  app.on('window-all-closed', () => {});
+
+  notifier.onStatus(core.snapshot().status);
+  trayAvailable = tray.create();
+  // `--hidden` (login start) still loads the page so the first show is instant; without it, show now.
+  if (!flags.hidden || !trayAvailable) showPanel();
+  else shownPanel.ensure({ showWhenReady: false });
+  core.autoStart(1000);
+  log.info(`Luna Tray started (data directory ${dataDir}).`);
+  return { kind: 'running', core, tray, panel: shownPanel, loginItem, notifier, shutdown };
+}

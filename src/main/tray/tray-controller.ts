@@ -1,0 +1,131 @@
+// Owns the one Tray (STYLE.md §12). Creates it ONCE and afterwards only updates image, tooltip and
+// context menu; it never rebuilds the Tray (flicker, duplicate icons on some Linux hosts).
+import { Menu, Tray, nativeImage } from 'electron';
+
+import type { ComfyInstance } from '../../shared/comfy-instance.js';
+import type { Settings } from '../../shared/settings-schema.js';
+import type { DaemonSnapshot } from '../../shared/snapshot.js';
+import { trayIconPath, trayTooltip } from './tray-icons.js';
+import { buildTrayMenu, type TrayAction, type TrayMenuItem } from './tray-menu.js';
+
+/** Everything the tray shows, read fresh on every `update()`. */
+export interface TrayState {
+  snapshot: DaemonSnapshot;
+  settings: Settings;
+  instances: readonly ComfyInstance[];
+  /** The OS login-item state (LoginItem.isEnabled()). */
+  openAtLogin: boolean;
+}
+
+/** What the tray shows right now (for e2e hooks and tests). */
+export interface TrayView {
+  imagePath: string;
+  tooltip: string;
+  menu: TrayMenuItem[];
+}
+
+/** Dependencies of TrayController, injected by the composition root. */
+export interface TrayControllerOptions {
+  platform: NodeJS.Platform;
+  iconsDir: string;
+  getState: () => TrayState;
+  /** Menu actions by id. Called deferred (setImmediate), errors are logged. */
+  actions: Record<TrayAction, () => void | Promise<void>>;
+  /** Left click on Windows/Linux (macOS opens the menu instead). */
+  onClick: () => void;
+  /** Tray creation failed (no tray host): the host shows the window instead. */
+  onUnavailable: (error: unknown) => void;
+  logError: (message: string, error: unknown) => void;
+}
+
+/** The Electron-owning tray object; create with `new`, call `create()` once, `update()` on change. */
+export class TrayController {
+  private tray: Tray | null = null;
+  private failed = false;
+  private view: TrayView | null = null;
+  /** The image the tray shows (set at creation, then on each change). */
+  private shownImage: string | null = null;
+
+  constructor(private readonly opts: TrayControllerOptions) {}
+
+  /** Create the tray once. Returns false when the platform has no tray host (and reports it). */
+  create(): boolean {
+    if (this.tray) return true;
+    if (this.failed) return false;
+    const state = this.opts.getState();
+    try {
+      const image = trayIconPath(this.opts.iconsDir, state.snapshot, this.opts.platform);
+      this.tray = new Tray(nativeImage.createFromPath(image));
+      this.shownImage = image;
+    } catch (e) {
+      // Some Linux desktops have no StatusNotifier/XEmbed host: new Tray() throws there. Latch the
+      // failure so nothing retries in a loop, and let the host fall back to a normal window (C).
+      this.failed = true;
+      this.opts.onUnavailable(e);
+      return false;
+    }
+    if (this.opts.platform !== 'darwin') {
+      // macOS: a click opens the context menu by itself. Windows/Linux: a click shows the window.
+      this.tray.on('click', () => setImmediate(() => this.opts.onClick()));
+    }
+    this.update();
+    return true;
+  }
+
+  /** True when a tray exists. */
+  get isAvailable(): boolean {
+    return this.tray !== null;
+  }
+
+  /** Re-render icon, tooltip and menu from the current state. Cheap; call on every change. */
+  update(): void {
+    if (!this.tray) return;
+    const s = this.opts.getState();
+    const imagePath = trayIconPath(this.opts.iconsDir, s.snapshot, this.opts.platform);
+    const tooltip = trayTooltip(s.snapshot, s.instances);
+    const menu = buildTrayMenu(s.snapshot, s.settings, {
+      hasComfyInstances: s.instances.length > 0 || s.settings.comfyui.instances.length > 0,
+      openAtLogin: s.openAtLogin,
+    });
+    const prev = this.view;
+    this.view = { imagePath, tooltip, menu };
+    if (this.shownImage !== imagePath) {
+      this.tray.setImage(nativeImage.createFromPath(imagePath));
+      this.shownImage = imagePath;
+    }
+    if (prev?.tooltip !== tooltip) this.tray.setToolTip(tooltip);
+    // Status events arrive every few seconds while running; an identical menu is not rebuilt, which
+    // also keeps an open menu from closing under the user's pointer.
+    if (prev === null || JSON.stringify(prev.menu) !== JSON.stringify(menu)) {
+      this.tray.setContextMenu(Menu.buildFromTemplate(menu.map((item) => this.withClick(item))));
+    }
+  }
+
+  /** What is on screen now (null before `create()` or without a tray host). */
+  current(): TrayView | null {
+    return this.view;
+  }
+
+  /** Run a menu action by id exactly as a click would (also used by e2e hooks). */
+  trigger(action: TrayAction): void {
+    // Defer out of the native menu callback before doing real work (C): on some platforms
+    // destroying/rebuilding menus or windows inside the callback crashes or is ignored.
+    setImmediate(() => {
+      Promise.resolve()
+        .then(() => this.opts.actions[action]())
+        .catch((e: unknown) => this.opts.logError(`tray action ${action} failed`, e));
+    });
+  }
+
+  /** Destroy the tray (on exit). */
+  dispose(): void {
+    this.tray?.destroy();
+    this.tray = null;
+  }
+
+  private withClick(item: TrayMenuItem): Electron.MenuItemConstructorOptions {
+    if (item.type === 'separator' || item.id === 'status') return { ...item };
+    const id = item.id;
+    return { ...item, click: () => this.trigger(id) };
+  }
+}

@@ -1,0 +1,59 @@
+// Status → tray icon file and tooltip text (STYLE.md §12: four colours, gray/yellow/green/red).
+//
+// Platform choice: Windows and Linux use the coloured 16 px (Windows, + @2x) or 32 px (Linux, + @2x)
+// dot. macOS ALSO uses the coloured dot, not a template image: template images are monochrome
+// (macOS recolours them for light/dark menu bars), and the colour IS the information here. The
+// shape-coded `tray-<color>Template.png` variants are generated and packaged for a future
+// "monochrome menu bar icon" option; `trayIconFile(..., { template: true })` selects them.
+import { join } from 'node:path';
+
+import type { ComfyInstance } from '../../shared/comfy-instance.js';
+import { colorOf, type TrayColor } from '../../shared/daemon-status.js';
+import type { DaemonSnapshot } from '../../shared/snapshot.js';
+import { statusLine } from './tray-menu.js';
+
+/** Windows truncates tray tooltips at 127 characters (NOTIFYICONDATA.szTip is 128 WCHARs). */
+export const TOOLTIP_MAX_CHARS = 127;
+
+/** File name of the tray icon for a colour on a platform. Electron picks the `@2x` sibling itself. */
+export function trayIconFile(
+  color: TrayColor,
+  platform: NodeJS.Platform,
+  opts: { template?: boolean } = {},
+): string {
+  if (platform === 'darwin' && opts.template) return `tray-${color}Template.png`;
+  // Linux tray hosts (AppIndicator, KDE) scale icons up; a 32 px source stays sharp.
+  if (platform === 'linux') return `tray-${color}-32.png`;
+  return `tray-${color}.png`;
+}
+
+/** Absolute path of the tray icon for a snapshot's status. */
+export function trayIconPath(
+  iconsDir: string,
+  snapshot: Pick<DaemonSnapshot, 'status'>,
+  platform: NodeJS.Platform,
+  opts: { template?: boolean } = {},
+): string {
+  return join(iconsDir, trayIconFile(colorOf(snapshot.status), platform, opts));
+}
+
+/**
+ * Tooltip: the status line, plus a ComfyUI summary when instances are known, e.g.
+ * "Luna daemon — running · 2 models · 6.1 / 24 GB VRAM\nComfyUI: 1 of 2 reachable, 1 running".
+ */
+export function trayTooltip(
+  snapshot: DaemonSnapshot,
+  instances?: readonly ComfyInstance[],
+  now = Date.now(),
+): string {
+  const lines = [statusLine(snapshot, now)];
+  if (instances && instances.length > 0) {
+    const reachable = instances.filter((i) => i.reachable).length;
+    const busy = instances.reduce((s, i) => s + i.queue.running, 0);
+    lines.push(
+      `ComfyUI: ${reachable} of ${instances.length} reachable${busy > 0 ? `, ${busy} running` : ''}`,
+    );
+  }
+  const text = lines.join('\n');
+  return text.length > TOOLTIP_MAX_CHARS ? `${text.slice(0, TOOLTIP_MAX_CHARS - 1)}…` : text;
+}

@@ -1,0 +1,121 @@
+// The one panel window (status, logs, settings). Locked down per STYLE.md §8.3: sandboxed preload,
+// context isolation, no Node, no <webview>, no popups, no navigation away from the bundled page.
+import { BrowserWindow, shell } from 'electron';
+
+import type { EventPayload } from '../../shared/contract/events.js';
+
+/** A view of the panel, as `app:navigate` names it. */
+export type PanelView = EventPayload<'app:navigate'>['view'];
+
+/** Dependencies of PanelWindow. */
+export interface PanelWindowOptions {
+  /** out/preload/index.cjs */
+  preloadPath: string;
+  /** out/renderer/index.html */
+  rendererIndexPath: string;
+  /** Window icon (Linux/Windows task bar). */
+  iconPath?: string;
+  /** When true, closing really closes (app exit, or no tray to come back from). */
+  shouldReallyClose: () => boolean;
+  /** The window was really closed (not hidden). */
+  onClosed?: () => void;
+}
+
+/** Window size: enough for the log table and the settings form side by side with the status. */
+export const PANEL_SIZE = { width: 900, height: 640, minWidth: 640, minHeight: 420 } as const;
+
+/** Creates the panel lazily and keeps at most one. */
+export class PanelWindow {
+  private win: BrowserWindow | null = null;
+  private loaded = false;
+  private pendingView: PanelView | null = null;
+
+  constructor(private readonly opts: PanelWindowOptions) {}
+
+  /** The live window, if any. */
+  get window(): BrowserWindow | null {
+    return this.win && !this.win.isDestroyed() ? this.win : null;
+  }
+
+  /** True when `webContents` belongs to our panel (the IPC sender check). */
+  owns(webContents: unknown): boolean {
+    const w = this.window;
+    return w !== null && w.webContents === webContents;
+  }
+
+  /** Create the window without showing it (start-up with `--hidden` still loads the page). */
+  ensure(opts: { showWhenReady: boolean }): BrowserWindow {
+    const existing = this.window;
+    if (existing) return existing;
+    const win = new BrowserWindow({
+      ...PANEL_SIZE,
+      title: 'Luna Tray',
+      show: false,
+      ...(this.opts.iconPath ? { icon: this.opts.iconPath } : {}),
+      autoHideMenuBar: true,
+      webPreferences: {
+        preload: this.opts.preloadPath,
+        sandbox: true,
+        contextIsolation: true,
+        nodeIntegration: false,
+        webviewTag: false,
+      },
+    });
+    this.win = win;
+    this.loaded = false;
+    if (opts.showWhenReady) win.once('ready-to-show', () => win.show());
+
+    // The page opens nothing: links to the outside go to the user's browser, everything else is denied.
+    win.webContents.setWindowOpenHandler(({ url }) => {
+      if (/^https?:\/\//.test(url)) void shell.openExternal(url);
+      return { action: 'deny' };
+    });
+    win.webContents.on('will-navigate', (event: Electron.Event) => event.preventDefault());
+    win.webContents.on('did-finish-load', () => {
+      this.loaded = true;
+      if (this.pendingView) {
+        win.webContents.send('app:navigate', { view: this.pendingView });
+        this.pendingView = null;
+      }
+    });
+
+    // A tray app hides on close; a real close happens only on exit (or with no tray to return to).
+    win.on('close', (event: Electron.Event) => {
+      if (this.opts.shouldReallyClose()) return;
+      event.preventDefault();
+      win.hide();
+    });
+    win.on('closed', () => {
+      if (this.win === win) this.win = null;
+      this.opts.onClosed?.();
+    });
+
+    void win.loadFile(this.opts.rendererIndexPath);
+    return win;
+  }
+
+  /** Show and focus the window, optionally on a view (sends `app:navigate` once the page has loaded). */
+  show(view?: PanelView): void {
+    const created = this.window === null;
+    const win = this.ensure({ showWhenReady: true });
+    if (view) {
+      if (this.loaded) win.webContents.send('app:navigate', { view } satisfies EventPayload<'app:navigate'>);
+      else this.pendingView = view;
+    }
+    if (win.isMinimized()) win.restore();
+    // A new window shows itself on ready-to-show (no white flash); an existing one shows now.
+    if (!created) win.show();
+    win.focus();
+  }
+
+  /** Hide the window (it stays loaded). */
+  hide(): void {
+    this.window?.hide();
+  }
+
+  /** Destroy the window (exit). */
+  destroy(): void {
+    this.window?.destroy();
+    this.win = null;
+  }
+}

@@ -1,0 +1,284 @@
+// The composition root with fakes: fake electron (alias), fake LunaCore, fake control server.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { resolveAppPaths } from '../../src/main/app-paths.js';
+import { composeHost, type ComposeDeps, type RunningHost } from '../../src/main/compose.js';
+import { E2E_GLOBAL, type E2eHooks } from '../../src/main/e2e-hooks.js';
+import { parseFlags } from '../../src/main/flags.js';
+import { INVOKE_CHANNELS } from '../../src/shared/contract/invoke.js';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  invokeEventFrom,
+  ipcMain,
+  Notification,
+  resetElectronFake,
+  Tray,
+} from '../mocks/electron.js';
+import {
+  fakeCore,
+  flush,
+  info,
+  memorySettingsStore,
+  settings,
+  snapshot,
+  STATUSES,
+} from './helpers/fixtures.js';
+
+class LockHeldError extends Error {
+  override name = 'LockHeldError';
+  constructor(
+    readonly port: number,
+    readonly holder: 'luna-tray' | 'foreign',
+  ) {
+    super(holder === 'foreign' ? `Port 127.0.0.1:${port} is held by another program.` : 'already running');
+  }
+}
+
+let home: string;
+beforeEach(() => {
+  resetElectronFake();
+  home = mkdtempSync(join(tmpdir(), 'luna-compose-'));
+});
+afterEach(() => {
+  rmSync(home, { recursive: true, force: true });
+  delete (globalThis as Record<string, unknown>)[E2E_GLOBAL];
+});
+
+function setup(argv: string[] = [], opts: { lock?: LockHeldError; keepDaemonOnExit?: boolean } = {}) {
+  const f = fakeCore();
+  const store = memorySettingsStore(settings({ app: { keepDaemonOnExit: opts.keepDaemonOnExit ?? false } }));
+  const order = app.calls;
+  f.core.dispose.mockImplementation(async (o?: { keepDaemon?: boolean }) => {
+    await new Promise((r) => setTimeout(r, 10));
+    order.push(`dispose:${o?.keepDaemon}`);
+  });
+  const control = { close: vi.fn(async () => void order.push('control:close')) };
+  const startControlServer = vi.fn(async () => {
+    if (opts.lock) throw opts.lock;
+    return control;
+  });
+  const requestShow = vi.fn(async () => true);
+  const paths = resolveAppPaths({ mainDir: '/app/out/main', isPackaged: false, resourcesPath: '/res' });
+  const deps: ComposeDeps = {
+    flags: parseFlags(['electron', '.', ...argv]),
+    platform: 'linux',
+    dataDir: join(home, 'data'),
+    paths,
+    homeDir: home,
+    execPath: '/usr/bin/luna-tray',
+    env: {},
+    createSettingsStore: () => store,
+    createCore: vi.fn(async () => f.core),
+    startControlServer,
+    requestShow,
+    log: { info: vi.fn(), error: vi.fn() },
+  };
+  return { f, store, control, deps, order, requestShow, paths };
+}
+
+async function running(s: ReturnType<typeof setup>): Promise<RunningHost> {
+  const r = await composeHost(s.deps);
+  if (r.kind !== 'running') throw new Error(`expected running, got ${r.kind}`);
+  return r;
+}
+
+describe('composeHost', () => {
+  it('wires core, tray, window, IPC and auto-start', async () => {
+    const s = setup();
+    const host = await running(s);
+    expect(s.deps.createCore).toHaveBeenCalledWith({
+      dataDir: join(home, 'data'),
+      settingsStore: s.store,
+      simulatorPath: s.paths.simulator,
+    });
+    expect(Tray.instances).toHaveLength(1);
+    expect(BrowserWindow.all).toHaveLength(1);
+    BrowserWindow.all[0]!.emit('ready-to-show');
+    expect(BrowserWindow.all[0]!.isVisible()).toBe(true);
+    expect([...ipcMain.handlers.keys()].sort()).toEqual([...INVOKE_CHANNELS].sort());
+    expect(s.f.core.autoStart).toHaveBeenCalledWith(1000);
+    expect(app.listenerCount('window-all-closed')).toBe(1);
+    expect(globalThis).not.toHaveProperty(E2E_GLOBAL);
+    expect(host.tray.current()?.tooltip).toBe('Luna daemon — stopped');
+  });
+
+  it('--hidden keeps the window hidden but loaded', async () => {
+    const s = setup(['--hidden']);
+    await running(s);
+    const win = BrowserWindow.all[0]!;
+    win.emit('ready-to-show');
+    expect(win.isVisible()).toBe(false);
+    expect(win.loaded).toHaveLength(1);
+  });
+
+  it('IPC from the panel reaches the core; the sender check uses the real renderer URL', async () => {
+    const s = setup();
+    await running(s);
+    const win = BrowserWindow.all[0]!;
+    const ok = await ipcMain.invokeHandler(
+      'daemon:start',
+      invokeEventFrom(win, pathToFileURL(s.paths.rendererIndex).href),
+      {},
+    );
+    expect(ok).toMatchObject({ ok: true });
+    const no = await ipcMain.invokeHandler(
+      'daemon:start',
+      invokeEventFrom(new BrowserWindow(), pathToFileURL(s.paths.rendererIndex).href),
+      {},
+    );
+    expect(no).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(s.f.handlers['daemon:start']).toHaveBeenCalledTimes(1);
+  });
+
+  it('status events update the tray icon and are pushed to the window', async () => {
+    const s = setup();
+    await running(s);
+    const running1 = snapshot(STATUSES.running, info());
+    s.f.setSnapshot(running1);
+    s.f.emit('daemon:status-changed', running1);
+    expect(Tray.instances[0]!.imagePath()).toMatch(/tray-green-32\.png$/);
+    expect(Tray.instances[0]!.tooltip).toBe('Luna daemon — running · 2 models · 6.1 / 24 GB VRAM');
+    expect(BrowserWindow.all[0]!.webContents.sent.map((m) => m.channel)).toContain('daemon:status-changed');
+  });
+
+  it('Exit from the tray stops the daemon (awaited) and closes the control server BEFORE app.quit', async () => {
+    app.allowQuit();
+    const s = setup();
+    await running(s);
+    Tray.instances[0]!.menu!.click('exit');
+    await vi.waitFor(() => expect(app.quitCalls).toBe(1));
+    expect(s.order).toEqual(['dispose:false', 'control:close', 'quit']);
+    expect(ipcMain.handlers.size).toBe(0);
+    expect(Tray.instances[0]!.destroyed).toBe(true);
+    expect(BrowserWindow.all[0]!.isDestroyed()).toBe(true);
+  });
+
+  it('Exit with keepDaemonOnExit passes keepDaemon: true', async () => {
+    app.allowQuit();
+    const s = setup([], { keepDaemonOnExit: true });
+    await running(s);
+    Tray.instances[0]!.menu!.click('exit');
+    await vi.waitFor(() => expect(app.quitCalls).toBe(1));
+    expect(s.f.core.dispose).toHaveBeenCalledWith({ keepDaemon: true });
+  });
+
+  it('tray actions call the core handlers; failures and Check status notify', async () => {
+    const s = setup();
+    const host = await running(s);
+    s.f.handlers['daemon:start'].mockResolvedValueOnce({
+      ok: false,
+      error: { code: 'operation-failed', message: 'python not found' },
+    });
+    host.tray.trigger('start');
+    host.tray.trigger('check');
+    await flush(5);
+    expect(s.f.handlers['daemon:start']).toHaveBeenCalledWith({});
+    expect(s.f.handlers['daemon:check']).toHaveBeenCalledWith({});
+    expect(Notification.shown.map((n) => [n.options.title, n.options.body])).toEqual([
+      ['Luna Tray: Start failed', 'python not found'],
+      ['Luna daemon status', 'daemon:check ok'],
+    ]);
+  });
+
+  it('ComfyUI job failures become notifications', async () => {
+    const s = setup();
+    let fire: (url: string, message: string) => void = () => {};
+    s.deps.subscribeJobFailures = (l) => {
+      fire = l;
+      return () => {};
+    };
+    await running(s);
+    fire('http://127.0.0.1:8188', 'CUDA out of memory');
+    expect(Notification.shown.map((n) => [n.options.title, n.options.body])).toEqual([
+      ['ComfyUI job failed (http://127.0.0.1:8188)', 'CUDA out of memory'],
+    ]);
+  });
+
+  it('View logs opens the window on the Logs view', async () => {
+    const s = setup(['--hidden']);
+    const host = await running(s);
+    const win = BrowserWindow.all[0]!;
+    win.webContents.emit('did-finish-load');
+    host.tray.trigger('view-logs');
+    await flush();
+    expect(win.isVisible()).toBe(true);
+    expect(win.webContents.sent.at(-1)).toEqual({ channel: 'app:navigate', args: [{ view: 'logs' }] });
+  });
+
+  it('Open at login toggles the OS entry through the settings mirror', async () => {
+    const s = setup();
+    const host = await running(s);
+    host.tray.trigger('open-at-login');
+    await flush();
+    expect(host.loginItem.isEnabled()).toBe(true);
+    expect(s.store.get().app.openAtLogin).toBe(true);
+    expect(Tray.instances[0]!.menu!.template.find((i) => i.id === 'open-at-login')?.checked).toBe(true);
+  });
+
+  it('another Luna Tray holds the lock: asks it to show, leaves the daemon alone', async () => {
+    const s = setup([], { lock: new LockHeldError(19299, 'luna-tray') });
+    expect(await composeHost(s.deps)).toEqual({ kind: 'handed-over' });
+    expect(s.requestShow).toHaveBeenCalledWith(19299, join(home, 'data'));
+    expect(s.f.core.dispose).toHaveBeenCalledWith({ keepDaemon: true });
+    expect(Tray.instances).toHaveLength(0);
+  });
+
+  it('a foreign program holds the lock: error dialog naming the port', async () => {
+    const s = setup(['--control-port=19400'], { lock: new LockHeldError(19400, 'foreign') });
+    const r = await composeHost(s.deps);
+    expect(r).toMatchObject({ kind: 'lock-foreign' });
+    expect(dialog.errorBoxes[0]?.content).toContain('19400');
+    expect(s.requestShow).not.toHaveBeenCalled();
+  });
+
+  it('no tray host: shows the window, and closing it exits the app', async () => {
+    app.allowQuit();
+    Tray.failNext = true;
+    const s = setup(['--hidden']);
+    await running(s);
+    const win = BrowserWindow.all[0]!;
+    win.emit('ready-to-show');
+    expect(win.isVisible()).toBe(true);
+    win.close();
+    await vi.waitFor(() => expect(app.quitCalls).toBe(1));
+    expect(s.f.core.dispose).toHaveBeenCalled();
+  });
+
+  it('--e2e-hooks installs the hooks: force a status, read the tray, click items', async () => {
+    const s = setup(['--e2e-hooks']);
+    await running(s);
+    const hooks = (globalThis as Record<string, unknown>)[E2E_GLOBAL] as E2eHooks;
+    hooks.forceStatus(STATUSES.failed);
+    expect(hooks.tray()?.imagePath).toMatch(/tray-red-32\.png$/);
+    hooks.forceStatus(STATUSES.starting);
+    expect(hooks.tray()?.imagePath).toMatch(/tray-yellow-32\.png$/);
+    hooks.click('view-logs');
+    await flush();
+    expect(hooks.panel()).toEqual({ visible: true, lastView: 'logs' });
+  });
+});
+
+describe('parseFlags', () => {
+  it('reads the app flags and ignores the rest', () => {
+    expect(parseFlags(['electron', '.', '--hidden', '--no-sandbox'])).toEqual({
+      hidden: true,
+      e2eHooks: false,
+      dataDir: null,
+      controlPort: 19299,
+    });
+    expect(parseFlags(['x', '--e2e-hooks', '--data-dir=/tmp/a b', '--control-port=20001'])).toEqual({
+      hidden: false,
+      e2eHooks: true,
+      dataDir: '/tmp/a b',
+      controlPort: 20001,
+    });
+    expect(parseFlags(['x', '--control-port=nope']).controlPort).toBe(19299);
+  });
+});

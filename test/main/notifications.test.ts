@@ -1,0 +1,95 @@
+import { describe, expect, it, vi } from 'vitest';
+
+import { createNotifier, notificationFor } from '../../src/main/notifications.js';
+import type { DaemonStatus } from '../../src/shared/daemon-status.js';
+import { STATUSES } from './helpers/fixtures.js';
+
+const externalStop: DaemonStatus = { state: 'stopped', at: 1, reason: 'external-shutdown' };
+const startFailed: DaemonStatus = {
+  state: 'failed',
+  at: 1,
+  kind: 'start-failed',
+  message: 'exit 1 before binding',
+};
+
+describe('notificationFor', () => {
+  it.each([
+    ['running → backoff', STATUSES.running, STATUSES.backoff, 'crash'],
+    ['unresponsive → backoff', STATUSES.unresponsive, STATUSES.backoff, 'crash'],
+    ['backoff → failed (crash loop)', STATUSES.backoff, STATUSES.failed, 'crash-loop'],
+    ['starting → failed', STATUSES.starting, startFailed, 'start-failed'],
+    ['running → stopped (external)', STATUSES.running, externalStop, 'external-stop'],
+    ['running → stopping', STATUSES.running, STATUSES.stopping, null],
+    ['stopping → stopped (user)', STATUSES.stopping, STATUSES.stopped, null],
+    ['starting → running', STATUSES.starting, STATUSES.running, null],
+    ['initial failed', null, startFailed, null],
+    ['starting → backoff (not a crash of a running daemon)', STATUSES.starting, STATUSES.backoff, null],
+  ] as const)('%s', (_l, prev, next, kind) => {
+    expect(notificationFor(prev, next)?.kind ?? null).toBe(kind);
+  });
+});
+
+function setup(enabled = true) {
+  let t = 0;
+  const show = vi.fn();
+  const flags = { enabled };
+  const n = createNotifier({ show, now: () => t, enabled: () => flags.enabled, dedupeMs: 60_000 });
+  return { n, show, flags, advance: (ms: number) => (t += ms) };
+}
+
+describe('createNotifier', () => {
+  it('notifies a crash once per minute (dedupe), again after the window', () => {
+    const { n, show, advance } = setup();
+    n.onStatus(STATUSES.running);
+    n.onStatus(STATUSES.backoff);
+    n.onStatus(STATUSES.running);
+    n.onStatus(STATUSES.backoff);
+    expect(show).toHaveBeenCalledTimes(1);
+    expect(show).toHaveBeenCalledWith('Luna daemon crashed', 'exited with code 1');
+    advance(60_001);
+    n.onStatus(STATUSES.running);
+    n.onStatus(STATUSES.backoff);
+    expect(show).toHaveBeenCalledTimes(2);
+  });
+
+  it('different kinds are not deduplicated against each other', () => {
+    const { n, show } = setup();
+    n.onStatus(STATUSES.running);
+    n.onStatus(STATUSES.backoff);
+    n.onStatus(STATUSES.failed);
+    expect(show.mock.calls.map((c): unknown => c[0])).toEqual([
+      'Luna daemon crashed',
+      'Luna daemon keeps crashing',
+    ]);
+  });
+
+  it('is silent when app.notifications is off (read at notification time)', () => {
+    const { n, show, flags } = setup(false);
+    n.onStatus(STATUSES.running);
+    n.onStatus(externalStop);
+    n.notifyJobFailed('http://127.0.0.1:8188', 'OOM');
+    expect(show).not.toHaveBeenCalled();
+    flags.enabled = true;
+    n.onStatus(STATUSES.running);
+    n.onStatus(externalStop);
+    expect(show).toHaveBeenCalledWith('Luna daemon stopped', expect.stringContaining('outside'));
+  });
+
+  it('job failures dedupe per instance', () => {
+    const { n, show } = setup();
+    n.notifyJobFailed('http://a', 'OOM');
+    n.notifyJobFailed('http://a', 'OOM again');
+    n.notifyJobFailed('http://b', 'bad node');
+    expect(show).toHaveBeenCalledTimes(2);
+  });
+
+  it('Check status always reports, even with notifications off', () => {
+    const { n, show } = setup(false);
+    n.notifyCheckResult({ ok: true, value: { message: 'pong in 3 ms' } });
+    n.notifyCheckResult({ ok: false, error: { code: 'not-running', message: 'nothing listens on 19283' } });
+    expect(show.mock.calls).toEqual([
+      ['Luna daemon status', 'pong in 3 ms'],
+      ['Luna daemon status', 'nothing listens on 19283'],
+    ]);
+  });
+});
