@@ -1,0 +1,201 @@
+import type { Readable } from 'node:stream';
+
+import type { LogEntry, LogLevel } from '../../shared/log-entry.js';
+import { createLineSplitter, DEFAULT_MAX_LINE_LENGTH } from './line-splitter.js';
+import type { LogStore } from './log-store.js';
+import { createRecordAssembler } from './record-assembler.js';
+import type { RotatingFile } from './rotating-file.js';
+
+/**
+ * How long an open multi-line record waits for more continuation lines after its chunk ended
+ * before it is published. Python writes a traceback with a few `write` calls that arrive within
+ * microseconds; 40 ms is far beyond that and still invisible to a human.
+ */
+export const DEFAULT_RECORD_IDLE_MS = 40;
+
+/** Options of {@link createLogCapture}. */
+export interface LogCaptureOptions {
+  /** Where entries go. */
+  store: LogStore;
+  /** The daemon's own log file; each batch is written with one call. */
+  file?: RotatingFile;
+  /** Line cap (`logs.maxLineLength`). */
+  maxLineLength?: number;
+  /** Clock (epoch ms), for tests. */
+  now?: () => number;
+  /** See {@link DEFAULT_RECORD_IDLE_MS}. */
+  recordIdleMs?: number;
+}
+
+/** Captures a daemon's stdout/stderr into the log store and file; see {@link createLogCapture}. */
+export interface LogCapture {
+  /**
+   * Read `stream` until it ends. Returns a disposer that stops listening (and publishes what was
+   * received). The stream's `end`/`close`/`error` publishes everything, including a partial last line.
+   */
+  attach(stream: Readable, source: 'stdout' | 'stderr'): () => void;
+  /** Record one of the supervisor's own events (source `supervisor`), published at once. */
+  supervisor(level: LogLevel, text: string): LogEntry;
+  /** Publish every record held open for continuations (not partial lines still being received). */
+  flush(): void;
+  /** Flush and detach from every stream. */
+  dispose(): void;
+}
+
+const LEVEL_LABEL: Record<LogLevel, string> = {
+  debug: 'DEBUG',
+  info: 'INFO ',
+  warning: 'WARNING',
+  error: 'ERROR',
+  critical: 'CRITICAL',
+};
+
+/**
+ * One entry as it appears in the daemon log file:
+ * `2026-11-21T05:41:00.123Z stderr INFO  [LunaDaemon] Luna Daemon Ready!` (continuation lines of a
+ * multi-line record follow verbatim on their own lines). `parseLogFileLine` reads it back.
+ */
+export function formatLogFileLine(entry: LogEntry): string {
+  const logger = entry.logger === undefined ? '' : `[${entry.logger}] `;
+  return `${new Date(entry.ts).toISOString()} ${entry.source} ${LEVEL_LABEL[entry.level]} ${logger}${entry.text}`;
+}
+
+/**
+ * A batch of entries as file text (one string, `\n`-terminated). Built as ONE join over
+ * [prefix, text, "\n", …] with the prefix (date, source, level, logger) shared by consecutive entries
+ * of the same chunk, so a line costs no intermediate strings.
+ */
+export function formatLogFileBatch(entries: readonly LogEntry[]): string {
+  const parts = new Array<string>(entries.length * 3);
+  let lastTs = Number.NaN;
+  let iso = '';
+  let prefix = '';
+  let prefixSource = '';
+  let prefixLevel = '';
+  let prefixLogger: string | undefined;
+  let p = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (
+      e.ts !== lastTs ||
+      e.source !== prefixSource ||
+      e.level !== prefixLevel ||
+      e.logger !== prefixLogger
+    ) {
+      if (e.ts !== lastTs) {
+        lastTs = e.ts;
+        iso = new Date(e.ts).toISOString();
+      }
+      prefixSource = e.source;
+      prefixLevel = e.level;
+      prefixLogger = e.logger;
+      prefix =
+        e.logger === undefined
+          ? `${iso} ${e.source} ${LEVEL_LABEL[e.level]} `
+          : `${iso} ${e.source} ${LEVEL_LABEL[e.level]} [${e.logger}] `;
+    }
+    parts[p++] = prefix;
+    parts[p++] = e.text;
+    parts[p++] = '\n';
+  }
+  return parts.join('');
+}
+
+/**
+ * Create the capture pipeline for the daemon's output (STYLE.md §9.8): per chunk, split lines
+ * (`line-splitter.ts`, with ANSI stripping), parse levels and group continuation lines into
+ * records (`record-assembler.ts`), append the chunk's records to the store as ONE batch and write
+ * them to the file with ONE call.
+ *
+ * A multi-line record (a log line followed by a traceback) is published when the next record
+ * starts, or {@link DEFAULT_RECORD_IDLE_MS} after the chunk that left it open if nothing more came,
+ * or when the stream ends — entries are immutable once published, so it cannot be extended later.
+ * Nothing received is lost when the daemon dies: stream end, close and error flush everything.
+ */
+export function createLogCapture(options: LogCaptureOptions): LogCapture {
+  const { store, file } = options;
+  const now = options.now ?? Date.now;
+  const idleMs = options.recordIdleMs ?? DEFAULT_RECORD_IDLE_MS;
+  const maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+  const detachers = new Set<() => void>();
+  const closers = new Set<() => void>();
+
+  function publish(batch: LogEntry[]): void {
+    if (batch.length === 0) return;
+    const entries = store.append(batch);
+    file?.write(formatLogFileBatch(entries));
+  }
+
+  function attach(stream: Readable, source: 'stdout' | 'stderr'): () => void {
+    const splitter = createLineSplitter({ maxLineLength, stripAnsi: true });
+    const assembler = createRecordAssembler(source);
+    let timer: NodeJS.Timeout | null = null;
+    let attached = true;
+
+    function closeOpen(): void {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      if (!assembler.hasOpen) return;
+      const batch: LogEntry[] = [];
+      assembler.close(batch);
+      publish(batch);
+    }
+
+    const onData = (chunk: Buffer | string): void => {
+      const lines = splitter.push(chunk);
+      if (lines.length === 0) return;
+      const batch: LogEntry[] = [];
+      assembler.push(lines, now(), batch);
+      publish(batch);
+      if (assembler.hasOpen) {
+        if (timer) timer.refresh();
+        else timer = setTimeout(closeOpen, idleMs);
+      } else if (timer) {
+        clearTimeout(timer);
+        timer = null;
+      }
+    };
+
+    const finish = (): void => {
+      if (!attached) return;
+      attached = false;
+      stream.off('data', onData);
+      stream.off('end', finish);
+      stream.off('close', finish);
+      const batch: LogEntry[] = [];
+      const rest = splitter.flush();
+      if (rest.length > 0) assembler.push(rest, now(), batch);
+      assembler.close(batch);
+      if (timer) clearTimeout(timer);
+      timer = null;
+      publish(batch);
+      detachers.delete(finish);
+      closers.delete(closeOpen);
+    };
+
+    stream.on('data', onData);
+    stream.once('end', finish);
+    stream.once('close', finish);
+    // The stream erroring (EPIPE, the child vanishing) is the end of its output, not our failure.
+    // This listener stays after `finish` so a late error on a detached stream cannot crash the host.
+    stream.on('error', finish);
+    detachers.add(finish);
+    closers.add(closeOpen);
+    return finish;
+  }
+
+  return {
+    attach,
+    supervisor(level, text) {
+      const entry: LogEntry = { seq: 0, ts: now(), source: 'supervisor', level, logger: undefined, text };
+      publish([entry]);
+      return entry;
+    },
+    flush() {
+      for (const closeOpen of closers) closeOpen();
+    },
+    dispose() {
+      for (const finish of [...detachers]) finish();
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import type { Settings, SettingsIssue } from '../../shared/settings-schema.js';
+import {
+  defaultSettings,
+  mergeSettings,
+  settingsSchema,
+  toSettingsIssues,
+} from '../../shared/settings-schema.js';
+
+/** Result of {@link SettingsStore.update}. */
+export type SettingsUpdateResult = { ok: true; settings: Settings } | { ok: false; issues: SettingsIssue[] };
+
+/** Called after every change with the new and the previous settings. */
+export type SettingsListener = (settings: Settings, previous: Settings) => void;
+
+/**
+ * What core sees of settings persistence (STYLE.md §11). Implementations: `MemorySettingsStore`
+ * (tests), `JsonFileSettingsStore` (headless), `ElectronSettingsStore` (main).
+ */
+export interface SettingsStore {
+  /** The current, valid settings. Treat as read-only. */
+  get(): Settings;
+  /**
+   * Merge a deep-partial patch into the current settings (arrays and `env` replace, objects merge),
+   * validate the whole result, and keep it only when valid. Unknown keys are rejected.
+   */
+  update(patch: unknown): SettingsUpdateResult;
+  /** Subscribe to changes; returns the disposer. */
+  onDidChange(listener: SettingsListener): () => void;
+  /** Where settings live (a file path, or `memory`). */
+  readonly location: string;
+  /** Problems found while loading (corrupt file backed up, unknown keys dropped, …), for the user. */
+  readonly warnings: readonly string[];
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Dotted keys present in `value` but not in the settings schema (compared with the defaults; the
+ * contents of `daemon.env` are free-form).
+ */
+export function findUnknownKeys(value: unknown, shape: unknown = defaultSettings(), prefix = ''): string[] {
+  if (!isPlainObject(value) || !isPlainObject(shape)) return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(value)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (!(k in shape)) out.push(key);
+    else if (key !== 'daemon.env') out.push(...findUnknownKeys(v, shape[k], key));
+  }
+  return out;
+}
+
+/**
+ * Validate `patch` merged into `current`: the shared core of every store's `update`. Returns the
+ * new settings, or issues with dotted keys.
+ */
+export function applySettingsPatch(current: Settings, patch: unknown): SettingsUpdateResult {
+  if (!isPlainObject(patch)) {
+    return { ok: false, issues: [{ key: '', message: 'a settings update must be an object' }] };
+  }
+  const unknown = findUnknownKeys(patch);
+  if (unknown.length > 0) {
+    return { ok: false, issues: unknown.map((key) => ({ key, message: 'unknown setting' })) };
+  }
+  const parsed = settingsSchema.safeParse(mergeSettings(current, patch));
+  if (!parsed.success) return { ok: false, issues: toSettingsIssues(parsed.error) };
+  return { ok: true, settings: parsed.data };
+}
+
+/** Structural equality of two JSON-like values (settings are plain JSON data). */
+export function settingsEqual(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** A listener registry shared by the stores; a throwing listener does not stop the others. */
+export class SettingsListeners {
+  readonly #listeners = new Set<SettingsListener>();
+
+  /** Add a listener; returns the disposer. */
+  add(listener: SettingsListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** Call every listener. */
+  emit(settings: Settings, previous: Settings): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(settings, previous);
+      } catch (error) {
+        // One broken subscriber must not hide the change from the others (or fail the update).
+        console.error('settings listener failed:', error);
+      }
+    }
+  }
+}

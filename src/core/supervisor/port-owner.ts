@@ -1,0 +1,241 @@
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import net from 'node:net';
+
+/**
+ * Who listens on a TCP port (spec/luna-daemon.md §15, problems 2 and 5: verify ownership by the
+ * listener's PID; the daemon never tells its PID). Best effort: `null` whenever the OS will not say.
+ */
+
+/** The process listening on a port. */
+export interface PortOwner {
+  pid: number;
+  /** Short process name (`node`, `python3`, `python.exe`). */
+  name: string;
+  /** Full command line when the OS exposes it (Linux). */
+  command?: string;
+}
+
+/** How long an external tool (lsof, netstat, tasklist) may take. */
+const TOOL_TIMEOUT_MS = 3_000;
+
+/**
+ * Find the process listening on `port`. Linux reads /proc (no tools; typically a few ms), macOS
+ * uses `lsof`, Windows `netstat` + `tasklist`. `null` when nobody listens or the owner cannot be
+ * determined (another user's process without privileges, tool missing).
+ *
+ * `host` narrows the match to listeners that accept connections on it (the exact address or a
+ * wildcard address); pass `''` to accept any listener on the port.
+ */
+export async function findPortOwner(port: number, host = '127.0.0.1'): Promise<PortOwner | null> {
+  try {
+    if (process.platform === 'linux') return findPortOwnerLinux(port, host);
+    if (process.platform === 'darwin') return await findPortOwnerMac(port);
+    if (process.platform === 'win32') return await findPortOwnerWindows(port, host);
+  } catch {
+    // Lookup is best effort: any surprise (format change, permissions) means "cannot tell".
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linux: /proc/net/tcp{,6} → socket inode → /proc/<pid>/fd/* → socket:[inode]
+// ---------------------------------------------------------------------------------------------
+
+/** A LISTEN socket from /proc/net/tcp or tcp6. */
+export interface ProcNetListener {
+  /** Local address as text (`127.0.0.1`, `0.0.0.0`, `::`, `::1`, `::ffff:127.0.0.1`). */
+  address: string;
+  port: number;
+  inode: number;
+}
+
+/** Decode the kernel's hex address (IPv4: one little-endian word; IPv6: four). */
+function decodeProcAddress(hex: string): string {
+  if (hex.length === 8) {
+    const n = parseInt(hex, 16);
+    return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff].join('.');
+  }
+  const bytes: number[] = [];
+  for (let w = 0; w < 4; w++) {
+    const word = hex.slice(w * 8, w * 8 + 8);
+    for (let b = 3; b >= 0; b--) bytes.push(parseInt(word.slice(b * 2, b * 2 + 2), 16));
+  }
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  const text = groups.join(':');
+  if (text === '0:0:0:0:0:0:0:0') return '::';
+  if (text === '0:0:0:0:0:0:0:1') return '::1';
+  if (text.startsWith('0:0:0:0:0:ffff:')) return `::ffff:${bytes.slice(12).join('.')}`;
+  return text;
+}
+
+/** Parse /proc/net/tcp or /proc/net/tcp6 text: every LISTEN (state 0A) socket on `port`. */
+export function parseProcNetTcp(text: string, port: number): ProcNetListener[] {
+  const out: ProcNetListener[] = [];
+  const lines = text.split('\n');
+  for (let i = 1; i < lines.length; i++) {
+    const f = lines[i]!.trim().split(/\s+/);
+    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
+    if (f.length < 10 || f[3] !== '0A') continue;
+    const [addrHex, portHex] = f[1]!.split(':');
+    if (!addrHex || !portHex || parseInt(portHex, 16) !== port) continue;
+    const inode = Number(f[9]);
+    if (!Number.isInteger(inode) || inode <= 0) continue;
+    out.push({ address: decodeProcAddress(addrHex), port, inode });
+  }
+  return out;
+}
+
+/** Does a listener on `address` accept connections to `host`? */
+function listenerServes(address: string, host: string): boolean {
+  if (host === '') return true;
+  const h = host === 'localhost' ? '127.0.0.1' : host;
+  if (address === h || address === '0.0.0.0' || address === '::') return true;
+  return address === `::ffff:${h}`;
+}
+
+function readText(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function findPortOwnerLinux(port: number, host: string): PortOwner | null {
+  const listeners = [
+    ...parseProcNetTcp(readText('/proc/net/tcp') ?? '', port),
+    ...parseProcNetTcp(readText('/proc/net/tcp6') ?? '', port),
+  ].filter((l) => listenerServes(l.address, host));
+  if (listeners.length === 0) return null;
+  const wanted = new Set(listeners.map((l) => `socket:[${l.inode}]`));
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      // Another user's process (EACCES) or one that just exited (ENOENT): skip it.
+      continue;
+    }
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (!wanted.has(link)) continue;
+      const name = (readText(`/proc/${pid}/comm`) ?? '').trim();
+      const cmdline = (readText(`/proc/${pid}/cmdline`) ?? '').split('\0').filter(Boolean).join(' ');
+      const owner: PortOwner = { pid, name: name || cmdline.split(' ')[0] || String(pid) };
+      if (cmdline) owner.command = cmdline;
+      return owner;
+    }
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// macOS: lsof
+// ---------------------------------------------------------------------------------------------
+
+function run(command: string, args: string[]): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(
+      command,
+      args,
+      { timeout: TOOL_TIMEOUT_MS, windowsHide: true, encoding: 'utf8' },
+      (error, stdout) => {
+        // lsof exits 1 when nothing matches; its (empty) output still means "no listener".
+        if (error && !stdout) resolve(null);
+        else resolve(stdout);
+      },
+    );
+  });
+}
+
+/** Parse `lsof -Fpc` output: the first process (`p<pid>` then `c<command>`). */
+export function parseLsofOutput(text: string): PortOwner | null {
+  let pid: number | null = null;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('p')) {
+      if (pid !== null) break;
+      pid = Number(line.slice(1));
+    } else if (line.startsWith('c') && pid !== null) {
+      return { pid, name: line.slice(1) };
+    }
+  }
+  return pid !== null && Number.isInteger(pid) ? { pid, name: String(pid) } : null;
+}
+
+async function findPortOwnerMac(port: number): Promise<PortOwner | null> {
+  const out = await run('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc']);
+  return out ? parseLsofOutput(out) : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Windows: netstat -ano + tasklist
+// ---------------------------------------------------------------------------------------------
+
+/** Parse `netstat -ano` output: PID of a TCP LISTENING socket on `port` serving `host`. */
+export function parseNetstatOutput(text: string, port: number, host = ''): number | null {
+  for (const raw of text.split('\n')) {
+    const f = raw.trim().split(/\s+/);
+    // Proto  Local Address  Foreign Address  State  PID. The state word is localised on some
+    // Windows versions, so accept "LISTENING" or a foreign address of 0.0.0.0:0 / [::]:0.
+    if (f.length < 5 || f[0]!.toUpperCase() !== 'TCP') continue;
+    const local = f[1]!;
+    const colon = local.lastIndexOf(':');
+    if (colon === -1 || Number(local.slice(colon + 1)) !== port) continue;
+    const isListening = f[3]!.toUpperCase() === 'LISTENING' || /^(0\.0\.0\.0|\[::\]):0$/.test(f[2]!);
+    if (!isListening) continue;
+    const address = local
+      .slice(0, colon)
+      .replace(/^\[|\]$/g, '')
+      .replace(/%\d+$/, '');
+    if (!listenerServes(address, host)) continue;
+    const pid = Number(f[4]);
+    if (Number.isInteger(pid) && pid > 0) return pid;
+  }
+  return null;
+}
+
+/** Parse `tasklist /FO CSV /NH` output: the image name of the first row. */
+export function parseTasklistCsv(text: string): string | null {
+  const line = text.split('\n').find((l) => l.startsWith('"'));
+  const m = line ? /^"([^"]*)"/.exec(line) : null;
+  return m ? m[1]! : null;
+}
+
+async function findPortOwnerWindows(port: number, host: string): Promise<PortOwner | null> {
+  const out = await run('netstat', ['-ano', '-p', 'tcp']);
+  let pid = out ? parseNetstatOutput(out, port, host) : null;
+  if (pid === null) {
+    // `-p tcp` lists IPv4 only; the daemon may listen on ::1.
+    const out6 = await run('netstat', ['-ano', '-p', 'tcpv6']);
+    pid = out6 ? parseNetstatOutput(out6, port, host) : null;
+  }
+  if (pid === null) return null;
+  const list = await run('tasklist', ['/FI', `PID eq ${pid}`, '/FO', 'CSV', '/NH']);
+  return { pid, name: (list && parseTasklistCsv(list)) || String(pid) };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Can we bind `host:port` right now? Binds and releases at once. `false` for any failure
+ * (EADDRINUSE, EACCES, an address this machine does not have).
+ */
+export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host, exclusive: true }, () => {
+      server.close(() => resolve(true));
+    });
+  });
+}

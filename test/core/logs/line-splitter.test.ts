@@ -1,0 +1,125 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+import { createLineSplitter, truncationMarker } from '../../../src/core/logs/line-splitter.js';
+
+function feed(chunks: (string | Buffer)[], max = 1024, stripAnsi = false): string[] {
+  const s = createLineSplitter({ maxLineLength: max, stripAnsi });
+  const out: string[] = [];
+  for (const c of chunks) out.push(...s.push(typeof c === 'string' ? Buffer.from(c) : c));
+  out.push(...s.flush());
+  return out;
+}
+
+describe('createLineSplitter', () => {
+  it.each([
+    ['LF', ['a\nb\n'], ['a', 'b']],
+    ['CRLF', ['a\r\nb\r\n'], ['a', 'b']],
+    ['lone CR ends a line (progress bars)', ['10%\r20%\r30%\n'], ['10%', '20%', '30%']],
+    ['CRLF split across chunks is one line end', ['a\r', '\nb\n'], ['a', 'b']],
+    ['CR at chunk end then text', ['a\r', 'b\n'], ['a', 'b']],
+    ['partial tail kept across chunks', ['hel', 'lo wo', 'rld\nnext'], ['hello world', 'next']],
+    ['empty lines are kept', ['a\n\n\nb\n'], ['a', '', '', 'b']],
+    ['no trailing newline: flush returns the tail', ['only'], ['only']],
+    ['tab survives', ['a\tb\n'], ['a\tb']],
+  ])('%s', (_name, chunks, expected) => {
+    expect(feed(chunks)).toEqual(expected);
+  });
+
+  it('returns nothing until a line is complete', () => {
+    const s = createLineSplitter();
+    expect(s.push(Buffer.from('abc'))).toEqual([]);
+    expect(s.push(Buffer.from('def\ng'))).toEqual(['abcdef']);
+    expect(s.flush()).toEqual(['g']);
+    expect(s.flush()).toEqual([]);
+  });
+
+  it('reassembles a multi-byte UTF-8 character split at every byte position', () => {
+    const text = 'é€😀 ok\n';
+    const bytes = Buffer.from(text);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      expect(feed([bytes.subarray(0, cut), bytes.subarray(cut)])).toEqual(['é€😀 ok']);
+    }
+  });
+
+  it('turns invalid UTF-8 into U+FFFD without throwing', () => {
+    const bad = Buffer.from([0x61, 0xff, 0xfe, 0x62, 0x0a, 0xe2, 0x82]);
+    expect(feed([bad])).toEqual(['a\uFFFD\uFFFDb', '\uFFFD']);
+  });
+
+  it('truncates an overlong line inside one chunk with a byte-count marker', () => {
+    const line = 'x'.repeat(300);
+    expect(feed([`${line}\nshort\n`], 100)).toEqual(['x'.repeat(100) + truncationMarker(200), 'short']);
+  });
+
+  it('counts dropped bytes in UTF-8, and never cuts a surrogate pair', () => {
+    const line = 'a' + '😀'.repeat(10); // 1 + 20 code units, 1 + 40 bytes
+    const [out] = feed([`${line}\n`], 4);
+    // 'a' + one emoji (3 code units) fit; the cut at 4 would split the 2nd emoji's pair.
+    expect(out).toBe('a😀' + truncationMarker(36));
+  });
+
+  it('truncates a 10 MB single line fed in 64 KiB chunks, keeping only the cap', () => {
+    const total = 10 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 0x7a);
+    const s = createLineSplitter({ maxLineLength: 16 * 1024 });
+    for (let sent = 0; sent < total; sent += chunk.length) expect(s.push(chunk)).toEqual([]);
+    const [line, ...rest] = s.push(Buffer.from('\nafter\n'));
+    expect(rest).toEqual(['after']);
+    expect(line).toBe('z'.repeat(16 * 1024) + truncationMarker(total - 16 * 1024));
+  });
+
+  it('does not build growing strings for an endless line (linear time)', () => {
+    // 64 MB in 8 KiB chunks. Concatenating and re-measuring the whole partial line per chunk would
+    // copy ~256 GB (quadratic); counting the overflow is linear and takes milliseconds.
+    const chunk = Buffer.alloc(8 * 1024, 0x61);
+    const s = createLineSplitter({ maxLineLength: 16 * 1024 });
+    const started = performance.now();
+    for (let i = 0; i < 8192; i++) s.push(chunk);
+    const [line] = s.flush();
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(line).toBe('a'.repeat(16 * 1024) + truncationMarker(64 * 1024 * 1024 - 16 * 1024));
+  });
+
+  it('strips ANSI escapes and control characters when asked', () => {
+    expect(feed(['\x1b[32mgreen\x1b[0m ok\x07\n', 'plain\n'], 1024, true)).toEqual(['green ok', 'plain']);
+    // A sequence in a line that started in an earlier chunk is still stripped.
+    expect(feed(['\x1b[1mbo', 'ld\x1b[0m\n'], 1024, true)).toEqual(['bold']);
+  });
+
+  it('leaves text alone when stripping is off', () => {
+    expect(feed(['\x1b[32mgreen\n'])).toEqual(['\x1b[32mgreen']);
+  });
+
+  it('rejects a nonsense cap', () => {
+    expect(() => createLineSplitter({ maxLineLength: 0 })).toThrow(RangeError);
+  });
+
+  it('matches a reference split for any text cut into any chunks (property)', () => {
+    const piece = fc.constantFrom('a', 'bc', 'é', '😀', '\n', '\r', '\r\n', ' ', '€');
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 60 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (pieces, cuts) => {
+          const text = pieces.join('');
+          const bytes = Buffer.from(text);
+          const points = [...new Set(cuts.map((c) => (bytes.length ? c % bytes.length : 0)))].sort(
+            (a, b) => a - b,
+          );
+          const chunks: Buffer[] = [];
+          let at = 0;
+          for (const p of points) {
+            chunks.push(bytes.subarray(at, p));
+            at = p;
+          }
+          chunks.push(bytes.subarray(at));
+          const expected = text.split(/\r\n|\r|\n/);
+          if (expected[expected.length - 1] === '') expected.pop();
+          expect(feed(chunks)).toEqual(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,0 +1,175 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { LogEntry } from '../../../src/shared/log-entry.js';
+import { createLogCapture, formatLogFileBatch } from '../../../src/core/logs/log-capture.js';
+import { parseLogFileLine } from '../../../src/core/logs/log-line-parser.js';
+import { LogStore } from '../../../src/core/logs/log-store.js';
+import { createRotatingFile } from '../../../src/core/logs/rotating-file.js';
+import { exited, killAllTracked, sleep, track, waitFor } from '../../helpers/processes.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  killAllTracked();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const TS = 1_763_000_000_000;
+
+describe('createLogCapture', () => {
+  it('parses, strips and batches one chunk into one store append', () => {
+    const store = new LogStore();
+    const batches: number[] = [];
+    store.subscribe((es) => batches.push(es.length));
+    const capture = createLogCapture({ store, now: () => TS });
+    const stderr = new PassThrough();
+    capture.attach(stderr, 'stderr');
+    stderr.write(
+      '2025-12-12 14:03:11,123 - LunaDaemon - INFO - [Socket] Server listening on 127.0.0.1:19283\n' +
+        '\x1b[32m  continuation\x1b[0m\n' +
+        '2025-12-12 14:03:11,124 - LunaDaemon - WARNING - one\n' +
+        '2025-12-12 14:03:11,124 - LunaDaemon - INFO - Luna Daemon Ready!\n',
+    );
+    // The last record is held open for continuations; flush() publishes it.
+    expect(batches).toEqual([2]);
+    capture.flush();
+    expect(batches).toEqual([2, 1]);
+    expect(store.since(0).entries).toEqual([
+      {
+        seq: 1,
+        ts: TS,
+        source: 'stderr',
+        level: 'info',
+        logger: 'LunaDaemon',
+        text: '[Socket] Server listening on 127.0.0.1:19283\n  continuation',
+      },
+      { seq: 2, ts: TS, source: 'stderr', level: 'warning', logger: 'LunaDaemon', text: 'one' },
+      { seq: 3, ts: TS, source: 'stderr', level: 'info', logger: 'LunaDaemon', text: 'Luna Daemon Ready!' },
+    ]);
+    const stdout = new PassThrough();
+    capture.attach(stdout, 'stdout');
+    stdout.write('\x1b[1mplain print\x1b[0m\nsecond print\n');
+    expect(batches).toEqual([2, 1, 2]);
+    expect(store.since(3).entries.map((e) => [e.source, e.level, e.text])).toEqual([
+      ['stdout', 'info', 'plain print'],
+      ['stdout', 'info', 'second print'],
+    ]);
+    capture.dispose();
+  });
+
+  it('attaches a traceback arriving in later chunks, then publishes after the idle delay', async () => {
+    const store = new LogStore();
+    const capture = createLogCapture({ store, recordIdleMs: 30 });
+    const stderr = new PassThrough();
+    capture.attach(stderr, 'stderr');
+    stderr.write(
+      '2025-12-12 14:03:10,002 - LunaDaemon - ERROR - [Config] Fallback import failed: boom\nTraceback (most',
+    );
+    await sleep(5);
+    stderr.write(' recent call last):\n  File "x.py", line 1, in <module>\n');
+    await sleep(5);
+    stderr.write('ValueError: boom\n');
+    await sleep(5);
+    expect(store.lastSeq).toBe(0);
+    await waitFor(() => store.lastSeq === 1, 'the record to be published', 2_000);
+    expect(store.since(0).entries[0]!.text).toBe(
+      '[Config] Fallback import failed: boom\nTraceback (most recent call last):\n  File "x.py", line 1, in <module>\nValueError: boom',
+    );
+    capture.dispose();
+  });
+
+  it('publishes everything, including a partial last line, when the stream ends', async () => {
+    const store = new LogStore();
+    const capture = createLogCapture({ store, recordIdleMs: 10_000 });
+    const stdout = new PassThrough();
+    capture.attach(stdout, 'stdout');
+    stdout.write(
+      'Traceback (most recent call last):\n  File "x.py", line 1\nKeyError: 1\nno newline at the end',
+    );
+    stdout.end();
+    await waitFor(() => store.lastSeq === 2, 'the end-of-stream flush', 2_000);
+    expect(store.since(0).entries.map((e) => [e.source, e.level, e.text])).toEqual([
+      ['stdout', 'error', 'Traceback (most recent call last):\n  File "x.py", line 1\nKeyError: 1'],
+      ['stdout', 'info', 'no newline at the end'],
+    ]);
+  });
+
+  it('records supervisor events and writes every batch to the file in the documented format', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'luna-capture-'));
+    dirs.push(dir);
+    const store = new LogStore();
+    const file = createRotatingFile({ path: join(dir, 'daemon.log') });
+    const capture = createLogCapture({ store, file, now: () => Date.parse('2026-11-21T05:41:00.123Z') });
+    const entry = capture.supervisor('warning', 'Port 19283 is busy (pid 42, python3)');
+    expect(entry).toMatchObject({ seq: 1, source: 'supervisor', level: 'warning' });
+    const stderr = new PassThrough();
+    capture.attach(stderr, 'stderr');
+    stderr.end(
+      '2025-12-12 14:03:11,123 - LunaDaemon - INFO - Luna Daemon Ready!\nTraceback (most recent call last):\n  File "a.py", line 2\nOSError: x\n',
+    );
+    await waitFor(() => store.lastSeq === 3, 'the stream to end', 2_000);
+    await file.close();
+    expect(readFileSync(join(dir, 'daemon.log'), 'utf8')).toBe(
+      [
+        '2026-11-21T05:41:00.123Z supervisor WARNING Port 19283 is busy (pid 42, python3)',
+        '2026-11-21T05:41:00.123Z stderr INFO  [LunaDaemon] Luna Daemon Ready!',
+        '2026-11-21T05:41:00.123Z stderr ERROR Traceback (most recent call last):',
+        '  File "a.py", line 2',
+        'OSError: x',
+        '',
+      ].join('\n'),
+    );
+    expect(
+      parseLogFileLine('2026-11-21T05:41:00.123Z stderr INFO  [LunaDaemon] Luna Daemon Ready!'),
+    ).toMatchObject({
+      logger: 'LunaDaemon',
+      text: 'Luna Daemon Ready!',
+    });
+  });
+
+  it('formats a batch with one join and shared prefixes', () => {
+    const es: LogEntry[] = [
+      { seq: 1, ts: 0, source: 'stdout', level: 'debug', text: 'a' },
+      { seq: 2, ts: 0, source: 'stdout', level: 'debug', text: 'b' },
+      { seq: 3, ts: 1, source: 'stderr', level: 'critical', logger: 'L', text: 'c' },
+    ];
+    expect(formatLogFileBatch(es)).toBe(
+      '1970-01-01T00:00:00.000Z stdout DEBUG a\n1970-01-01T00:00:00.000Z stdout DEBUG b\n1970-01-01T00:00:00.001Z stderr CRITICAL [L] c\n',
+    );
+  });
+
+  it('captures a real child process: 20,000 lines over both pipes, nothing lost on exit', async () => {
+    const store = new LogStore({ capacity: 100_000 });
+    const capture = createLogCapture({ store });
+    const script = `
+      const lines = [];
+      for (let i = 0; i < 10000; i++) lines.push('2025-12-12 14:03:11,123 - LunaDaemon - INFO - line ' + i);
+      process.stderr.write(lines.join('\\n') + '\\n');
+      for (let i = 0; i < 10000; i++) process.stdout.write('print ' + i + '\\n');
+      process.stderr.write('Traceback (most recent call last):\\n  File "x", line 1\\nRuntimeError: crash');
+      process.exitCode = 3;`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    track(child.pid);
+    capture.attach(child.stdout, 'stdout');
+    capture.attach(child.stderr, 'stderr');
+    expect((await exited(child)).code).toBe(3);
+    await waitFor(() => store.lastSeq === 20_001, 'all lines', 5_000);
+    const all = store.since(0).entries;
+    const stderr = all.filter((e) => e.source === 'stderr');
+    expect(stderr.slice(0, 10_000).map((e) => e.text)).toEqual(
+      Array.from({ length: 10_000 }, (_, i) => `line ${i}`),
+    );
+    expect(stderr[10_000]).toMatchObject({
+      level: 'error',
+      text: 'Traceback (most recent call last):\n  File "x", line 1\nRuntimeError: crash',
+    });
+    expect(all.filter((e) => e.source === 'stdout').map((e) => e.text)).toEqual(
+      Array.from({ length: 10_000 }, (_, i) => `print ${i}`),
+    );
+  });
+});

@@ -1,0 +1,160 @@
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { createRotatingFile, RotatingFileError } from '../../../src/core/logs/rotating-file.js';
+import { waitFor } from '../../helpers/processes.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'luna-rotating-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('createRotatingFile', () => {
+  it('appends batches in order and creates the file with mode 0600', async () => {
+    const path = join(tempDir(), 'logs', 'daemon.log');
+    const file = createRotatingFile({ path });
+    for (let i = 0; i < 50; i++) file.write(`line ${i}\n`);
+    await file.flush();
+    expect(readFileSync(path, 'utf8')).toBe(Array.from({ length: 50 }, (_, i) => `line ${i}\n`).join(''));
+    if (process.platform !== 'win32') {
+      const { statSync } = await import('node:fs');
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+    }
+    await file.close();
+  });
+
+  it('rotates daemon.log → .1 … .N and drops the oldest', async () => {
+    const path = join(tempDir(), 'daemon.log');
+    const file = createRotatingFile({ path, maxBytes: 100, count: 3 });
+    // 10 batches of 60 bytes: every batch after the first forces a rotation.
+    for (let i = 0; i < 10; i++) {
+      file.write(`${String(i).repeat(59)}\n`);
+      await file.flush();
+    }
+    await file.close();
+    expect(readFileSync(path, 'utf8')).toBe(`${'9'.repeat(59)}\n`);
+    expect(readFileSync(`${path}.1`, 'utf8')).toBe(`${'8'.repeat(59)}\n`);
+    expect(readFileSync(`${path}.2`, 'utf8')).toBe(`${'7'.repeat(59)}\n`);
+    expect(readFileSync(`${path}.3`, 'utf8')).toBe(`${'6'.repeat(59)}\n`);
+    expect(existsSync(`${path}.4`)).toBe(false);
+  });
+
+  it('continues an existing file and counts its size', async () => {
+    const path = join(tempDir(), 'daemon.log');
+    writeFileSync(path, 'x'.repeat(90));
+    const file = createRotatingFile({ path, maxBytes: 100, count: 2 });
+    file.write('y'.repeat(20));
+    await file.close();
+    expect(readFileSync(`${path}.1`, 'utf8')).toBe('x'.repeat(90));
+    expect(readFileSync(path, 'utf8')).toBe('y'.repeat(20));
+  });
+
+  it('reports an unwritable directory once, keeps going, and never throws', async () => {
+    const dir = tempDir();
+    // The parent is a regular FILE: mkdir/open fail with ENOTDIR/EEXIST even for root.
+    writeFileSync(join(dir, 'not-a-dir'), '');
+    const errors: RotatingFileError[] = [];
+    const file = createRotatingFile({
+      path: join(dir, 'not-a-dir', 'daemon.log'),
+      onError: (e) => errors.push(e),
+      retryDelayMs: 10,
+    });
+    for (let i = 0; i < 20; i++) {
+      file.write(`line ${i}\n`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await file.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(RotatingFileError);
+    expect(errors[0]!.name).toBe('RotatingFileError');
+    expect(['ENOTDIR', 'EEXIST']).toContain(errors[0]!.code);
+    expect(errors[0]!.message).toContain('daemon.log');
+    expect(file.isFailing).toBe(true);
+    await file.close();
+  });
+
+  it.runIf(process.platform === 'linux' && existsSync('/dev/full'))(
+    'survives a full disk (ENOSPC via /dev/full), then recovers and writes the backlog',
+    async () => {
+      const dir = tempDir();
+      const path = join(dir, 'daemon.log');
+      symlinkSync('/dev/full', path);
+      const errors: RotatingFileError[] = [];
+      let recovered = 0;
+      const file = createRotatingFile({
+        path,
+        onError: (e) => errors.push(e),
+        onRecover: () => recovered++,
+        retryDelayMs: 20,
+      });
+      file.write('first\n');
+      await waitFor(() => file.isFailing, 'the write to fail');
+      file.write('second\n');
+      await new Promise((r) => setTimeout(r, 80));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.code).toBe('ENOSPC');
+      // "Free space": replace the device by a regular file; the timer retry writes everything.
+      unlinkSync(path);
+      await waitFor(() => !file.isFailing, 'the retry to succeed', 5_000);
+      await file.close();
+      expect(recovered).toBe(1);
+      expect(readFileSync(path, 'utf8')).toBe('first\nsecond\n');
+    },
+  );
+
+  it.runIf(process.platform !== 'win32' && process.getuid?.() !== 0)(
+    'reports EACCES on a read-only directory',
+    async () => {
+      const dir = tempDir();
+      chmodSync(dir, 0o500);
+      const errors: RotatingFileError[] = [];
+      const file = createRotatingFile({ path: join(dir, 'daemon.log'), onError: (e) => errors.push(e) });
+      file.write('x\n');
+      await file.flush();
+      chmodSync(dir, 0o700);
+      expect(errors[0]?.code).toBe('EACCES');
+      await file.close();
+    },
+  );
+
+  it('keeps a bounded backlog while failing and notes what was dropped', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'blocker'), '');
+    const path = join(dir, 'blocker', 'daemon.log');
+    const file = createRotatingFile({ path, maxBacklogChars: 30, retryDelayMs: 10 });
+    for (let i = 0; i < 10; i++) file.write(`batch-${i}\n`);
+    await waitFor(() => file.isFailing, 'the write to fail');
+    for (let i = 10; i < 20; i++) file.write(`batch-${i}\n`);
+    unlinkSync(join(dir, 'blocker'));
+    await waitFor(
+      () => existsSync(path) && readFileSync(path, 'utf8').includes('batch-19'),
+      'the backlog to be written',
+      5_000,
+    );
+    await file.close();
+    const text = readFileSync(path, 'utf8');
+    expect(text).toMatch(
+      /supervisor WARNING \[log-file\] \d+ characters of daemon output could not be written/,
+    );
+    expect(text.length).toBeLessThan(400);
+    expect(text.endsWith('batch-19\n')).toBe(true);
+  });
+});
