@@ -8,7 +8,7 @@ const restrict = (patterns, message) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'test-results/**', 'docs/**', 'sim/**', '**/*.cjs'] },
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'test-results/**', 'docs/**', 'sim/**', '**/*.cjs', 'vitest.config.ts', '.demo-data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -24,9 +24,18 @@ export default tseslint.config(
     },
   },
   {
+    // Plain JS scripts (build, test runner, fixtures, benchmarks): no type information.
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', Buffer: 'readonly' } },
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      parserOptions: { projectService: false, project: false },
+      globals: Object.fromEntries(
+        ['process', 'console', 'URL', 'URLSearchParams', 'setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval',
+          'clearImmediate', 'queueMicrotask', 'Buffer', 'performance', 'global', 'globalThis', 'fetch', 'AbortController',
+          'TextDecoder', 'TextEncoder', 'structuredClone'].map((g) => [g, 'readonly']),
+      ),
+    },
   },
   {
     files: ['src/shared/**/*.ts'],

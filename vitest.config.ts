@@ -10,10 +10,12 @@ const electronFake = fileURLToPath(new URL('./test/mocks/electron.ts', import.me
  */
 export default defineConfig({
   test: {
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     projects: [
       {
+        extends: true,
         test: {
           name: 'core',
           environment: 'node',
@@ -21,6 +23,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         resolve: { alias: { electron: electronFake } },
         test: {
           name: 'main',
@@ -29,6 +32,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'renderer',
           environment: 'node',
@@ -36,6 +40,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'cli',
           environment: 'node',
@@ -43,6 +48,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'e2e',
           environment: 'node',

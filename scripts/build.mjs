@@ -2,7 +2,7 @@
 // Builds the four bundles (STYLE.md §5): Electron main (CJS), sandboxed preload (one CJS file),
 // the renderer (browser ESM + static files) and the plain-Node CLI (ESM with a shebang).
 // The CLI bundle must never contain or import `electron`: a resolve hook fails the build if it does.
-import { chmod, cp, mkdir, rm } from 'node:fs/promises';
+import { chmod, cp, mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 import * as esbuild from 'esbuild';
@@ -31,7 +31,7 @@ const common = {
   define: { LUNA_TRAY_VERSION: JSON.stringify(version) },
 };
 
-await rm(out, { recursive: true, force: true });
+// Overwrite in place (no `rm -rf out` first): a test or a running `serve` never sees out/ missing.
 await mkdir(`${out}/renderer`, { recursive: true });
 
 const builds = [
@@ -61,6 +61,7 @@ const builds = [
     entryPoints: ['src/renderer/main.ts'],
     outfile: 'out/renderer/main.js',
     platform: 'browser',
+    minify: true,
     format: 'esm',
     target: 'chrome110',
     plugins: [noElectron],

@@ -47,7 +47,7 @@ const status = run('npx', [
   '--reporter=json',
   '--outputFile.json=test-results/vitest.json',
   ...args,
-], { env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' } });
+], { env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1', LUNA_TRAY_SKIP_BUILD: '1' } });
 
 let passed = 0;
 let failed = 0;

@@ -61,8 +61,8 @@ async function startServer(): Promise<Server> {
   });
   track(child.pid);
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const url: string = await waitFor<string | undefined>(
     () => {
       if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}:\n${out}`);
@@ -126,9 +126,6 @@ async function domRowCount(): Promise<number> {
   return page.$$eval('.log-row', (rows) => rows.length);
 }
 
-async function dotColor(): Promise<string> {
-  return page.$eval('.state-dot', (el) => (el as HTMLElement).dataset.color ?? '');
-}
 
 async function rememberDaemonPid(): Promise<void> {
   const pid = Number(await page.$eval('[data-fact="pid"]', (el) => el.textContent));
@@ -279,7 +276,7 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
     // Level filter: only warnings and above.
     for (const level of ['debug', 'info']) await page.uncheck(`input[data-level="${level}"]`);
     await page.waitForFunction(() => Array.from(document.querySelectorAll('.log-row')).every((r) => !r.classList.contains('lvl-info')));
-    const classes = await page.$$eval('.log-row', (rows) => rows.map((r) => r.className));
+    const classes: string[] = await page.$$eval('.log-row', (rows) => rows.map((r) => (r as HTMLElement).className));
     expect(classes.length).toBeGreaterThan(0);
     expect(classes.every((c) => /lvl-(warning|error|critical)/.test(c))).toBe(true);
     expect(await page.locator('.log-row .msg', { hasText: 'needle-alpha' }).count()).toBe(0);

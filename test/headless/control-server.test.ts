@@ -291,7 +291,7 @@ describe('control server', () => {
     expect(await refused({ ...auth(f), origin: 'http://evil.example' })).toBe(403);
     const ws = new WebSocket(`ws://127.0.0.1:${p}/api/events`, { headers: auth(f) });
     await new Promise((r) => ws.once('open', r));
-    const got = new Promise<unknown>((r) => ws.once('message', (d: WebSocket.RawData) => r(JSON.parse(d.toString()))));
+    const got = new Promise<unknown>((r) => ws.once('message', (d: WebSocket.RawData) => r(JSON.parse((d as Buffer).toString('utf8')))));
     f.fire('app:navigate', { view: 'logs' });
     expect(await got).toEqual({ type: 'app:navigate', data: { view: 'logs' } });
     ws.close();
@@ -311,7 +311,7 @@ describe('control server', () => {
     const port = await getPort();
     const foreign = spawn(process.execPath, [join(FIXTURES, 'foreign-listener.mjs'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
     track(foreign.pid);
-    await new Promise((r) => foreign.stdout!.once('data', r));
+    await new Promise((r) => foreign.stdout.once('data', r));
     const e = await start(port).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(LockHeldError);
     expect(e).toMatchObject({ holder: 'foreign', port });

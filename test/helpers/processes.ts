@@ -31,7 +31,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeout
       last = e;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
     }
     await sleep(stepMs);
   }

@@ -9,7 +9,7 @@ function fakeExposed() {
     on: vi.fn((channel: string, l: (p: unknown) => void) => {
       listeners.set(channel, l);
       return () => listeners.delete(channel);
-    }) as unknown as ExposedApi['on'],
+    }),
     onConnection: vi.fn(() => () => undefined),
   };
   return { exposed, listeners };

@@ -35,7 +35,7 @@ export function createFakeApi() {
     api,
     calls,
     handle<K extends InvokeChannel>(channel: K, h: Handler<K>) {
-      handlers.set(channel, h as unknown as Handler<InvokeChannel>);
+      handlers.set(channel, h);
     },
     emit<K extends EventChannel>(channel: K, payload: EventPayload<K>) {
       for (const l of listeners.get(channel) ?? []) l(payload);

@@ -205,7 +205,7 @@ describe('Supervisor with the simulator', () => {
     const port = await getPort();
     const foreign = spawn(process.execPath, [join(FIXTURES, 'foreign-listener.mjs'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
     track(foreign.pid);
-    await new Promise((r) => foreign.stdout!.once('data', r));
+    await new Promise((r) => foreign.stdout.once('data', r));
     const h = await harness({ daemon: { port } });
     const r = await h.sup.start();
     expect(r.ok).toBe(false);
@@ -221,7 +221,7 @@ describe('Supervisor with the simulator', () => {
     const wsPort = await getPort();
     const foreign = spawn(process.execPath, [join(FIXTURES, 'foreign-listener.mjs'), String(wsPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
     track(foreign.pid);
-    await new Promise((r) => foreign.stdout!.once('data', r));
+    await new Promise((r) => foreign.stdout.once('data', r));
     const h = await harness({ daemon: { wsPort } });
     await h.sup.start();
     expect(h.sup.status).toMatchObject({ state: 'failed', kind: 'port-conflict' });

@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 
 import { getSettingByKey, mergeSettings, patchForKey, settingsSchema, toSettingsIssues, type Settings, type SettingsIssue } from '../../../shared/settings-schema.js';
 
@@ -139,7 +138,10 @@ export function formatField(spec: FieldSpec, value: unknown): RawValue {
         ? Object.entries(value as Record<string, string>).map(([k, v]) => `${k}=${v}`).join('\n')
         : '';
     default:
-      return value === undefined || value === null ? '' : String(value);
+      if (value === undefined || value === null) return '';
+      if (typeof value === 'string') return value;
+      if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return value.toString();
+      return JSON.stringify(value);
   }
 }
 
@@ -156,7 +158,7 @@ export function valueOf(settings: Settings, key: string): unknown {
 /** Validate a draft with the shared schema; issues by dotted key. */
 export function validateDraft(draft: unknown): SettingsIssue[] {
   const r = settingsSchema.safeParse(draft);
-  return r.success ? [] : toSettingsIssues(r.error as z.ZodError);
+  return r.success ? [] : toSettingsIssues(r.error);
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { InvokeChannel } from '../../../shared/contract/invoke.js';
 import type { RendererApi } from '../../../shared/contract/renderer-api.js';
 import { allowedActions, colorOf, describeState, type DaemonStatus } from '../../../shared/daemon-status.js';
 import type { DaemonSnapshot } from '../../../shared/snapshot.js';
@@ -66,7 +65,7 @@ export function createStatusHeader(api: RendererApi): StatusHeader {
     pending = action;
     setHidden(error, true);
     render();
-    const channel = `daemon:${action}` as Extract<InvokeChannel, `daemon:${Action}`>;
+    const channel = `daemon:${action}`;
     const res = await api.invoke(channel, {});
     pending = null;
     if (!res.ok) {

@@ -1,0 +1,56 @@
+import { ApiClient } from '../api-client.js';
+import { EXIT, type Context } from '../context.js';
+import { paint, type Io } from '../output.js';
+
+const gb = (bytes: number) => (bytes / 1024 ** 3).toFixed(1);
+
+/** `luna-tray comfy [--json]`: the ComfyUI instances the running Luna Tray watches. */
+export async function comfyCommand(ctx: Context, io: Io): Promise<number> {
+  const api = await ApiClient.create(ctx.port, ctx.dataDir);
+  const r = await api.invoke('comfy:list-instances', {});
+  if (!r.ok) {
+    io.stderr.write(`${r.error.message}\n`);
+    return EXIT.failed;
+  }
+  const { instances, gpus } = r.value;
+  if (ctx.json) {
+    io.stdout.write(`${JSON.stringify(r.value, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  if (instances.length === 0) io.stdout.write('No ComfyUI instances configured (comfyui.instances).\n');
+  for (const i of instances) {
+    if (!i.reachable) {
+      io.stdout.write(`${paint(io, 'gray', '●')} ${i.url} — unreachable${i.problem ? `: ${i.problem}` : ''}\n`);
+      continue;
+    }
+    io.stdout.write(`${paint(io, 'green', '●')} ${i.url} — ComfyUI ${i.version ?? '?'} · queue ${i.queue.running} running, ${i.queue.pending} pending\n`);
+    for (const d of i.devices) io.stdout.write(`    ${d.name}: ${gb(d.vramTotal - d.vramFree)} / ${gb(d.vramTotal)} GB\n`);
+    if (i.progress) {
+      const pct = i.progress.max > 0 ? Math.round((i.progress.value / i.progress.max) * 100) : 0;
+      io.stdout.write(`    running ${i.progress.promptId.slice(0, 8)}: ${i.progress.nodeTitle ?? i.progress.node ?? ''} ${i.progress.value}/${i.progress.max} (${pct}%)\n`);
+    }
+    if (i.lastError) io.stdout.write(`    ${paint(io, 'red', 'last error:')} ${i.lastError.message}\n`);
+  }
+  for (const g of gpus) {
+    io.stdout.write(`GPU ${g.index} ${g.name}: ${g.memoryUsedMb} / ${g.memoryTotalMb} MiB${g.utilizationPercent !== null ? `, ${g.utilizationPercent}%` : ''}${g.temperatureC !== null ? `, ${g.temperatureC} °C` : ''}\n`);
+  }
+  return EXIT.ok;
+}
+
+/** `luna-tray free`: unload the daemon's models and free VRAM on every ComfyUI instance. */
+export async function freeCommand(ctx: Context, io: Io): Promise<number> {
+  const api = await ApiClient.create(ctx.port, ctx.dataDir);
+  const r = await api.invoke('comfy:free-vram', {});
+  if (!r.ok) {
+    io.stderr.write(`${r.error.message}\n`);
+    return EXIT.failed;
+  }
+  const report = r.value;
+  if (ctx.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else {
+    const mark = (ok: boolean) => (ok ? paint(io, 'green', '✓') : paint(io, 'red', '✗'));
+    io.stdout.write(`${mark(report.daemon.ok)} Luna daemon: ${report.daemon.message}\n`);
+    for (const i of report.instances) io.stdout.write(`${mark(i.ok)} ${i.url}: ${i.message}\n`);
+  }
+  return report.daemon.ok && report.instances.every((i) => i.ok) ? EXIT.ok : EXIT.failed;
+}

@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+
+import { getSettingByKey, patchForKey, type Settings } from '../../shared/settings-schema.js';
+import { JsonFileSettingsStore } from '../../core/settings/json-file-settings-store.js';
+import { ApiClient, ApiUnavailableError } from '../api-client.js';
+import { EXIT, UsageError, type Context } from '../context.js';
+import { paint, type Io } from '../output.js';
+
+/** The settings file in a data directory. */
+export function settingsPath(dataDir: string): string {
+  return join(dataDir, 'settings.json');
+}
+
+/** VALUE is parsed as JSON when it is valid JSON, else taken as a string. */
+export function parseValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * `luna-tray config get [KEY] | set KEY VALUE | path`. Works whether or not a server runs: with a
+ * server, changes go through its API (so it applies them at once and keeps one writer); without
+ * one, the settings file is edited directly, with the same validation.
+ */
+export async function configCommand(ctx: Context, io: Io, argv: string[]): Promise<number> {
+  const [sub, key, ...rest] = argv;
+  const path = settingsPath(ctx.dataDir);
+  if (sub === 'path') {
+    io.stdout.write(`${path}\n`);
+    return EXIT.ok;
+  }
+  if (sub === 'get') {
+    const settings = await currentSettings(ctx, path);
+    const value = key ? getSettingByKey(settings, key) : settings;
+    if (value === undefined) throw new UsageError(`unknown settings key "${key}" (see \`luna-tray config get\` for all keys)`);
+    io.stdout.write(`${typeof value === 'string' && !ctx.json ? value : JSON.stringify(value, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  if (sub === 'set') {
+    if (!key || rest.length !== 1) throw new UsageError('usage: luna-tray config set KEY VALUE (e.g. config set daemon.port 19283)');
+    const probe = await currentSettings(ctx, path);
+    if (getSettingByKey(probe, key) === undefined) {
+      throw new UsageError(`unknown settings key "${key}" (see \`luna-tray config get\` for all keys)`);
+    }
+    const patch = patchForKey(key, parseValue(rest[0]!));
+    const result = await applyPatch(ctx, path, patch);
+    if (!result.ok) {
+      for (const i of result.issues) io.stderr.write(`${paint(io, 'red', '✗')} ${i.key}: ${i.message}\n`);
+      return EXIT.failed;
+    }
+    io.stdout.write(`${paint(io, 'green', '✓')} ${key} = ${JSON.stringify(getSettingByKey(result.settings, key))}${result.via === 'api' ? ' (applied by the running server)' : ''}\n`);
+    return EXIT.ok;
+  }
+  throw new UsageError('usage: luna-tray config get [KEY] | set KEY VALUE | path');
+}
+
+async function currentSettings(ctx: Context, path: string): Promise<Settings> {
+  try {
+    const api = await ApiClient.create(ctx.port, ctx.dataDir);
+    const r = await api.invoke('settings:get', {});
+    if (r.ok) return r.value.settings;
+  } catch (e) {
+    if (!(e instanceof ApiUnavailableError)) throw e;
+  }
+  return new JsonFileSettingsStore(path).get();
+}
+
+async function applyPatch(
+  ctx: Context,
+  path: string,
+  patch: Record<string, unknown>,
+): Promise<{ ok: true; settings: Settings; via: 'api' | 'file' } | { ok: false; issues: { key: string; message: string }[] }> {
+  try {
+    const api = await ApiClient.create(ctx.port, ctx.dataDir);
+    const r = await api.invoke('settings:update', { patch });
+    if (r.ok) return { ok: true, settings: r.value.settings, via: 'api' };
+    return { ok: false, issues: r.error.issues ?? [{ key: '', message: r.error.message }] };
+  } catch (e) {
+    if (!(e instanceof ApiUnavailableError)) throw e;
+  }
+  const store = new JsonFileSettingsStore(path);
+  const r = store.update(patch);
+  return r.ok ? { ok: true, settings: r.settings, via: 'file' } : { ok: false, issues: r.issues };
+}

@@ -1,0 +1,231 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import type { EventChannel, EventPayload } from '../../shared/contract/events.js';
+import type { FreeVramReport } from '../../shared/contract/invoke.js';
+import type { InvokeHandlers } from '../../shared/contract/renderer-api.js';
+import { err, ok, type ApiResult } from '../../shared/contract/result.js';
+import type { ComfyInstance, LocalGpu } from '../../shared/comfy-instance.js';
+import type { LogEntry } from '../../shared/log-entry.js';
+import type { AppWarning, DaemonSnapshot } from '../../shared/snapshot.js';
+import type { Settings } from '../../shared/settings-schema.js';
+import { createLogCapture } from '../logs/log-capture.js';
+import { LogStore } from '../logs/log-store.js';
+import { createRotatingFile } from '../logs/rotating-file.js';
+import type { SettingsStore } from '../settings/settings-store.js';
+import { Supervisor, type ActionOutcome } from '../supervisor/supervisor.js';
+import type { ProcessLauncher } from '../supervisor/process-launcher.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
+import type { LunaCore } from './luna-core.types.js';
+
+export type { LunaCore } from './luna-core.types.js';
+
+/** The ComfyUI side as the core uses it (implemented by `src/core/comfyui`). */
+export interface ComfyService {
+  instances(): ComfyInstance[];
+  gpus(): LocalGpu[];
+  onChange(listener: (instances: ComfyInstance[], gpus: LocalGpu[]) => void): () => void;
+  configure(settings: Settings['comfyui']): void;
+  freeVram(): Promise<FreeVramReport['instances']>;
+  interrupt(url: string): Promise<ApiResult<{ message: string }>>;
+  clearQueue(url: string): Promise<ApiResult<{ message: string }>>;
+  /** A watched prompt failed on an instance (any client's). */
+  onJobFailed?(listener: (url: string, error: { message: string; nodeType: string | null }) => void): () => void;
+  dispose(): void;
+}
+
+export interface LunaCoreOptions {
+  dataDir: string;
+  settingsStore: SettingsStore;
+  /** The bundled simulator (the `simulator` profile). */
+  simulatorPath: string;
+  /** The ComfyUI monitor; omitted in tests that do not need it. */
+  comfy?: ComfyService;
+  launcher?: ProcessLauncher;
+  /** Coalescing window for `logs:appended` pushes. */
+  logPushIntervalMs?: number;
+}
+
+type CoreEventMap = { [K in EventChannel]: EventPayload<K> };
+
+/** The core's push events; `fire` is the only way in. */
+class CoreEvents extends TypedEmitter<CoreEventMap> {
+  fire<K extends EventChannel>(channel: K, payload: CoreEventMap[K]): void {
+    this.emit(channel, payload);
+  }
+}
+
+/** How many warnings the snapshot keeps. */
+const MAX_WARNINGS = 20;
+
+/**
+ * Builds the core once per host (Electron main, headless `serve`): settings, log store and file,
+ * log capture, supervisor, ComfyUI monitor, the contract's handlers and the push events.
+ */
+export async function createLunaCore(opts: LunaCoreOptions): Promise<LunaCore & { supervisor: Supervisor; store: LogStore }> {
+  const settingsStore = opts.settingsStore;
+  const settings = () => settingsStore.get();
+  const events = new CoreEvents();
+  const warnings: AppWarning[] = [];
+  const warn = (id: string, message: string) => {
+    const i = warnings.findIndex((w) => w.id === id);
+    if (i >= 0) warnings.splice(i, 1);
+    warnings.push({ id, message, at: Date.now() });
+    if (warnings.length > MAX_WARNINGS) warnings.shift();
+    capture.supervisor('warning', message);
+    pushStatus();
+  };
+  const clearWarning = (id: string) => {
+    const i = warnings.findIndex((w) => w.id === id);
+    if (i >= 0) {
+      warnings.splice(i, 1);
+      pushStatus();
+    }
+  };
+
+  const logDir = join(opts.dataDir, 'logs');
+  await mkdir(logDir, { recursive: true }).catch(() => undefined);
+  const initial = settings();
+  const store = new LogStore({ capacity: initial.logs.bufferSize });
+  const file = createRotatingFile({
+    path: join(logDir, 'daemon.log'),
+    maxBytes: initial.logs.fileMaxBytes,
+    count: initial.logs.fileCount,
+    onError: (e) => warn('log-file', `${e.message} Logs are still kept in memory.`),
+    onRecover: () => clearWarning('log-file'),
+  });
+  const capture = createLogCapture({ store, file, maxLineLength: initial.logs.maxLineLength });
+  for (const w of settingsStore.warnings) warn(`settings:${w}`, w);
+
+  const supervisor = new Supervisor({
+    settings,
+    dataDir: opts.dataDir,
+    simulatorPath: opts.simulatorPath,
+    store,
+    capture,
+    ...(opts.launcher ? { launcher: opts.launcher } : {}),
+  });
+
+  const snapshot = (): DaemonSnapshot => ({
+    status: supervisor.status,
+    info: supervisor.info,
+    infoAt: supervisor.infoAt,
+    restarts: supervisor.restarts,
+    lastExit: supervisor.lastExit,
+    process: supervisor.stats,
+    warnings: [...warnings],
+    logSeq: store.lastSeq,
+  });
+  function pushStatus(): void {
+    events.fire('daemon:status-changed', snapshot());
+  }
+  const disposers: (() => void)[] = [
+    supervisor.on('status', pushStatus),
+    supervisor.on('info', pushStatus),
+    supervisor.on('stats', pushStatus),
+  ];
+
+  // Log pushes are coalesced: a flood becomes a few messages per second, not one per chunk.
+  let pending: LogEntry[] = [];
+  let pushTimer: NodeJS.Timeout | null = null;
+  const pushInterval = opts.logPushIntervalMs ?? 50;
+  disposers.push(
+    store.subscribe((entries) => {
+      for (const e of entries) pending.push(e);
+      pushTimer ??= setTimeout(() => {
+        pushTimer = null;
+        const batch = pending;
+        pending = [];
+        events.fire('logs:appended', { entries: batch });
+      }, pushInterval);
+    }),
+  );
+
+  const comfy = opts.comfy;
+  if (comfy) {
+    comfy.configure(initial.comfyui);
+    disposers.push(comfy.onChange((instances, gpus) => events.fire('comfy:instances-changed', { instances, gpus })));
+    if (comfy.onJobFailed) {
+      disposers.push(
+        comfy.onJobFailed((url, e) => capture.supervisor('error', `ComfyUI ${url}: a prompt failed${e.nodeType ? ` in ${e.nodeType}` : ''}: ${e.message}`)),
+      );
+    }
+  }
+
+  disposers.push(
+    settingsStore.onDidChange((s) => {
+      store.setCapacity(s.logs.bufferSize);
+      file.setLimits({ maxBytes: s.logs.fileMaxBytes, count: s.logs.fileCount });
+      comfy?.configure(s.comfyui);
+      events.fire('settings:changed', s);
+    }),
+  );
+
+  const fromOutcome = (o: ActionOutcome): ApiResult<{ message: string }> =>
+    o.ok ? ok({ message: o.message }) : err(o.code, o.message);
+
+  const handlers: InvokeHandlers = {
+    'daemon:get-snapshot': async () => ok(snapshot()),
+    'daemon:start': async () => fromOutcome(await supervisor.start()),
+    'daemon:stop': async () => fromOutcome(await supervisor.stop()),
+    'daemon:restart': async () => fromOutcome(await supervisor.restart()),
+    'daemon:unload': async () => fromOutcome(await supervisor.unload()),
+    'daemon:check': async () => fromOutcome(await supervisor.check()),
+    'daemon:test-profile': async () => ok(await supervisor.preflight()),
+    'logs:get-since': async ({ seq, limit }) => {
+      const slice = store.since(seq, limit ?? 50_000);
+      return ok({ entries: [...slice.entries], firstSeq: slice.firstSeq, lastSeq: slice.lastSeq });
+    },
+    'settings:get': async () => ok({ settings: settings(), path: settingsStore.location }),
+    'settings:update': async ({ patch }) => {
+      const r = settingsStore.update(patch);
+      if (!r.ok) {
+        return err('invalid-input', `Invalid settings: ${r.issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`, r.issues);
+      }
+      return ok({ settings: r.settings, path: settingsStore.location });
+    },
+    'comfy:list-instances': async () => ok({ instances: comfy?.instances() ?? [], gpus: comfy?.gpus() ?? [] }),
+    'comfy:free-vram': async () => {
+      // Free VRAM = the daemon's models (when it runs) + every watched ComfyUI instance.
+      const daemon =
+        supervisor.status.state === 'running'
+          ? await supervisor.unload().then((o) => ({ ok: o.ok, message: o.message }))
+          : { ok: true, message: 'The Luna daemon is not running: nothing to unload there.' };
+      const instances = comfy ? await comfy.freeVram() : [];
+      return ok({ daemon, instances });
+    },
+    'comfy:interrupt': async ({ url }) => (comfy ? comfy.interrupt(url) : err('unavailable', 'ComfyUI monitoring is off.')),
+    'comfy:clear-queue': async ({ url }) => (comfy ? comfy.clearQueue(url) : err('unavailable', 'ComfyUI monitoring is off.')),
+  };
+
+  let autoStartTimer: NodeJS.Timeout | null = null;
+  let disposed = false;
+
+  return {
+    supervisor,
+    store,
+    handlers,
+    events,
+    snapshot,
+    settings,
+    navigate: (view) => events.fire('app:navigate', { view }),
+    autoStart(delayMs = 1_000) {
+      if (!settings().daemon.autoStart) return;
+      autoStartTimer = setTimeout(() => {
+        autoStartTimer = null;
+        void supervisor.start();
+      }, delayMs);
+    },
+    async dispose(o = {}) {
+      if (disposed) return;
+      disposed = true;
+      if (autoStartTimer) clearTimeout(autoStartTimer);
+      await supervisor.dispose({ keepDaemon: o.keepDaemon ?? settings().app.keepDaemonOnExit });
+      comfy?.dispose();
+      for (const d of disposers) d();
+      if (pushTimer) clearTimeout(pushTimer);
+      capture.dispose();
+      await file.close();
+    },
+  };
+}

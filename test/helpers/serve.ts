@@ -1,0 +1,130 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import getPort from 'get-port';
+
+import { exited, track, waitFor } from './processes.js';
+
+export const CLI = fileURLToPath(new URL('../../out/cli/index.js', import.meta.url));
+
+/** A temp data dir with free ports for the control server and the (simulated) daemon. */
+export interface ServeEnv {
+  dataDir: string;
+  port: number;
+  daemonPort: number;
+  daemonWsPort: number;
+  cleanup: () => void;
+}
+
+export async function serveEnv(extraConfig: [string, string][] = []): Promise<ServeEnv> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'luna-serve-'));
+  const env: ServeEnv = {
+    dataDir,
+    port: await getPort(),
+    daemonPort: await getPort(),
+    daemonWsPort: await getPort(),
+    cleanup: () => {
+      killRecordedDaemon(dataDir);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  for (const [k, v] of [
+    ['daemon.port', String(env.daemonPort)],
+    ['daemon.wsPort', String(env.daemonWsPort)],
+    ['daemon.restart.initialDelayMs', '200'],
+    ['daemon.health.intervalSec', '0.5'],
+    ...extraConfig,
+  ] as [string, string][]) {
+    const r = cli(env, ['config', 'set', k, v]);
+    if (r.status !== 0) throw new Error(`config set ${k} failed: ${r.stderr}`);
+  }
+  return env;
+}
+
+/**
+ * The daemon a `serve` spawned lives in its own process group, so killing `serve` does not reach it:
+ * kill the PID recorded in the data dir's PID file (and its group), whatever state the test left.
+ */
+export function killRecordedDaemon(dataDir: string): void {
+  let pid: number | undefined;
+  try {
+    pid = (JSON.parse(readFileSync(join(dataDir, 'daemon.pid.json'), 'utf8')) as { pid?: number }).pid;
+  } catch {
+    return;
+  }
+  if (!pid) return;
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** Run the CLI synchronously against an environment. */
+export function cli(env: Pick<ServeEnv, 'dataDir' | 'port'>, args: string[], timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, '--data-dir', env.dataDir, '--port', String(env.port), ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Run the CLI asynchronously (for commands that run while a test waits on something else). */
+export function cliAsync(env: Pick<ServeEnv, 'dataDir' | 'port'>, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, '--data-dir', env.dataDir, '--port', String(env.port), ...args], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    track(child.pid);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+export interface ServeHandle {
+  child: ChildProcess;
+  pid: number;
+  /** The first panel URL (one-time code). */
+  panelUrl: string;
+  output: () => string;
+  token: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Spawn `luna-tray serve [args]` and wait for its panel URL. */
+export async function startServe(env: ServeEnv, args: string[] = ['--demo', '--no-open']): Promise<ServeHandle> {
+  const child = spawn(process.execPath, [CLI, '--data-dir', env.dataDir, '--port', String(env.port), 'serve', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  track(child.pid);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exit = exited(child);
+  const panelUrl: string = await waitFor<string | undefined>(
+    () => {
+      if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${out}`);
+      return /Panel: (http:\/\/\S+)/.exec(out)?.[1];
+    },
+    'the panel URL',
+    20_000,
+  ) as string;
+  return {
+    child,
+    pid: child.pid!,
+    panelUrl,
+    output: () => out,
+    token: () => readFileSync(join(env.dataDir, 'control-token'), 'utf8').trim(),
+    exited: exit,
+  };
+}
