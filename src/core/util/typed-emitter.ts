@@ -8,8 +8,8 @@ export class TypedEmitter<Events extends object> {
   on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as (payload: never) => void);
-    return () => set.delete(listener as (payload: never) => void);
+    set.add(listener);
+    return () => set.delete(listener);
   }
 
   protected emit<K extends keyof Events>(event: K, payload: Events[K]): void {

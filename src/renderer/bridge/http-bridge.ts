@@ -45,7 +45,7 @@ const REOPEN_HINT = 'Reopen the panel with `luna-tray open` (the session is no l
  */
 export function createHttpBridge(opts: HttpBridgeOptions): HttpBridge {
   const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
-  const createSocket = opts.createSocket ?? ((url: string) => new WebSocket(url) as SocketLike);
+  const createSocket = opts.createSocket ?? ((url: string) => new WebSocket(url));
   const setT = opts.setTimeout ?? ((fn: () => void, ms: number) => globalThis.setTimeout(fn, ms));
   const clearT = opts.clearTimeout ?? ((h: unknown) => globalThis.clearTimeout(h as number));
   const backoff = opts.backoffMs ?? { initial: 250, max: 5_000 };
