@@ -65,7 +65,7 @@ export function createStatusHeader(api: RendererApi): StatusHeader {
     pending = action;
     setHidden(error, true);
     render();
-    const channel = `daemon:${action}`;
+    const channel = `daemon:${action}` as const;
     const res = await api.invoke(channel, {});
     pending = null;
     if (!res.ok) {
