@@ -3,6 +3,11 @@ import { z } from 'zod';
 /** The current settings version. Bump it and add a migration in `src/core/settings/migrations.ts`. */
 export const SETTINGS_VERSION = 1;
 
+const device = z
+  .string()
+  .regex(/^(|cpu|cuda:\d+)$/, 'must be empty, "cpu" or "cuda:N" (e.g. cuda:0)')
+  .default('');
+
 const port = z.number().int().min(1, 'must be a port number 1–65535').max(65535, 'must be a port number 1–65535');
 
 /** Restart policy with pm2-like semantics (STYLE.md §9.5). */
@@ -75,6 +80,14 @@ export const daemonSettingsSchema = z
     killTimeoutSec: z.number().min(0).max(600).default(3),
     /** Passed to the daemon as `LUNA_ATTENTION_MODE` and re-applied after each start. */
     attentionMode: z.enum(['', 'auto', 'flash', 'split', 'pytorch']).default(''),
+    /**
+     * Devices re-applied with `set_clip_device` / `set_vae_device` / `set_llm_device` after every
+     * (re)start (spec §15 problem 13: the daemon only reads them from its config.py). Empty = leave
+     * the daemon's own choice.
+     */
+    devices: z
+      .object({ clip: device, vae: device, llm: device })
+      .prefault({}),
     restart: restartPolicySchema,
     health: healthSchema,
   })

@@ -54,6 +54,38 @@ export function killTree(pid: number, signal: NodeJS.Signals = 'SIGKILL'): Promi
   return new Promise((resolve) => treeKill(pid, signal, () => resolve()));
 }
 
+/** The parent PID of a process, or null when unknown (Linux: /proc; elsewhere `ps -o ppid=`). */
+export async function parentPid(pid: number): Promise<number | null> {
+  if (process.platform === 'linux') {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      return Number.isInteger(ppid) ? ppid : null;
+    } catch {
+      return null;
+    }
+  }
+  if (process.platform === 'win32') return null;
+  return new Promise((resolve) => {
+    execFile('ps', ['-o', 'ppid=', '-p', String(pid)], { timeout: 2000 }, (error, stdout) => {
+      const ppid = Number(stdout.trim());
+      resolve(error || !Number.isInteger(ppid) ? null : ppid);
+    });
+  });
+}
+
+/** True when `ancestor` is `pid`'s parent, grandparent, … (bounded walk). Unknown → true (no false alarm). */
+export async function isDescendantOf(pid: number, ancestor: number): Promise<boolean> {
+  let cur: number | null = pid;
+  for (let depth = 0; depth < 32 && cur !== null && cur > 1; depth++) {
+    const parent: number | null = await parentPid(cur);
+    if (parent === null) return depth === 0;
+    if (parent === ancestor) return true;
+    cur = parent;
+  }
+  return false;
+}
+
 /** Wait until `pid` has exited, polling; resolves `false` on timeout. */
 export async function waitForPidExit(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

@@ -22,6 +22,7 @@ import { PidFile } from './pid-file.js';
 import { LaunchError, nodeProcessLauncher, type LaunchedProcess, type ProcessLauncher } from './process-launcher.js';
 import {
   createProcessSampler,
+  isDescendantOf,
   isGroupAlive,
   isPidAlive,
   killGroup,
@@ -339,6 +340,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       this.opts.capture.supervisor('info', `The Luna daemon is ready (${ready.generation} protocol, PID ${proc.pid}).`);
       this.startWatching(ready.generation);
       void this.applyDaemonSettings(ready.generation);
+      void this.verifyOwnership(proc.pid);
       return { ok: true, message: `The Luna daemon is running (PID ${proc.pid}).` };
     }
     if (ready.kind === 'aborted') return this.abortedStart();
@@ -756,15 +758,44 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.emit('info', info);
   }
 
-  /** Re-apply user choices the daemon forgets on restart (STYLE.md §9.4). */
+  /** Re-apply user choices the daemon forgets on restart (STYLE.md §9.4, spec §15 problem 13). */
   private async applyDaemonSettings(generation: Generation): Promise<void> {
-    const mode = this.opts.settings().daemon.attentionMode;
-    if (!mode || generation !== 'current') return;
-    try {
-      await this.client(generation).setAttentionMode(mode);
-    } catch (e) {
-      this.opts.capture.supervisor('warning', `The daemon refused attention mode "${mode}": ${errorMessage(e)}`);
+    if (generation !== 'current') return;
+    const d = this.opts.settings().daemon;
+    const client = this.client(generation);
+    for (const kind of ['clip', 'vae', 'llm'] as const) {
+      const device = d.devices[kind];
+      if (!device) continue;
+      try {
+        const r = await client.setDevice(kind, device);
+        this.opts.capture.supervisor('info', `Set the ${kind.toUpperCase()} device to ${r.newDevice} (was ${r.oldDevice}).`);
+      } catch (e) {
+        this.opts.capture.supervisor('warning', `The daemon refused ${kind.toUpperCase()} device "${device}": ${errorMessage(e)}`);
+      }
     }
+    if (d.attentionMode) {
+      try {
+        await client.setAttentionMode(d.attentionMode);
+      } catch (e) {
+        this.opts.capture.supervisor('warning', `The daemon refused attention mode "${d.attentionMode}": ${errorMessage(e)}`);
+      }
+    }
+    if (Object.values(d.devices).some(Boolean)) void this.refreshInfo();
+  }
+
+  /**
+   * After a start, the process answering on the port must be our child or one of its descendants
+   * (spec §15 problem 2: on Windows SO_REUSEADDR lets a second daemon bind the same port). A
+   * mismatch is reported loudly; it is not something we can repair by ourselves.
+   */
+  private async verifyOwnership(childPid: number): Promise<void> {
+    const d = this.opts.settings().daemon;
+    const owner = await findPortOwner(d.port, d.host);
+    if (!owner || owner.pid === childPid || (await isDescendantOf(owner.pid, childPid))) return;
+    this.opts.capture.supervisor(
+      'error',
+      `Port ${d.port} is answered by PID ${owner.pid} (${owner.name}), not by the daemon Luna Tray started (PID ${childPid}): two daemons may be sharing the port. Stop the other one.`,
+    );
   }
 
   // ---- helpers -------------------------------------------------------------------------------

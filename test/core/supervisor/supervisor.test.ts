@@ -309,6 +309,17 @@ describe('Supervisor with the simulator', () => {
     expect(isAlive(pid)).toBe(false);
   });
 
+  it('re-applies the device settings after every start (spec §15 problem 13)', async () => {
+    const h = await harness({ daemon: { devices: { clip: 'cpu', llm: 'cuda:0' } } });
+    await h.sup.start();
+    await waitFor(() => h.sup.info?.devices.clip === 'cpu' && h.sup.info.devices.llm === 'cuda:0', 'devices applied', 8000);
+    process.kill(h.sup.pid!, 'SIGKILL');
+    await waitFor(() => h.sup.restarts === 1 && stateOf(h) === 'running', 'restart', 10_000);
+    await waitFor(() => h.logText().split('Set the CLIP device to cpu').length === 3, 'applied twice', 8000);
+    expect(h.sup.info?.devices.clip).toBe('cpu');
+    expect(h.logText()).not.toContain('two daemons may be sharing the port');
+  });
+
   it('the legacy generation is detected and supervised', async () => {
     const h = await harness({ daemon: { args: ['--legacy'] } });
     await h.sup.start();

@@ -38,6 +38,9 @@ export const SETTINGS_FORM: readonly FieldGroup[] = [
       { key: 'daemon.stopGraceSec', label: 'Stop grace period (s)', kind: 'number' },
       { key: 'daemon.killTimeoutSec', label: 'Kill timeout after SIGTERM (s)', kind: 'number' },
       { key: 'daemon.attentionMode', label: 'Attention mode', kind: 'select', options: ['', 'auto', 'flash', 'split', 'pytorch'] },
+      { key: 'daemon.devices.clip', label: 'CLIP device', kind: 'text', help: 'Empty, cpu or cuda:N; re-applied after every start.' },
+      { key: 'daemon.devices.vae', label: 'VAE device', kind: 'text', help: 'Empty, cpu or cuda:N.' },
+      { key: 'daemon.devices.llm', label: 'LLM device', kind: 'text', help: 'Empty, cpu or cuda:N.' },
     ],
   },
   {

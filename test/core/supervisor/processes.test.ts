@@ -1,0 +1,28 @@
+import { spawn } from 'node:child_process';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { isDescendantOf, parentPid, processStartTime } from '../../../src/core/supervisor/processes.js';
+import { killAllTracked, track, waitFor } from '../../helpers/processes.js';
+
+afterEach(() => killAllTracked());
+
+describe('process helpers', () => {
+  it('walks the parent chain: a grandchild descends from us, we do not descend from it', async () => {
+    const child = spawn(process.execPath, ['-e', "const c = require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); console.log(c.pid); setInterval(() => {}, 1000);"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    track(child.pid);
+    const grandchild = Number(await waitFor(() => new Promise<string>((r) => child.stdout!.once('data', (d: Buffer) => r(d.toString().trim()))), 'grandchild pid'));
+    track(grandchild);
+    expect(await parentPid(grandchild)).toBe(child.pid);
+    expect(await isDescendantOf(grandchild, child.pid!)).toBe(true);
+    expect(await isDescendantOf(grandchild, process.pid)).toBe(true);
+    expect(await isDescendantOf(process.pid, child.pid!)).toBe(false);
+  });
+
+  it('identifies a process by its start time (PID reuse guard)', async () => {
+    const a = await processStartTime(process.pid);
+    expect(a).not.toBeNull();
+    expect(await processStartTime(process.pid)).toBe(a);
+    expect(await processStartTime(2 ** 22 + 12345)).toBeNull();
+  });
+});
