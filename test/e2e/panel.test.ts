@@ -20,7 +20,10 @@ import { exited, isAlive, killAllTracked, sleep, track, waitFor } from '../helpe
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'out/cli/index.js');
-const SHOTS = join(ROOT, 'docs/screenshots');
+// Every run writes screenshots of each view to test-results/screenshots; UPDATE_SCREENSHOTS=1
+// writes them to docs/screenshots instead (the README shows status.png), so a plain test run
+// never dirties the work tree.
+const SHOTS = join(ROOT, process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-results/screenshots');
 const XSS = '<img src=x onerror=alert(1)><script>window.__pwned=1</script>';
 const FLOOD_LINES = 100_000;
 /** Shown rows must stay far below this whatever the log size (virtualisation). */

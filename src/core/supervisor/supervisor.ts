@@ -101,6 +101,8 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   private opChain: Promise<unknown> = Promise.resolve();
   private startAbort: AbortController | null = null;
+  /** Incremented by every stop: starts queued before it are cancelled. */
+  private stopEpoch = 0;
   private backoffTimer: NodeJS.Timeout | null = null;
   private watchers: (() => void)[] = [];
   private recentOutput: string[] = [];
@@ -144,15 +146,18 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     return this.child?.proc.pid ?? this.adoptedPid;
   }
 
-  /** Start the daemon (or adopt one that already answers). Resolves when running or failed. */
+  /** Start the daemon (or adopt one that already answers). Resolves when running or failed; never rejects. */
   start(): Promise<ActionOutcome> {
     this.cancelBackoff();
-    return this.exclusive(() => this.startNow({ auto: false }));
+    const epoch = this.stopEpoch;
+    // A stop requested after this start was queued cancels it before it begins.
+    return this.exclusive(() => (epoch !== this.stopEpoch ? Promise.resolve(this.abortedStart()) : this.startNow({ auto: false })));
   }
 
   /** Stop the daemon: protocol `shutdown` → grace → SIGTERM → tree kill; never restarted afterwards. */
   stop(): Promise<ActionOutcome> {
     this.cancelBackoff();
+    this.stopEpoch++;
     // A start in progress (up to `startTimeoutSec`) must not delay the user's stop.
     this.startAbort?.abort();
     return this.exclusive(() => this.stopNow());
@@ -161,6 +166,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   /** Stop, then start, resetting the crash counters. */
   restart(): Promise<ActionOutcome> {
     this.cancelBackoff();
+    this.stopEpoch++;
     this.startAbort?.abort();
     return this.exclusive(async () => {
       const stopped = await this.stopNow();
@@ -263,6 +269,11 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.startAbort = abort;
     try {
       return await this.launchAndWait(auto, abort.signal);
+    } catch (e) {
+      // A start never rejects: a cancelled probe is the stop's business, anything else is a failure
+      // with a reason (an auto-start or a backoff timer has nobody to catch a rejection).
+      if (abort.signal.aborted) return this.abortedStart();
+      return this.fail('start-failed', `Unexpected error while starting the daemon: ${errorMessage(e)}`);
     } finally {
       if (this.startAbort === abort) this.startAbort = null;
     }
@@ -537,6 +548,11 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     let forced = false;
     if (child) {
       forced = await this.stopChild(child, generation, !wasStarting);
+    } else if (wasStarting) {
+      // Cancelled during pre-flight: nothing was spawned or adopted, so there is nothing to stop
+      // (and whatever answers on the port is not ours to shut down).
+      this.apply({ type: 'stopped', reason: 'user', ...(this.lastExitValue ? { lastExit: this.lastExitValue } : {}) });
+      return { ok: true, message: 'The start was cancelled before the daemon was launched.' };
     } else {
       forced = await this.stopAdopted(generation);
     }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -293,6 +294,37 @@ describe('Supervisor with the simulator', () => {
     expect(isAlive(pid)).toBe(false);
   });
 
+  it('a stop right after a start cancels the queued start: both resolve, nothing is spawned', async () => {
+    const h = await harness({ daemon: { args: ['--startup-delay', '10'] } });
+    for (let i = 0; i < 5; i++) {
+      const start = h.sup.start();
+      const stop = await h.sup.stop();
+      expect(stop.ok).toBe(true);
+      const started = await start;
+      expect(started.ok, started.message).toBe(false);
+      expect(stateOf(h)).toBe('stopped');
+      expect(h.sup.pid).toBeNull();
+    }
+  });
+
+  it('a stop while the pre-flight probe waits on a silent port: the start resolves (never rejects)', async () => {
+    const silent = createServer((s) => s.on('error', () => undefined));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const h = await harness({ daemon: { port } });
+      const start = h.sup.start();
+      await waitFor(() => stateOf(h) === 'starting', 'starting');
+      await sleep(100);
+      const stop = await h.sup.stop();
+      expect(stop.ok).toBe(true);
+      await expect(start).resolves.toMatchObject({ ok: false, message: 'The start was cancelled by a stop.' });
+      expect(stateOf(h)).toBe('stopped');
+    } finally {
+      silent.close();
+    }
+  });
+
   it('the supervisor gone while the daemon runs → the next one adopts it through the PID file', async () => {
     const a = await harness();
     await a.sup.start();
@@ -316,7 +348,7 @@ describe('Supervisor with the simulator', () => {
     process.kill(h.sup.pid!, 'SIGKILL');
     await waitFor(() => h.sup.restarts === 1 && stateOf(h) === 'running', 'restart', 10_000);
     await waitFor(() => h.logText().split('Set the CLIP device to cpu').length === 3, 'applied twice', 8000);
-    expect(h.sup.info?.devices.clip).toBe('cpu');
+    await waitFor(() => h.sup.info?.devices.clip === 'cpu', 'the new daemon reports cpu', 8000);
     expect(h.logText()).not.toContain('two daemons may be sharing the port');
   });
 
