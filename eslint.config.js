@@ -8,7 +8,19 @@ const restrict = (patterns, message) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'test-results/**', 'docs/**', 'sim/**', '**/*.cjs', 'vitest.config.ts', '.demo-data/**'] },
+  {
+    ignores: [
+      'out/**',
+      'dist/**',
+      'node_modules/**',
+      'test-results/**',
+      'docs/**',
+      'sim/**',
+      '**/*.cjs',
+      'vitest.config.ts',
+      '.demo-data/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -19,7 +31,10 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/ban-ts-comment': ['error', { 'ts-expect-error': 'allow-with-description' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true, allowNullish: true },
+      ],
       '@typescript-eslint/require-await': 'off',
     },
   },
@@ -31,19 +46,63 @@ export default tseslint.config(
       ...tseslint.configs.disableTypeChecked.languageOptions,
       parserOptions: { projectService: false, project: false },
       globals: Object.fromEntries(
-        ['process', 'console', 'URL', 'URLSearchParams', 'setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval',
-          'clearImmediate', 'queueMicrotask', 'Buffer', 'performance', 'global', 'globalThis', 'fetch', 'AbortController',
-          'TextDecoder', 'TextEncoder', 'structuredClone'].map((g) => [g, 'readonly']),
+        [
+          'process',
+          'console',
+          'URL',
+          'URLSearchParams',
+          'setTimeout',
+          'setInterval',
+          'setImmediate',
+          'clearTimeout',
+          'clearInterval',
+          'clearImmediate',
+          'queueMicrotask',
+          'Buffer',
+          'performance',
+          'global',
+          'globalThis',
+          'fetch',
+          'AbortController',
+          'TextDecoder',
+          'TextEncoder',
+          'structuredClone',
+        ].map((g) => [g, 'readonly']),
       ),
     },
   },
   {
     files: ['src/shared/**/*.ts'],
-    rules: restrict(['node:*', 'electron', 'electron-store', 'ws', 'undici', '**/core/**', '**/main/**', '**/renderer/**', '**/cli/**', '**/preload/**'], 'src/shared may import only zod.'),
+    rules: restrict(
+      [
+        'node:*',
+        'electron',
+        'electron-store',
+        'ws',
+        'undici',
+        '**/core/**',
+        '**/main/**',
+        '**/renderer/**',
+        '**/cli/**',
+        '**/preload/**',
+      ],
+      'src/shared may import only zod.',
+    ),
   },
   {
     files: ['src/core/**/*.ts'],
-    rules: restrict(['electron', 'electron/*', 'electron-store', '**/main/**', '**/preload/**', '**/renderer/**', '**/cli/**'], 'src/core is plain Node: never electron, main, preload, renderer or cli.'),
+    rules: restrict(
+      [
+        'electron',
+        'electron/*',
+        'electron-store',
+        '**/main/**',
+        '**/preload/**',
+        '**/renderer/**',
+        '**/cli/**',
+      ],
+      'src/core is plain Node: never electron, main, preload, renderer or cli.',
+    ),
   },
   {
     files: ['src/main/**/*.ts'],
@@ -51,15 +110,24 @@ export default tseslint.config(
   },
   {
     files: ['src/preload/**/*.ts'],
-    rules: restrict(['node:*', '**/core/**', '**/main/**', '**/renderer/**', 'electron-store'], 'The sandboxed preload may import shared and electron only.'),
+    rules: restrict(
+      ['node:*', '**/core/**', '**/main/**', '**/renderer/**', 'electron-store'],
+      'The sandboxed preload may import shared and electron only.',
+    ),
   },
   {
     files: ['src/renderer/**/*.ts'],
-    rules: restrict(['node:*', 'electron', 'electron-store', '**/core/**', '**/main/**', '**/cli/**', '**/preload/**'], 'The renderer may import shared only.'),
+    rules: restrict(
+      ['node:*', 'electron', 'electron-store', '**/core/**', '**/main/**', '**/cli/**', '**/preload/**'],
+      'The renderer may import shared only.',
+    ),
   },
   {
     files: ['src/cli/**/*.ts'],
-    rules: restrict(['electron', 'electron-store', '**/main/**', '**/renderer/**', '**/preload/**'], 'The CLI is plain Node.'),
+    rules: restrict(
+      ['electron', 'electron-store', '**/main/**', '**/renderer/**', '**/preload/**'],
+      'The CLI is plain Node.',
+    ),
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],

@@ -19,7 +19,12 @@ export default defineConfig({
         test: {
           name: 'core',
           environment: 'node',
-          include: ['test/core/**/*.test.ts', 'test/shared/**/*.test.ts', 'test/sim/**/*.test.ts', 'test/arch/**/*.test.ts'],
+          include: [
+            'test/core/**/*.test.ts',
+            'test/shared/**/*.test.ts',
+            'test/sim/**/*.test.ts',
+            'test/arch/**/*.test.ts',
+          ],
         },
       },
       {

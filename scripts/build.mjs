@@ -17,7 +17,11 @@ const noElectron = {
   name: 'no-electron',
   setup(build) {
     build.onResolve({ filter: /^electron(\/.*)?$|^electron-store$/ }, (args) => ({
-      errors: [{ text: `"${args.path}" imported from ${args.importer}: the Node bundles must never import electron` }],
+      errors: [
+        {
+          text: `"${args.path}" imported from ${args.importer}: the Node bundles must never import electron`,
+        },
+      ],
     }));
   },
 };

@@ -5,7 +5,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-if (spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit', cwd: root }).status !== 0) process.exit(1);
+if (spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit', cwd: root }).status !== 0)
+  process.exit(1);
 const child = spawn(
   process.execPath,
   [`${root}out/cli/index.js`, 'serve', '--demo', ...process.argv.slice(2)],

@@ -30,7 +30,9 @@ if (missing.length > 0) {
     run('apt-get', ['update']);
     if (run('apt-get', ['install', '-y', ...missing]) !== 0) process.exit(1);
   } else {
-    console.error(`Missing prerequisites: ${missing.join(', ')}. Install them: sudo apt-get install -y ${missing.join(' ')}`);
+    console.error(
+      `Missing prerequisites: ${missing.join(', ')}. Install them: sudo apt-get install -y ${missing.join(' ')}`,
+    );
     process.exit(1);
   }
 }
@@ -38,16 +40,34 @@ if (missing.length > 0) {
 const args = process.argv.slice(2);
 if (run('npm', ['run', '--silent', 'build']) !== 0) process.exit(1);
 
+// Static checks are part of the suite: a type error, a layering violation (src/core importing
+// electron) or unformatted code fails `npm test` like a failing test does.
+for (const [name, script] of [
+  ['typecheck', 'typecheck'],
+  ['lint', 'lint'],
+  ['format', 'format:check'],
+]) {
+  console.log(`\n== ${name}`);
+  if (run('npm', ['run', '--silent', script]) !== 0) {
+    console.error(`\n${name} failed: fix it (npm run ${script}) — the tests were not run.`);
+    process.exit(1);
+  }
+}
+
 rmSync(`${root}test-results`, { recursive: true, force: true });
 mkdirSync(`${root}test-results`, { recursive: true });
-const status = run('npx', [
-  'vitest',
-  'run',
-  '--reporter=default',
-  '--reporter=json',
-  '--outputFile.json=test-results/vitest.json',
-  ...args,
-], { env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1', LUNA_TRAY_SKIP_BUILD: '1' } });
+const status = run(
+  'npx',
+  [
+    'vitest',
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    '--outputFile.json=test-results/vitest.json',
+    ...args,
+  ],
+  { env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1', LUNA_TRAY_SKIP_BUILD: '1' } },
+);
 
 let passed = 0;
 let failed = 0;

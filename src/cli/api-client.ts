@@ -28,7 +28,12 @@ export class ApiClient {
   }
 
   /** A raw call; JSON in, JSON out, with the HTTP status. */
-  async call(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, timeoutMs = 130_000): Promise<{ status: number; body: unknown }> {
+  async call(
+    method: 'GET' | 'POST' | 'PUT',
+    path: string,
+    body?: unknown,
+    timeoutMs = 130_000,
+  ): Promise<{ status: number; body: unknown }> {
     let res;
     try {
       res = await request(`${this.base}${path}`, {
@@ -59,18 +64,26 @@ export class ApiClient {
         `Luna Tray on port ${this.port} refused our token. Use the same --data-dir (or LUNA_TRAY_DATA_DIR) as the running server.`,
       );
     }
-    if (res.statusCode === 403) throw new ApiUnavailableError(`Luna Tray on port ${this.port} refused the request (403).`);
+    if (res.statusCode === 403)
+      throw new ApiUnavailableError(`Luna Tray on port ${this.port} refused the request (403).`);
     return { status: res.statusCode, body: parsed };
   }
 
   /** A contract call. */
-  async invoke<K extends InvokeChannel>(channel: K, req: InvokeRequest<K>): Promise<ApiResult<InvokeResponse<K>>> {
+  async invoke<K extends InvokeChannel>(
+    channel: K,
+    req: InvokeRequest<K>,
+  ): Promise<ApiResult<InvokeResponse<K>>> {
     const { body } = await this.call('POST', httpPathOf(channel), req);
     return body as ApiResult<InvokeResponse<K>>;
   }
 
   /** Subscribe to push events; returns a closer. `onClose` fires when the connection ends. */
-  events(onMessage: (m: EventMessage) => void, onClose: (reason: string) => void, onOpen?: () => void): () => void {
+  events(
+    onMessage: (m: EventMessage) => void,
+    onClose: (reason: string) => void,
+    onOpen?: () => void,
+  ): () => void {
     const ws = new WebSocket(`ws://127.0.0.1:${this.port}/api/events`, {
       headers: { authorization: `Bearer ${this.token ?? ''}` },
     });

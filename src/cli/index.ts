@@ -1,4 +1,3 @@
-
 import { DEFAULT_CONTROL_PORT, defaultDataDir } from '../core/paths.js';
 import { ApiUnavailableError } from './api-client.js';
 import { EXIT, UsageError, type Context } from './context.js';
@@ -51,10 +50,28 @@ Global options
 Exit codes: 0 success · 1 the operation failed · 2 usage error · 3 Luna Tray not running or token refused · 130 interrupted
 `;
 
-const COMMANDS = new Set(['serve', 'open', 'status', 'start', 'stop', 'restart', 'unload', 'check', 'logs', 'config', 'comfy', 'free', 'run', 'convert']);
+const COMMANDS = new Set([
+  'serve',
+  'open',
+  'status',
+  'start',
+  'stop',
+  'restart',
+  'unload',
+  'check',
+  'logs',
+  'config',
+  'comfy',
+  'free',
+  'run',
+  'convert',
+]);
 
 /** Split global options (anywhere on the line) from the command and its own arguments. */
-export function parseGlobal(argv: string[], env: NodeJS.ProcessEnv): { ctx: Context; command: string | undefined; rest: string[]; help: boolean; version: boolean } {
+export function parseGlobal(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): { ctx: Context; command: string | undefined; rest: string[]; help: boolean; version: boolean } {
   const rest: string[] = [];
   let dataDir: string | undefined;
   let port: string | undefined;
@@ -82,7 +99,13 @@ export function parseGlobal(argv: string[], env: NodeJS.ProcessEnv): { ctx: Cont
     throw new UsageError(`--port must be a port number 1–65535, got "${port}"`);
   }
   const [command, ...args] = rest;
-  return { ctx: { dataDir: dataDir ?? defaultDataDir(env), port: portNumber, json }, command, rest: args, help, version };
+  return {
+    ctx: { dataDir: dataDir ?? defaultDataDir(env), port: portNumber, json },
+    command,
+    rest: args,
+    help,
+    version,
+  };
 }
 
 /** Run the CLI; resolves to the exit code. */
@@ -128,7 +151,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     return EXIT.usage;
   } catch (e) {
-    if (e instanceof UsageError || (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      e instanceof UsageError ||
+      (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       io.stderr.write(`luna-tray: ${e.message}\nRun \`luna-tray --help\` for usage.\n`);
       return EXIT.usage;
     }

@@ -5,7 +5,10 @@ import { join } from 'node:path';
  * The data directory shared by the Electron app, `luna-tray serve` and the CLI: settings, logs,
  * the control token and the PID file live here. `LUNA_TRAY_DATA_DIR` overrides it.
  */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+export function defaultDataDir(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
   if (env.LUNA_TRAY_DATA_DIR) return env.LUNA_TRAY_DATA_DIR;
   const home = env.HOME ?? env.USERPROFILE ?? homedir();
   if (platform === 'win32') return join(env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'Luna Tray');

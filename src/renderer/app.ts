@@ -27,11 +27,20 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
   const logSync = new LogSync(api, buffer, logsView.listener);
   const settingsView = createSettingsView(api);
   const comfyView = createComfyView(api);
-  disposers.push(() => header.dispose(), () => logsView.dispose());
+  disposers.push(
+    () => header.dispose(),
+    () => logsView.dispose(),
+  );
 
-  const banner = h('div', { class: 'banner', attrs: { role: 'alert', 'data-testid': 'disconnected-banner' } });
+  const banner = h('div', {
+    class: 'banner',
+    attrs: { role: 'alert', 'data-testid': 'disconnected-banner' },
+  });
   setHidden(banner, true);
-  const loadError = h('div', { class: 'inline-error', attrs: { role: 'alert', 'data-testid': 'load-error' } });
+  const loadError = h('div', {
+    class: 'inline-error',
+    attrs: { role: 'alert', 'data-testid': 'load-error' },
+  });
   setHidden(loadError, true);
 
   // ---- tabs ----------------------------------------------------------------------------------
@@ -47,7 +56,14 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
     const tab = h('button', {
       class: 'tab',
       text: VIEW_TITLES[v],
-      attrs: { type: 'button', role: 'tab', id: `tab-${v}`, 'aria-controls': `panel-${v}`, 'aria-label': `${VIEW_TITLES[v]} view`, 'data-view': v },
+      attrs: {
+        type: 'button',
+        role: 'tab',
+        id: `tab-${v}`,
+        'aria-controls': `panel-${v}`,
+        'aria-label': `${VIEW_TITLES[v]} view`,
+        'data-view': v,
+      },
       on: { click: () => show(v, true) },
     });
     tabs[v] = tab;
@@ -179,7 +195,9 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
   const onKey = (ev: KeyboardEvent) => {
     const mod = ev.ctrlKey || ev.metaKey;
     const target = ev.target as HTMLElement | null;
-    const typing = !!target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.tagName === 'SELECT');
+    const typing =
+      !!target &&
+      (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.tagName === 'SELECT');
     if (mod && ev.key.toLowerCase() === 'f') {
       ev.preventDefault();
       show('logs', true);
@@ -189,7 +207,10 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
       logsView.follow();
     } else if (ev.key === 'Escape' && current === 'logs') {
       logsView.clearSearch();
-    } else if ((ev.key === 'ArrowRight' || ev.key === 'ArrowLeft') && target?.getAttribute('role') === 'tab') {
+    } else if (
+      (ev.key === 'ArrowRight' || ev.key === 'ArrowLeft') &&
+      target?.getAttribute('role') === 'tab'
+    ) {
       const i = VIEWS.indexOf(current);
       const next = VIEWS[(i + (ev.key === 'ArrowRight' ? 1 : VIEWS.length - 1)) % VIEWS.length]!;
       show(next, true);

@@ -8,7 +8,11 @@ const device = z
   .regex(/^(|cpu|cuda:\d+)$/, 'must be empty, "cpu" or "cuda:N" (e.g. cuda:0)')
   .default('');
 
-const port = z.number().int().min(1, 'must be a port number 1–65535').max(65535, 'must be a port number 1–65535');
+const port = z
+  .number()
+  .int()
+  .min(1, 'must be a port number 1–65535')
+  .max(65535, 'must be a port number 1–65535');
 
 /** Restart policy with pm2-like semantics (STYLE.md §9.5). */
 export const restartPolicySchema = z
@@ -85,17 +89,15 @@ export const daemonSettingsSchema = z
      * (re)start (spec §15 problem 13: the daemon only reads them from its config.py). Empty = leave
      * the daemon's own choice.
      */
-    devices: z
-      .object({ clip: device, vae: device, llm: device })
-      .prefault({}),
+    devices: z.object({ clip: device, vae: device, llm: device }).prefault({}),
     restart: restartPolicySchema,
     health: healthSchema,
   })
   .prefault({});
 
-const instanceUrl = z
-  .string()
-  .refine((u) => /^https?:\/\/[^/\s]+/.test(u), { message: 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8188' });
+const instanceUrl = z.string().refine((u) => /^https?:\/\/[^/\s]+/.test(u), {
+  message: 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8188',
+});
 
 export const comfyuiSettingsSchema = z
   .object({
@@ -123,11 +125,21 @@ export const logSettingsSchema = z
     /** Entries kept in memory. */
     bufferSize: z.number().int().min(100).max(1_000_000).default(50_000),
     /** Size of one log file before rotation. */
-    fileMaxBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
+    fileMaxBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024 * 1024)
+      .default(10 * 1024 * 1024),
     /** Rotated files kept. */
     fileCount: z.number().int().min(1).max(100).default(5),
     /** Lines longer than this are truncated with a marker. */
-    maxLineLength: z.number().int().min(80).max(10 * 1024 * 1024).default(16 * 1024),
+    maxLineLength: z
+      .number()
+      .int()
+      .min(80)
+      .max(10 * 1024 * 1024)
+      .default(16 * 1024),
   })
   .prefault({});
 

@@ -16,16 +16,25 @@ function sourceFiles(dir: string): string[] {
 function specifiers(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const out: string[] = [];
-  const re = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm;
+  const re =
+    /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm;
   for (const m of text.matchAll(re)) out.push((m[1] ?? m[2] ?? m[3] ?? m[4])!);
   return out;
 }
 
 /** The layering rules of STYLE.md §7 that matter most, checked on the source text. */
 const rules: { dir: string; forbidden: RegExp; why: string }[] = [
-  { dir: 'src/core', forbidden: /^electron($|\/)|^electron-store$|\/(main|preload|renderer|cli)\//, why: 'src/core is plain Node' },
+  {
+    dir: 'src/core',
+    forbidden: /^electron($|\/)|^electron-store$|\/(main|preload|renderer|cli)\//,
+    why: 'src/core is plain Node',
+  },
   { dir: 'src/shared', forbidden: /^(?!zod$|\.)/, why: 'src/shared may import only zod and itself' },
-  { dir: 'src/renderer', forbidden: /^node:|^electron|\/core\/|\/main\//, why: 'the renderer talks to an injected bridge only' },
+  {
+    dir: 'src/renderer',
+    forbidden: /^node:|^electron|\/core\/|\/main\//,
+    why: 'the renderer talks to an injected bridge only',
+  },
   { dir: 'src/cli', forbidden: /^electron|\/main\//, why: 'the CLI is plain Node' },
 ];
 
@@ -45,7 +54,9 @@ describe('layering', () => {
 
   it('the rule itself catches an electron import (guard against a vacuous check)', () => {
     const sample = "import { app } from 'electron';\nconst x = await import('electron');";
-    const found = [...sample.matchAll(/from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]);
+    const found = [...sample.matchAll(/from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
+      (m) => m[1] ?? m[2],
+    );
     expect(found.filter((s) => rules[0]!.forbidden.test(s!))).toHaveLength(2);
   });
 });

@@ -11,7 +11,18 @@ const slowPrompt: JsonObject = {
   '6': { class_type: 'CLIPTextEncode', inputs: { text: 'x', clip: ['4', 1] } },
   '3': {
     class_type: 'KSampler',
-    inputs: { seed: 1, steps: 400, cfg: 8, sampler_name: 'euler', scheduler: 'normal', denoise: 1, model: ['4', 0], positive: ['6', 0], negative: ['6', 0], latent_image: ['5', 0] },
+    inputs: {
+      seed: 1,
+      steps: 400,
+      cfg: 8,
+      sampler_name: 'euler',
+      scheduler: 'normal',
+      denoise: 1,
+      model: ['4', 0],
+      positive: ['6', 0],
+      negative: ['6', 0],
+      latent_image: ['5', 0],
+    },
     _meta: { title: 'Main sampler' },
   },
   '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
@@ -35,7 +46,13 @@ afterEach(() => {
 });
 
 interface Instances {
-  instances: { url: string; reachable: boolean; version: string | null; queue: { running: number }; progress: { promptId: string } | null }[];
+  instances: {
+    url: string;
+    reachable: boolean;
+    version: string | null;
+    queue: { running: number };
+    progress: { promptId: string } | null;
+  }[];
 }
 
 // The fake ComfyUI servers run in THIS process: every CLI call here is asynchronous, because a
@@ -48,21 +65,33 @@ describe('ComfyUI through luna-tray serve (real processes, fake ComfyUI servers)
     ]);
     envs.push(e);
     await startServe(e);
-    await waitFor(async () => JSON.parse((await cliAsync(e, ['status', '--json'])).stdout).models.length > 0, 'daemon models', 20_000);
+    await waitFor(
+      async () => JSON.parse((await cliAsync(e, ['status', '--json'])).stdout).models.length > 0,
+      'daemon models',
+      20_000,
+    );
 
-    const listed = await waitFor(async () => {
-      const r = JSON.parse((await cliAsync(e, ['comfy', '--json'])).stdout) as Instances;
-      return r.instances.every((i) => i.reachable) ? r : null;
-    }, 'both instances reachable', 15_000);
+    const listed = await waitFor(
+      async () => {
+        const r = JSON.parse((await cliAsync(e, ['comfy', '--json'])).stdout) as Instances;
+        return r.instances.every((i) => i.reachable) ? r : null;
+      },
+      'both instances reachable',
+      15_000,
+    );
     expect(listed.instances.map((i) => i.url)).toEqual([a.url, b.url]);
     expect(listed.instances[1]!.version).toBe('0.3.64');
 
     const promptId = await a.queuePromptFromOtherClient(slowPrompt);
-    const running = await waitFor(async () => {
-      const r = JSON.parse((await cliAsync(e, ['comfy', '--json'])).stdout) as Instances;
-      const i = r.instances.find((x) => x.url === a.url)!;
-      return i.progress?.promptId === promptId ? i : null;
-    }, 'the other client’s prompt to show', 15_000);
+    const running = await waitFor(
+      async () => {
+        const r = JSON.parse((await cliAsync(e, ['comfy', '--json'])).stdout) as Instances;
+        const i = r.instances.find((x) => x.url === a.url)!;
+        return i.progress?.promptId === promptId ? i : null;
+      },
+      'the other client’s prompt to show',
+      15_000,
+    );
     expect(running.queue.running).toBe(1);
     const human = await cliAsync(e, ['comfy']);
     expect(human.stdout).toContain(`running ${promptId.slice(0, 8)}`);
@@ -72,11 +101,17 @@ describe('ComfyUI through luna-tray serve (real processes, fake ComfyUI servers)
     expect(free.status, free.stdout + free.stderr).toBe(0);
     expect(free.stdout).toContain('Luna daemon: Unloaded: CLIP');
     for (const fake of [a, b]) {
-      const frees = fake.calls.slice(fake === a ? before.a : before.b).filter((c) => c.method === 'POST' && c.path === '/free');
+      const frees = fake.calls
+        .slice(fake === a ? before.a : before.b)
+        .filter((c) => c.method === 'POST' && c.path === '/free');
       expect(frees).toHaveLength(1);
       expect(frees[0]!.body).toEqual({ unload_models: true, free_memory: true });
     }
-    await waitFor(async () => JSON.parse((await cliAsync(e, ['status', '--json'])).stdout).models.length === 0, 'daemon models gone', 10_000);
+    await waitFor(
+      async () => JSON.parse((await cliAsync(e, ['status', '--json'])).stdout).models.length === 0,
+      'daemon models gone',
+      10_000,
+    );
 
     // Interrupt through the API reaches the instance.
     const token = (await import('node:fs')).readFileSync(`${e.dataDir}/control-token`, 'utf8').trim();
@@ -96,10 +131,16 @@ describe('ComfyUI through luna-tray serve (real processes, fake ComfyUI servers)
     ]);
     envs.push(e);
     await startServe(e, ['--no-open']);
-    const r = await waitFor(async () => {
-      const x = JSON.parse((await cliAsync(e, ['comfy', '--json'])).stdout) as Instances & { instances: { problem: string | null }[] };
-      return x.instances[1]?.reachable ? x : null;
-    }, 'instances polled', 15_000);
+    const r = await waitFor(
+      async () => {
+        const x = JSON.parse((await cliAsync(e, ['comfy', '--json'])).stdout) as Instances & {
+          instances: { problem: string | null }[];
+        };
+        return x.instances[1]?.reachable ? x : null;
+      },
+      'instances polled',
+      15_000,
+    );
     expect(r.instances[0]).toMatchObject({ url: 'http://127.0.0.1:9', reachable: false });
     expect((r.instances[0] as unknown as { problem: string }).problem).toBeTruthy();
     const free = await cliAsync(e, ['free']);

@@ -20,10 +20,21 @@ async function env(extra: [string, string][] = []): Promise<ServeEnv> {
   return e;
 }
 
-async function http(e: ServeEnv, token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+async function http(
+  e: ServeEnv,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(`http://127.0.0.1:${e.port}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -42,12 +53,35 @@ describe('luna-tray serve + CLI (real processes)', () => {
   it('full lifecycle through the CLI, with the status JSON the scripts rely on', async () => {
     const e = await env();
     await startServe(e);
-    await waitFor(() => JSON.parse(cli(e, ['status', '--json']).stdout).state === 'running', 'running', 20_000);
+    await waitFor(
+      () => JSON.parse(cli(e, ['status', '--json']).stdout).state === 'running',
+      'running',
+      20_000,
+    );
     const status = JSON.parse(cli(e, ['status', '--json']).stdout);
-    for (const key of ['state', 'color', 'pid', 'adopted', 'restarts', 'uptimeSec', 'generation', 'models', 'vram', 'lastError', 'lastExitCode']) {
+    for (const key of [
+      'state',
+      'color',
+      'pid',
+      'adopted',
+      'restarts',
+      'uptimeSec',
+      'generation',
+      'models',
+      'vram',
+      'lastError',
+      'lastExitCode',
+    ]) {
       expect(status, key).toHaveProperty(key);
     }
-    expect(status).toMatchObject({ state: 'running', color: 'green', adopted: false, generation: 'current', restarts: 0, lastError: null });
+    expect(status).toMatchObject({
+      state: 'running',
+      color: 'green',
+      adopted: false,
+      generation: 'current',
+      restarts: 0,
+      lastError: null,
+    });
     expect(Array.isArray(status.models)).toBe(true);
     const pid = status.pid as number;
     expect(isAlive(pid)).toBe(true);
@@ -56,7 +90,11 @@ describe('luna-tray serve + CLI (real processes)', () => {
     expect(human.status).toBe(0);
     expect(human.stdout).toMatch(new RegExp(`● running \\(PID ${pid}, spawned, current protocol\\)`));
 
-    await waitFor(() => JSON.parse(cli(e, ['status', '--json']).stdout).models.length > 0, 'models to load', 15_000);
+    await waitFor(
+      () => JSON.parse(cli(e, ['status', '--json']).stdout).models.length > 0,
+      'models to load',
+      15_000,
+    );
     const unload = cli(e, ['unload']);
     expect(unload.status).toBe(0);
     expect(unload.stdout).toContain('Unloaded: CLIP');
@@ -79,7 +117,10 @@ describe('luna-tray serve + CLI (real processes)', () => {
 
     const logs = cli(e, ['logs', '-n', '500', '--json']);
     expect(logs.status).toBe(0);
-    const entries = logs.stdout.trim().split('\n').map((l) => JSON.parse(l) as { seq: number; text: string });
+    const entries = logs.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; text: string });
     expect(entries.some((x) => x.text.includes('Luna Daemon Ready!'))).toBe(true);
     const seqs = entries.map((x) => x.seq);
     expect(new Set(seqs).size).toBe(seqs.length);
@@ -93,13 +134,24 @@ describe('luna-tray serve + CLI (real processes)', () => {
     const s = await startServe(e, ['--no-open']);
     const token = s.token();
     expect((await http(e, 'wrong', 'GET', '/luna/daemon/status')).status).toBe(401);
-    expect((await http(e, token, 'GET', '/luna/daemon/status', undefined, { origin: 'http://evil.example' })).status).toBe(403);
+    expect(
+      (await http(e, token, 'GET', '/luna/daemon/status', undefined, { origin: 'http://evil.example' }))
+        .status,
+    ).toBe(403);
     // fetch() refuses to forge Host; node:http does not.
     const rebinding = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: e.port, path: '/luna/daemon/status', headers: { host: `rebind.example:${e.port}`, authorization: `Bearer ${token}` } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: e.port,
+          path: '/luna/daemon/status',
+          headers: { host: `rebind.example:${e.port}`, authorization: `Bearer ${token}` },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -116,19 +168,30 @@ describe('luna-tray serve + CLI (real processes)', () => {
     expect(start).toMatchObject({ status: 200, body: { status: 'ok' } });
     const running = await http(e, token, 'GET', '/luna/daemon/status');
     expect(running.body).toMatchObject({ running: true, state: 'running', color: 'green', device: 'cuda:1' });
-    for (const key of ['vram_used_gb', 'vram_total_gb', 'vram_percent', 'request_count', 'uptime_seconds', 'models_loaded', 'gpus']) {
+    for (const key of [
+      'vram_used_gb',
+      'vram_total_gb',
+      'vram_percent',
+      'request_count',
+      'uptime_seconds',
+      'models_loaded',
+      'gpus',
+    ]) {
       expect(running.body, key).toHaveProperty(key);
     }
     const stop = await http(e, token, 'POST', '/luna/daemon/stop', {});
     expect(stop).toMatchObject({ status: 200, body: { status: 'ok' } });
     const unload = await http(e, token, 'POST', '/luna/daemon/unload', {});
     expect(unload).toMatchObject({ status: 409, body: { status: 'error' } });
-    const settings = await http(e, token, 'PUT', '/settings', { comfyui: { discover: false }, logs: { bufferSize: 20000 } });
+    const settings = await http(e, token, 'PUT', '/settings', {
+      comfyui: { discover: false },
+      logs: { bufferSize: 20000 },
+    });
     expect(settings.status).toBe(200);
     expect(cli(e, ['config', 'get', 'logs.bufferSize']).stdout.trim()).toBe('20000');
     const page = await http(e, token, 'GET', '/logs?since=0&limit=5');
     expect(page.body).toMatchObject({ ok: true });
-    expect(((page.body.value as { entries: unknown[] }).entries).length).toBeLessThanOrEqual(5);
+    expect((page.body.value as { entries: unknown[] }).entries.length).toBeLessThanOrEqual(5);
   });
 
   it('a second serve hands over to the first (show) and exits 0', async () => {
@@ -137,34 +200,51 @@ describe('luna-tray serve + CLI (real processes)', () => {
     const second = await cliAsync(e, ['serve', '--no-open']);
     expect(second.status).toBe(0);
     expect(second.stdout).toContain(`Luna Tray is already running on 127.0.0.1:${e.port}`);
-    await waitFor(() => first.output().includes('Another launch asked for the panel'), 'show on the first instance');
+    await waitFor(
+      () => first.output().includes('Another launch asked for the panel'),
+      'show on the first instance',
+    );
     expect(isAlive(first.pid)).toBe(true);
   });
 
   it('SIGINT stops the daemon gracefully and leaves no orphan', async () => {
     const e = await env();
     const s = await startServe(e);
-    await waitFor(() => JSON.parse(cli(e, ['status', '--json']).stdout).state === 'running', 'running', 20_000);
+    await waitFor(
+      () => JSON.parse(cli(e, ['status', '--json']).stdout).state === 'running',
+      'running',
+      20_000,
+    );
     const pid = daemonPid(e)!;
     s.child.kill('SIGINT');
     const exit = await s.exited;
     expect(exit.code).toBe(0);
     await waitForPidGone(pid, 5_000);
-    expect(readFileSync(join(e.dataDir, 'logs', 'daemon.log'), 'utf8')).toContain('The Luna daemon stopped gracefully.');
+    expect(readFileSync(join(e.dataDir, 'logs', 'daemon.log'), 'utf8')).toContain(
+      'The Luna daemon stopped gracefully.',
+    );
     expect(cli(e, ['status']).status).toBe(3);
   });
 
   it('serve killed with SIGKILL → the next serve adopts its daemon through the PID file', async () => {
     const e = await env([['app.keepDaemonOnExit', 'false']]);
     const s = await startServe(e);
-    await waitFor(() => JSON.parse(cli(e, ['status', '--json']).stdout).state === 'running', 'running', 20_000);
+    await waitFor(
+      () => JSON.parse(cli(e, ['status', '--json']).stdout).state === 'running',
+      'running',
+      20_000,
+    );
     const pid = daemonPid(e)!;
     s.child.kill('SIGKILL');
     await s.exited;
     expect(isAlive(pid)).toBe(true);
     expect(JSON.parse(readFileSync(join(e.dataDir, 'daemon.pid.json'), 'utf8')).pid).toBe(pid);
     await startServe(e);
-    await waitFor(() => JSON.parse(cli(e, ['status', '--json']).stdout).state === 'running', 'running again', 20_000);
+    await waitFor(
+      () => JSON.parse(cli(e, ['status', '--json']).stdout).state === 'running',
+      'running again',
+      20_000,
+    );
     const status = JSON.parse(cli(e, ['status', '--json']).stdout);
     expect(status).toMatchObject({ adopted: true, pid });
     expect(cli(e, ['stop']).status).toBe(0);

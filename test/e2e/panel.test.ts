@@ -23,7 +23,10 @@ const CLI = join(ROOT, 'out/cli/index.js');
 // Every run writes screenshots of each view to test-results/screenshots; UPDATE_SCREENSHOTS=1
 // writes them to docs/screenshots instead (the README shows status.png), so a plain test run
 // never dirties the work tree.
-const SHOTS = join(ROOT, process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-results/screenshots');
+const SHOTS = join(
+  ROOT,
+  process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-results/screenshots',
+);
 const XSS = '<img src=x onerror=alert(1)><script>window.__pwned=1</script>';
 const FLOOD_LINES = 100_000;
 /** Shown rows must stay far below this whatever the log size (virtualisation). */
@@ -47,21 +50,29 @@ const pageErrors: string[] = [];
 const daemonPids = new Set<number>();
 
 function cli(args: string[]): string {
-  return execFileSync(process.execPath, [CLI, '--data-dir', dataDir, '--port', String(controlPort), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
+  return execFileSync(
+    process.execPath,
+    [CLI, '--data-dir', dataDir, '--port', String(controlPort), ...args],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
 }
 
 async function startServer(): Promise<Server> {
   // Own process group, so cleanup can take the daemon simulator down with it whatever happens.
-  const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, '--port', String(controlPort), 'serve', '--demo', '--no-open'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-    env: { ...process.env, NO_COLOR: '1' },
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, '--data-dir', dataDir, '--port', String(controlPort), 'serve', '--demo', '--no-open'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...process.env, NO_COLOR: '1' },
+    },
+  );
   track(child.pid);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -75,7 +86,7 @@ async function startServer(): Promise<Server> {
     30_000,
     50,
   ).then(
-    (u) => u!,
+    (u) => u,
     (e: unknown) => {
       throw new Error(`${String(e)}\nserve output:\n${out}`);
     },
@@ -107,7 +118,12 @@ async function showView(view: 'status' | 'logs' | 'settings' | 'comfy'): Promise
 async function logCounts(): Promise<{ total: number; shown: number; firstSeq: number; lastSeq: number }> {
   return page.$eval('[data-testid="log-count"]', (el) => {
     const d = (el as HTMLElement).dataset;
-    return { total: Number(d.total), shown: Number(d.shown), firstSeq: Number(d.firstSeq), lastSeq: Number(d.lastSeq) };
+    return {
+      total: Number(d.total),
+      shown: Number(d.shown),
+      firstSeq: Number(d.firstSeq),
+      lastSeq: Number(d.lastSeq),
+    };
   });
 }
 
@@ -129,7 +145,6 @@ async function domRowCount(): Promise<number> {
   return page.$$eval('.log-row', (rows) => rows.length);
 }
 
-
 async function rememberDaemonPid(): Promise<void> {
   const pid = Number(await page.$eval('[data-fact="pid"]', (el) => el.textContent));
   if (Number.isInteger(pid) && pid > 0) daemonPids.add(pid);
@@ -137,9 +152,15 @@ async function rememberDaemonPid(): Promise<void> {
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: the browser e2e needs it. Install it with \`apt-get install -y chromium\` (browser e2e NOT RUN).`);
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: the browser e2e needs it. Install it with \`apt-get install -y chromium\` (browser e2e NOT RUN).`,
+    );
   }
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 });
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], {
+    cwd: ROOT,
+    stdio: 'pipe',
+    timeout: 120_000,
+  });
   dataDir = mkdtempSync(join(tmpdir(), 'luna-panel-e2e-'));
   controlPort = await getPort();
   daemonPort = await getPort();
@@ -149,7 +170,14 @@ beforeAll(async () => {
   server = await startServer();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
@@ -169,7 +197,8 @@ afterAll(async () => {
   const leaked = [...daemonPids].filter(isAlive);
   for (const pid of leaked) process.kill(pid, 'SIGKILL');
   // A daemon surviving its server's graceful stop is a server bug worth seeing, not hiding.
-  if (leaked.length > 0) console.warn(`daemon process(es) still alive after the server stopped, killed: ${leaked.join(', ')}`);
+  if (leaked.length > 0)
+    console.warn(`daemon process(es) still alive after the server stopped, killed: ${leaked.join(', ')}`);
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
@@ -182,7 +211,10 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
       const w = window as unknown as { __colors: string[] };
       w.__colors = [];
       const dot = document.querySelector('.state-dot') as HTMLElement;
-      new MutationObserver(() => w.__colors.push(dot.dataset.color ?? '')).observe(dot, { attributes: true, attributeFilter: ['data-color'] });
+      new MutationObserver(() => w.__colors.push(dot.dataset.color ?? '')).observe(dot, {
+        attributes: true,
+        attributeFilter: ['data-color'],
+      });
     });
     expect(await page.isDisabled('button[data-action="start"]')).toBe(true);
 
@@ -190,13 +222,17 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
     // Immediate feedback while the call is in flight (or the pushed 'stopping' state).
     expect(await page.textContent('[data-testid="state-words"]')).toMatch(/stopping…/);
     await page.waitForSelector('.state-dot[data-color="gray"]', { timeout: 30_000 });
-    expect(await page.$eval('.state-dot', (el) => getComputedStyle(el).backgroundColor)).toBe('rgb(138, 143, 153)');
+    expect(await page.$eval('.state-dot', (el) => getComputedStyle(el).backgroundColor)).toBe(
+      'rgb(138, 143, 153)',
+    );
     await page.waitForSelector('button[data-action="start"]:not([disabled])');
 
     await page.click('button[data-action="start"]');
     expect(await page.textContent('[data-testid="state-words"]')).toMatch(/starting…/);
     await page.waitForSelector('.state-dot[data-color="green"]', { timeout: 60_000 });
-    expect(await page.$eval('.state-dot', (el) => getComputedStyle(el).backgroundColor)).toBe('rgb(47, 168, 79)');
+    expect(await page.$eval('.state-dot', (el) => getComputedStyle(el).backgroundColor)).toBe(
+      'rgb(47, 168, 79)',
+    );
     await rememberDaemonPid();
 
     const colors = await page.evaluate(() => (window as unknown as { __colors: string[] }).__colors);
@@ -210,8 +246,12 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
   it('shows the models the simulator loads, with VRAM bars, and drops them after Unload', async () => {
     await showView('status');
     await page.waitForSelector('[data-testid="model-row"]', { timeout: 30_000 });
-    expect(await page.$$eval('[data-testid="model-row"] .model-name', (els) => els.length)).toBeGreaterThan(0);
-    expect(await page.$$eval('[data-testid="vram"] [role="progressbar"]', (els) => els.length)).toBeGreaterThan(0);
+    expect(await page.$$eval('[data-testid="model-row"] .model-name', (els) => els.length)).toBeGreaterThan(
+      0,
+    );
+    expect(
+      await page.$$eval('[data-testid="vram"] [role="progressbar"]', (els) => els.length),
+    ).toBeGreaterThan(0);
     await page.screenshot({ path: join(SHOTS, 'status.png') });
 
     await page.click('button[data-action="unload"]');
@@ -226,7 +266,9 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
     const row = page.locator('.log-row .msg', { hasText: 'onerror=alert(1)' });
     await row.first().waitFor({ timeout: 20_000 });
     expect(await row.first().textContent()).toContain(XSS);
-    expect(await page.$$eval('.log-viewport img, .log-viewport script, .log-detail img', (els) => els.length)).toBe(0);
+    expect(
+      await page.$$eval('.log-viewport img, .log-viewport script, .log-detail img', (els) => els.length),
+    ).toBe(0);
     await row.first().click();
     expect(await page.textContent('[data-testid="log-detail"]')).toContain(XSS);
     await sleep(300);
@@ -236,19 +278,28 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
 
   it('filters by level and searches text and regex, with next/previous and an inline regex error', async () => {
     const c = luna();
-    for (const text of ['needle-alpha one', 'needle-beta two', 'needle-alpha three']) await c.request('sim_log', { level: 'INFO', text });
+    for (const text of ['needle-alpha one', 'needle-beta two', 'needle-alpha three'])
+      await c.request('sim_log', { level: 'INFO', text });
     await page.locator('.log-row .msg', { hasText: 'needle-alpha three' }).waitFor({ timeout: 20_000 });
 
     const search = page.getByLabel('search the log');
     await search.fill('needle-alpha');
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="match-count"]')?.dataset.matches === '2');
-    expect(await page.$$eval('.log-row mark', (ms) => ms.map((m) => m.textContent))).toEqual(['needle-alpha', 'needle-alpha']);
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>('[data-testid="match-count"]')?.dataset.matches === '2',
+    );
+    expect(await page.$$eval('.log-row mark', (ms) => ms.map((m) => m.textContent))).toEqual([
+      'needle-alpha',
+      'needle-alpha',
+    ]);
 
     // Next/previous visit the matches in turn and wrap around. Rows render on the next animation
     // frame, so wait for the counter (rendered in the same frame) before reading the current row.
     const step = async (button: 'next match' | 'previous match', position: string) => {
       await page.click(`button[aria-label="${button}"]`);
-      await page.waitForFunction((p) => document.querySelector('[data-testid="match-count"]')?.textContent === p, position);
+      await page.waitForFunction(
+        (p) => document.querySelector('[data-testid="match-count"]')?.textContent === p,
+        position,
+      );
       return page.textContent('.log-row.current-match .msg');
     };
     expect(await step('next match', '1 / 2')).toBe('needle-alpha one');
@@ -259,13 +310,16 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
     await page.check('input[aria-label="treat the search as a regular expression"]');
     await search.fill('needle-(alpha|beta) t\\w+');
     // Same match count as before (2), different matches: wait for the highlighted text itself.
-    await page.waitForFunction(() =>
-      Array.from(document.querySelectorAll('.log-row mark'))
-        .map((m) => m.textContent)
-        .sort()
-        .join('|') === 'needle-alpha three|needle-beta two',
+    await page.waitForFunction(
+      () =>
+        Array.from(document.querySelectorAll('.log-row mark'))
+          .map((m) => m.textContent)
+          .sort()
+          .join('|') === 'needle-alpha three|needle-beta two',
     );
-    expect(await page.$eval('[data-testid="match-count"]', (el) => (el as HTMLElement).dataset.matches)).toBe('2');
+    expect(await page.$eval('[data-testid="match-count"]', (el) => (el as HTMLElement).dataset.matches)).toBe(
+      '2',
+    );
     await page.screenshot({ path: join(SHOTS, 'logs.png') });
 
     await search.fill('needle-(');
@@ -278,8 +332,12 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
 
     // Level filter: only warnings and above.
     for (const level of ['debug', 'info']) await page.uncheck(`input[data-level="${level}"]`);
-    await page.waitForFunction(() => Array.from(document.querySelectorAll('.log-row')).every((r) => !r.classList.contains('lvl-info')));
-    const classes: string[] = await page.$$eval('.log-row', (rows) => rows.map((r) => (r as HTMLElement).className));
+    await page.waitForFunction(() =>
+      Array.from(document.querySelectorAll('.log-row')).every((r) => !r.classList.contains('lvl-info')),
+    );
+    const classes: string[] = await page.$$eval('.log-row', (rows) =>
+      rows.map((r) => (r as HTMLElement).className),
+    );
     expect(classes.length).toBeGreaterThan(0);
     expect(classes.every((c) => /lvl-(warning|error|critical)/.test(c))).toBe(true);
     expect(await page.locator('.log-row .msg', { hasText: 'needle-alpha' }).count()).toBe(0);
@@ -326,10 +384,11 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
 
     // Responsive after the flood: a frame comes quickly, and a click updates the page quickly.
     const frameMs = await page.evaluate(
-      () => new Promise<number>((r) => {
-        const t0 = performance.now();
-        requestAnimationFrame(() => r(performance.now() - t0));
-      }),
+      () =>
+        new Promise<number>((r) => {
+          const t0 = performance.now();
+          requestAnimationFrame(() => r(performance.now() - t0));
+        }),
     );
     expect(frameMs).toBeLessThan(250);
     const t0 = Date.now();
@@ -338,14 +397,18 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
     expect(Date.now() - t0).toBeLessThan(1000);
     await showView('logs');
     // The rows in view are consecutive entries (no duplicates, no holes inside the window).
-    const seqs = await page.$$eval('.log-row', (rows) => rows.map((r) => Number((r as HTMLElement).dataset.seq)).sort((a, b) => a - b));
+    const seqs = await page.$$eval('.log-row', (rows) =>
+      rows.map((r) => Number((r as HTMLElement).dataset.seq)).sort((a, b) => a - b),
+    );
     for (let i = 1; i < seqs.length; i++) expect(seqs[i]! - seqs[i - 1]!).toBe(1);
     const maxGap = await page.evaluate(() => {
       const w = window as unknown as { __maxGap: number; __rafRun: boolean };
       w.__rafRun = false;
       return w.__maxGap;
     });
-    console.log(`flood: max DOM rows ${maxRows}, max frame gap during flood ${maxGap.toFixed(0)} ms, frame after flood ${frameMs.toFixed(1)} ms`);
+    console.log(
+      `flood: max DOM rows ${maxRows}, max frame gap during flood ${maxGap.toFixed(0)} ms, frame after flood ${frameMs.toFixed(1)} ms`,
+    );
   });
 
   it('shows settings validation errors inline (client-side zod)', async () => {
@@ -353,7 +416,9 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
     const port = page.locator('[data-key="daemon.port"]');
     await port.fill('70000');
     await page.waitForSelector('[data-error-for="daemon.port"]:not(:empty)');
-    expect(await page.textContent('[data-error-for="daemon.port"]')).toContain('must be a port number 1–65535');
+    expect(await page.textContent('[data-error-for="daemon.port"]')).toContain(
+      'must be a port number 1–65535',
+    );
     expect(await port.getAttribute('aria-invalid')).toBe('true');
     await page.locator('[data-key="comfyui.instances"]').fill('http://127.0.0.1:8188\nnot a url');
     await page.waitForSelector('[data-error-for="comfyui.instances"]:not(:empty)');
@@ -385,9 +450,14 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
     // panel shows the "reopen with luna-tray open" banner and a fresh one-time URL is needed.
     const recovered = await page
       .waitForSelector('[data-testid="disconnected-banner"][hidden]', { state: 'attached', timeout: 20_000 })
-      .then(() => true, () => false);
+      .then(
+        () => true,
+        () => false,
+      );
     if (!recovered) await openPanel(server.url);
-    console.log(`server restart: ${recovered ? 'the page reconnected by itself' : 'reopened with a new one-time URL'}`);
+    console.log(
+      `server restart: ${recovered ? 'the page reconnected by itself' : 'reopened with a new one-time URL'}`,
+    );
 
     // The new server's ring starts again at seq 1: the panel must hold exactly that ring, not the
     // old entries plus the new ones.
@@ -395,7 +465,12 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
       async () => {
         const s = await serverLogBounds();
         const p = await logCounts();
-        return s.lastSeq > 0 && p.lastSeq === s.lastSeq && p.firstSeq === s.firstSeq && p.total === s.lastSeq - s.firstSeq + 1;
+        return (
+          s.lastSeq > 0 &&
+          p.lastSeq === s.lastSeq &&
+          p.firstSeq === s.firstSeq &&
+          p.total === s.lastSeq - s.firstSeq + 1
+        );
       },
       'the panel to mirror the restarted server log exactly',
       30_000,

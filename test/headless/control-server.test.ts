@@ -24,7 +24,14 @@ const FIXTURES = fileURLToPath(new URL('../fixtures/processes/', import.meta.url
 
 function snapshot(): DaemonSnapshot {
   return {
-    status: { state: 'running', at: 1, pid: 4242, since: Date.now() - 5000, adopted: false, generation: 'current' },
+    status: {
+      state: 'running',
+      at: 1,
+      pid: 4242,
+      since: Date.now() - 5000,
+      adopted: false,
+      generation: 'current',
+    },
     info: {
       generation: 'current',
       status: 'running',
@@ -85,11 +92,15 @@ async function start(port?: number, dataDir?: string): Promise<Fixture> {
     INVOKE_CHANNELS.map((c) => [c, vi.fn(async () => ok({ message: `${c} done` }))]),
   ) as unknown as InvokeHandlers;
   handlers['daemon:get-snapshot'] = vi.fn(async () => ok(snapshot()));
-  handlers['daemon:unload'] = vi.fn(async () => err('operation-failed', 'Unload failed: CLIP pool not available'));
+  handlers['daemon:unload'] = vi.fn(async () =>
+    err('operation-failed', 'Unload failed: CLIP pool not available'),
+  );
   handlers['daemon:stop'] = vi.fn(async () => err('not-running', 'The Luna daemon is not running.'));
   handlers['settings:update'] = vi.fn(async ({ patch }) =>
     (patch as { daemon?: { port?: number } }).daemon?.port === 70000
-      ? err('invalid-input', 'Invalid settings: daemon.port: must be a port number 1–65535', [{ key: 'daemon.port', message: 'must be a port number 1–65535' }])
+      ? err('invalid-input', 'Invalid settings: daemon.port: must be a port number 1–65535', [
+          { key: 'daemon.port', message: 'must be a port number 1–65535' },
+        ])
       : ok({ settings: defaultSettings(), path: '/x/settings.json' }),
   );
   const core: LunaCore = {
@@ -109,7 +120,15 @@ async function start(port?: number, dataDir?: string): Promise<Fixture> {
     dispose: vi.fn(async () => undefined),
   };
   const onShow = vi.fn();
-  const server = await startControlServer({ core, port: port ?? (await getPort()), dataDir: dir, staticDir, onShow, version: 'test', maxBodyBytes: 1024 });
+  const server = await startControlServer({
+    core,
+    port: port ?? (await getPort()),
+    dataDir: dir,
+    staticDir,
+    onShow,
+    version: 'test',
+    maxBodyBytes: 1024,
+  });
   servers.push(server);
   const token = readFileSync(join(dir, 'control-token'), 'utf8').trim();
   return {
@@ -123,13 +142,19 @@ async function start(port?: number, dataDir?: string): Promise<Fixture> {
 }
 
 /** A raw HTTP request (node:http lets us forge Host and Origin headers). */
-function raw(port: number, opts: { method?: string; path: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function raw(
+  port: number,
+  opts: { method?: string; path: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers ?? {} }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers ?? {} },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     if (opts.body !== undefined) req.write(opts.body);
     req.end();
@@ -154,23 +179,37 @@ describe('control server', () => {
     const f = await start();
     const p = f.server.port;
     expect((await raw(p, { path: '/luna/daemon/status' })).status).toBe(401);
-    expect((await raw(p, { path: '/luna/daemon/status', headers: { authorization: 'Bearer nope' } })).status).toBe(401);
-    expect((await raw(p, { path: '/luna/daemon/status', headers: { authorization: `Bearer ${f.token}x` } })).status).toBe(401);
+    expect(
+      (await raw(p, { path: '/luna/daemon/status', headers: { authorization: 'Bearer nope' } })).status,
+    ).toBe(401);
+    expect(
+      (await raw(p, { path: '/luna/daemon/status', headers: { authorization: `Bearer ${f.token}x` } }))
+        .status,
+    ).toBe(401);
     expect((await raw(p, { path: '/luna/daemon/status', headers: auth(f) })).status).toBe(200);
   });
 
   it('403 on a foreign Origin and on a rebinding Host, even with the token', async () => {
     const f = await start();
     const p = f.server.port;
-    const foreign = await raw(p, { path: '/luna/daemon/status', headers: { ...auth(f), origin: 'http://evil.example' } });
+    const foreign = await raw(p, {
+      path: '/luna/daemon/status',
+      headers: { ...auth(f), origin: 'http://evil.example' },
+    });
     expect(foreign.status).toBe(403);
     const nullOrigin = await raw(p, { path: '/luna/daemon/status', headers: { ...auth(f), origin: 'null' } });
     expect(nullOrigin.status).toBe(403);
-    const rebinding = await raw(p, { path: '/luna/daemon/status', headers: { ...auth(f), host: `evil.example:${p}` } });
+    const rebinding = await raw(p, {
+      path: '/luna/daemon/status',
+      headers: { ...auth(f), host: `evil.example:${p}` },
+    });
     expect(rebinding.status).toBe(403);
     const otherPort = await raw(p, { path: '/', headers: { host: `127.0.0.1:1` } });
     expect(otherPort.status).toBe(403);
-    const own = await raw(p, { path: '/luna/daemon/status', headers: { ...auth(f), origin: `http://localhost:${p}`, host: `localhost:${p}` } });
+    const own = await raw(p, {
+      path: '/luna/daemon/status',
+      headers: { ...auth(f), origin: `http://localhost:${p}`, host: `localhost:${p}` },
+    });
     expect(own.status).toBe(200);
     // No CORS headers, ever.
     expect(own.headers['access-control-allow-origin']).toBeUndefined();
@@ -179,19 +218,49 @@ describe('control server', () => {
   it('400 on invalid JSON and on a body that fails its schema; 413 when oversized; 415 when not JSON', async () => {
     const f = await start();
     const p = f.server.port;
-    const bad = await raw(p, { method: 'POST', path: '/api/logs/get-since', headers: { ...auth(f), ...json }, body: '{"seq":' });
+    const bad = await raw(p, {
+      method: 'POST',
+      path: '/api/logs/get-since',
+      headers: { ...auth(f), ...json },
+      body: '{"seq":',
+    });
     expect(bad.status).toBe(400);
     expect(bad.body).toContain('invalid JSON');
-    const schema = await raw(p, { method: 'POST', path: '/api/logs/get-since', headers: { ...auth(f), ...json }, body: '{"seq": -3}' });
+    const schema = await raw(p, {
+      method: 'POST',
+      path: '/api/logs/get-since',
+      headers: { ...auth(f), ...json },
+      body: '{"seq": -3}',
+    });
     expect(schema.status).toBe(400);
-    expect(JSON.parse(schema.body)).toMatchObject({ ok: false, error: { code: 'invalid-input', issues: [{ key: 'seq' }] } });
-    const big = await raw(p, { method: 'PUT', path: '/settings', headers: { ...auth(f), ...json }, body: JSON.stringify({ x: 'a'.repeat(5000) }) });
+    expect(JSON.parse(schema.body)).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-input', issues: [{ key: 'seq' }] },
+    });
+    const big = await raw(p, {
+      method: 'PUT',
+      path: '/settings',
+      headers: { ...auth(f), ...json },
+      body: JSON.stringify({ x: 'a'.repeat(5000) }),
+    });
     expect(big.status).toBe(413);
-    const form = await raw(p, { method: 'POST', path: '/luna/daemon/start', headers: { ...auth(f), 'content-type': 'text/plain' }, body: 'x=1' });
+    const form = await raw(p, {
+      method: 'POST',
+      path: '/luna/daemon/start',
+      headers: { ...auth(f), 'content-type': 'text/plain' },
+      body: 'x=1',
+    });
     expect(form.status).toBe(415);
-    const invalidSetting = await raw(p, { method: 'PUT', path: '/settings', headers: { ...auth(f), ...json }, body: JSON.stringify({ daemon: { port: 70000 } }) });
+    const invalidSetting = await raw(p, {
+      method: 'PUT',
+      path: '/settings',
+      headers: { ...auth(f), ...json },
+      body: JSON.stringify({ daemon: { port: 70000 } }),
+    });
     expect(invalidSetting.status).toBe(400);
-    expect(JSON.parse(invalidSetting.body).error.issues).toEqual([{ key: 'daemon.port', message: 'must be a port number 1–65535' }]);
+    expect(JSON.parse(invalidSetting.body).error.issues).toEqual([
+      { key: 'daemon.port', message: 'must be a port number 1–65535' },
+    ]);
   });
 
   it('GET /luna/daemon/status carries the original route field names plus ours', async () => {
@@ -228,7 +297,15 @@ describe('control server', () => {
         { device: 'cuda:1', usedGb: 3.611, totalGb: 12 },
       ],
     });
-    expect(s.gpus[1]).toEqual({ id: '1', name: 'GPU 1', used_gb: 3.611, reserved_gb: 3.611, total_gb: 12, percent: 30.1, is_daemon_device: true });
+    expect(s.gpus[1]).toEqual({
+      id: '1',
+      name: 'GPU 1',
+      used_gb: 3.611,
+      reserved_gb: 3.611,
+      total_gb: 12,
+      percent: 30.1,
+      is_daemon_device: true,
+    });
   });
 
   it('the /luna/daemon actions answer {status, message} with honest HTTP codes', async () => {
@@ -240,7 +317,10 @@ describe('control server', () => {
     expect(JSON.parse(started.body)).toEqual({ status: 'ok', message: 'daemon:start done' });
     const unload = await post('unload');
     expect(unload.status).toBe(500);
-    expect(JSON.parse(unload.body)).toEqual({ status: 'error', message: 'Unload failed: CLIP pool not available' });
+    expect(JSON.parse(unload.body)).toEqual({
+      status: 'error',
+      message: 'Unload failed: CLIP pool not available',
+    });
     const stop = await post('stop');
     expect(stop.status).toBe(409);
     expect(JSON.parse((await post('reconnect')).body)).toMatchObject({ status: 'ok' });
@@ -254,7 +334,13 @@ describe('control server', () => {
     expect(page.status).toBe(200);
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     expect(page.headers['x-frame-options']).toBe('DENY');
-    for (const path of ['/../control-token', '/%2e%2e/control-token', '/static/../control-token', '/control-token', '/..%2fcontrol-token']) {
+    for (const path of [
+      '/../control-token',
+      '/%2e%2e/control-token',
+      '/static/../control-token',
+      '/control-token',
+      '/..%2fcontrol-token',
+    ]) {
       const r = await raw(p, { path });
       expect(r.status, path).not.toBe(200);
       expect(r.body).not.toContain(f.token);
@@ -272,7 +358,12 @@ describe('control server', () => {
     expect(cookie).toMatch(/SameSite=Strict/);
     const again = await raw(p, { path: `${url.pathname}${url.search}` });
     expect(again.status).toBe(401);
-    const withCookie = await raw(p, { method: 'POST', path: '/api/daemon/get-snapshot', headers: { cookie: cookie.split(';')[0]!, ...json }, body: '{}' });
+    const withCookie = await raw(p, {
+      method: 'POST',
+      path: '/api/daemon/get-snapshot',
+      headers: { cookie: cookie.split(';')[0]!, ...json },
+      body: '{}',
+    });
     expect(withCookie.status).toBe(200);
     expect(JSON.parse(withCookie.body)).toMatchObject({ ok: true, value: { restarts: 2 } });
   });
@@ -291,7 +382,9 @@ describe('control server', () => {
     expect(await refused({ ...auth(f), origin: 'http://evil.example' })).toBe(403);
     const ws = new WebSocket(`ws://127.0.0.1:${p}/api/events`, { headers: auth(f) });
     await new Promise((r) => ws.once('open', r));
-    const got = new Promise<unknown>((r) => ws.once('message', (d: WebSocket.RawData) => r(JSON.parse((d as Buffer).toString('utf8')))));
+    const got = new Promise<unknown>((r) =>
+      ws.once('message', (d: WebSocket.RawData) => r(JSON.parse((d as Buffer).toString('utf8')))),
+    );
     f.fire('app:navigate', { view: 'logs' });
     expect(await got).toEqual({ type: 'app:navigate', data: { view: 'logs' } });
     ws.close();
@@ -302,14 +395,19 @@ describe('control server', () => {
     const p = f.server.port;
     expect((await raw(p, { method: 'POST', path: '/app/show', headers: auth(f) })).status).toBe(200);
     expect(f.onShow).toHaveBeenCalledTimes(1);
-    expect(JSON.parse((await raw(p, { path: '/app/identity' })).body)).toEqual({ app: 'luna-tray', version: 'test' });
+    expect(JSON.parse((await raw(p, { path: '/app/identity' })).body)).toEqual({
+      app: 'luna-tray',
+      version: 'test',
+    });
   });
 
   it('binding the port is the lock: a second Luna Tray and a foreign holder are told apart', async () => {
     const f = await start();
     await expect(start(f.server.port)).rejects.toMatchObject({ name: 'LockHeldError', holder: 'luna-tray' });
     const port = await getPort();
-    const foreign = spawn(process.execPath, [join(FIXTURES, 'foreign-listener.mjs'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const foreign = spawn(process.execPath, [join(FIXTURES, 'foreign-listener.mjs'), String(port)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     track(foreign.pid);
     await new Promise((r) => foreign.stdout.once('data', r));
     const e = await start(port).catch((x: unknown) => x);
@@ -321,7 +419,9 @@ describe('control server', () => {
   it('survives 200 concurrent connections', async () => {
     const f = await start();
     const results = await Promise.all(
-      Array.from({ length: 200 }, () => raw(f.server.port, { path: '/luna/daemon/status', headers: auth(f) }).then((r) => r.status)),
+      Array.from({ length: 200 }, () =>
+        raw(f.server.port, { path: '/luna/daemon/status', headers: auth(f) }).then((r) => r.status),
+      ),
     );
     expect(results.every((s) => s === 200)).toBe(true);
   });

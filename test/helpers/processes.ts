@@ -20,7 +20,12 @@ export async function waitForPidGone(pid: number, timeoutMs = 10_000): Promise<v
 }
 
 /** Poll `fn` until it returns a truthy value, or throw with `what` after `timeoutMs`. */
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 10_000, stepMs = 20): Promise<T> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 10_000,
+  stepMs = 20,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -31,7 +36,9 @@ export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeout
       last = e;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`,
+      );
     }
     await sleep(stepMs);
   }

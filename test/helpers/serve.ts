@@ -66,21 +66,36 @@ export function killRecordedDaemon(dataDir: string): void {
 }
 
 /** Run the CLI synchronously against an environment. */
-export function cli(env: Pick<ServeEnv, 'dataDir' | 'port'>, args: string[], timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, '--data-dir', env.dataDir, '--port', String(env.port), ...args], {
-    encoding: 'utf8',
-    timeout: timeoutMs,
-    env: { ...process.env, NO_COLOR: '1' },
-  });
+export function cli(
+  env: Pick<ServeEnv, 'dataDir' | 'port'>,
+  args: string[],
+  timeoutMs = 60_000,
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(
+    process.execPath,
+    [CLI, '--data-dir', env.dataDir, '--port', String(env.port), ...args],
+    {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      env: { ...process.env, NO_COLOR: '1' },
+    },
+  );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Run the CLI asynchronously (for commands that run while a test waits on something else). */
-export function cliAsync(env: Pick<ServeEnv, 'dataDir' | 'port'>, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function cliAsync(
+  env: Pick<ServeEnv, 'dataDir' | 'port'>,
+  args: string[],
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, '--data-dir', env.dataDir, '--port', String(env.port), ...args], {
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const child = spawn(
+      process.execPath,
+      [CLI, '--data-dir', env.dataDir, '--port', String(env.port), ...args],
+      {
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
     track(child.pid);
     let stdout = '';
     let stderr = '';
@@ -101,24 +116,31 @@ export interface ServeHandle {
 }
 
 /** Spawn `luna-tray serve [args]` and wait for its panel URL. */
-export async function startServe(env: ServeEnv, args: string[] = ['--demo', '--no-open']): Promise<ServeHandle> {
-  const child = spawn(process.execPath, [CLI, '--data-dir', env.dataDir, '--port', String(env.port), 'serve', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  });
+export async function startServe(
+  env: ServeEnv,
+  args: string[] = ['--demo', '--no-open'],
+): Promise<ServeHandle> {
+  const child = spawn(
+    process.execPath,
+    [CLI, '--data-dir', env.dataDir, '--port', String(env.port), 'serve', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    },
+  );
   track(child.pid);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exit = exited(child);
-  const panelUrl: string = await waitFor<string | undefined>(
+  const panelUrl: string = (await waitFor<string | undefined>(
     () => {
       if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${out}`);
       return /Panel: (http:\/\/\S+)/.exec(out)?.[1];
     },
     'the panel URL',
     20_000,
-  ) as string;
+  ));
   return {
     child,
     pid: child.pid!,

@@ -1,11 +1,19 @@
 import { describe, expect, it, vi } from 'vitest';
 
-import { PreloadApiError, createElectronBridge, detectElectronApi, type ExposedApi } from '../../src/renderer/bridge/electron-bridge.js';
+import {
+  PreloadApiError,
+  createElectronBridge,
+  detectElectronApi,
+  type ExposedApi,
+} from '../../src/renderer/bridge/electron-bridge.js';
 
 function fakeExposed() {
   const listeners = new Map<string, (p: unknown) => void>();
   const exposed: ExposedApi = {
-    invoke: vi.fn(async (channel: string) => ({ ok: true, value: { message: `did ${channel}` } })) as unknown as ExposedApi['invoke'],
+    invoke: vi.fn(async (channel: string) => ({
+      ok: true,
+      value: { message: `did ${channel}` },
+    })) as unknown as ExposedApi['invoke'],
     on: vi.fn((channel: string, l: (p: unknown) => void) => {
       listeners.set(channel, l);
       return () => listeners.delete(channel);
@@ -31,13 +39,18 @@ describe('electron bridge', () => {
     const { exposed } = fakeExposed();
     const api = createElectronBridge(exposed);
     expect(api.kind).toBe('electron');
-    await expect(api.invoke('daemon:start', {})).resolves.toEqual({ ok: true, value: { message: 'did daemon:start' } });
+    await expect(api.invoke('daemon:start', {})).resolves.toEqual({
+      ok: true,
+      value: { message: 'did daemon:start' },
+    });
     expect(exposed.invoke).toHaveBeenCalledWith('daemon:start', {});
   });
 
   it('turns a rejected IPC call or a malformed reply into an error value', async () => {
     const { exposed } = fakeExposed();
-    (exposed.invoke as ReturnType<typeof vi.fn>).mockRejectedValueOnce(new Error('Error invoking remote method: boom'));
+    (exposed.invoke as ReturnType<typeof vi.fn>).mockRejectedValueOnce(
+      new Error('Error invoking remote method: boom'),
+    );
     const api = createElectronBridge(exposed);
     await expect(api.invoke('daemon:stop', {})).resolves.toEqual({
       ok: false,

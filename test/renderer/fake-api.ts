@@ -4,7 +4,9 @@ import type { RendererApi } from '../../src/shared/contract/renderer-api.js';
 import type { ApiResult } from '../../src/shared/contract/result.js';
 import type { LogEntry, LogLevel } from '../../src/shared/log-entry.js';
 
-type Handler<K extends InvokeChannel> = (req: InvokeRequest<K>) => ApiResult<InvokeResponse<K>> | Promise<ApiResult<InvokeResponse<K>>>;
+type Handler<K extends InvokeChannel> = (
+  req: InvokeRequest<K>,
+) => ApiResult<InvokeResponse<K>> | Promise<ApiResult<InvokeResponse<K>>>;
 
 /** An in-memory `RendererApi` (STYLE.md §8.2): handlers per channel, `emit` for pushes, a call log. */
 export function createFakeApi() {
@@ -14,7 +16,10 @@ export function createFakeApi() {
   const calls: { channel: InvokeChannel; request: unknown }[] = [];
   const api: RendererApi = {
     kind: 'electron',
-    async invoke<K extends InvokeChannel>(channel: K, request: InvokeRequest<K>): Promise<ApiResult<InvokeResponse<K>>> {
+    async invoke<K extends InvokeChannel>(
+      channel: K,
+      request: InvokeRequest<K>,
+    ): Promise<ApiResult<InvokeResponse<K>>> {
       calls.push({ channel, request });
       const h = handlers.get(channel) as Handler<K> | undefined;
       if (!h) return { ok: false, error: { code: 'internal', message: `no fake handler for ${channel}` } };
@@ -44,7 +49,12 @@ export function createFakeApi() {
 }
 
 /** A log entry with deterministic fields. */
-export function entry(seq: number, text = `line ${seq}`, level: LogLevel = 'info', ts = 1_700_000_000_000 + seq): LogEntry {
+export function entry(
+  seq: number,
+  text = `line ${seq}`,
+  level: LogLevel = 'info',
+  ts = 1_700_000_000_000 + seq,
+): LogEntry {
   return { seq, ts, source: 'stdout', level, text };
 }
 

@@ -29,7 +29,10 @@ function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 }
 
-function setup(fetchImpl: (url: string, init: RequestInit) => Promise<Response> = async () => json(200, { ok: true, value: { message: 'ok' } })) {
+function setup(
+  fetchImpl: (url: string, init: RequestInit) => Promise<Response> = async () =>
+    json(200, { ok: true, value: { message: 'ok' } }),
+) {
   const sockets: FakeSocket[] = [];
   const timers: { fn: () => void; ms: number; cleared: boolean }[] = [];
   const fetch = vi.fn(fetchImpl);
@@ -92,7 +95,9 @@ describe('http bridge: invoke', () => {
   });
 
   it('maps 401/403 to unauthorized/forbidden with the luna-tray open hint', async () => {
-    const { bridge } = setup(async (url) => (url.includes('daemon') ? new Response('no', { status: 401 }) : new Response('', { status: 403 })));
+    const { bridge } = setup(async (url) =>
+      url.includes('daemon') ? new Response('no', { status: 401 }) : new Response('', { status: 403 }),
+    );
     const a = await bridge.invoke('daemon:get-snapshot', {});
     expect(a).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
     expect(!a.ok && a.error.message).toMatch(/luna-tray open/);
@@ -109,13 +114,19 @@ describe('http bridge: invoke', () => {
       if (mode === 2) return json(200, { ok: true, value: { nope: 1 } });
       return json(200, { ok: false, error: { code: 'brand-new-code', message: 'from a newer server' } });
     });
-    expect(await bridge.invoke('daemon:start', {})).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+    expect(await bridge.invoke('daemon:start', {})).toMatchObject({
+      ok: false,
+      error: { code: 'unavailable' },
+    });
     mode = 1;
     expect(await bridge.invoke('daemon:start', {})).toMatchObject({ ok: false, error: { code: 'internal' } });
     mode = 2;
     expect(await bridge.invoke('daemon:start', {})).toMatchObject({ ok: false, error: { code: 'internal' } });
     mode = 3;
-    expect(await bridge.invoke('daemon:start', {})).toEqual({ ok: false, error: { code: 'internal', message: 'from a newer server' } });
+    expect(await bridge.invoke('daemon:start', {})).toEqual({
+      ok: false,
+      error: { code: 'internal', message: 'from a newer server' },
+    });
   });
 });
 

@@ -21,7 +21,11 @@ const ranges = (query: string, text: string, regex = false, caseSensitive = fals
 
 describe('compileSearch', () => {
   it('finds every literal occurrence, case-insensitively by default', () => {
-    expect(ranges('ab', 'xAbyabAB')).toEqual([[1, 3], [4, 6], [6, 8]]);
+    expect(ranges('ab', 'xAbyabAB')).toEqual([
+      [1, 3],
+      [4, 6],
+      [6, 8],
+    ]);
     expect(ranges('ab', 'xAbyabAB', false, true)).toEqual([[4, 6]]);
   });
 
@@ -31,7 +35,10 @@ describe('compileSearch', () => {
   });
 
   it('supports regular expressions', () => {
-    expect(ranges('\\d+', 'a12b345', true)).toEqual([[1, 3], [4, 7]]);
+    expect(ranges('\\d+', 'a12b345', true)).toEqual([
+      [1, 3],
+      [4, 7],
+    ]);
     expect(ranges('^warn', 'warning: warn', true)).toEqual([[0, 4]]);
   });
 
@@ -74,7 +81,13 @@ describe('splitByRanges', () => {
 
   it('normalises unsorted, overlapping and out-of-bounds ranges', () => {
     // [1,3] and [2,4] overlap → one mark; [4,9] is adjacent → its own mark, clipped to the text.
-    expect(splitByRanges('abcdef', [[4, 9], [1, 3], [2, 4]])).toEqual([
+    expect(
+      splitByRanges('abcdef', [
+        [4, 9],
+        [1, 3],
+        [2, 4],
+      ]),
+    ).toEqual([
       { text: 'a', match: false },
       { text: 'bcd', match: true },
       { text: 'ef', match: true },
@@ -125,7 +138,14 @@ describe('helpers', () => {
 
   it('export file name and line format', () => {
     expect(exportFileName(new Date(2024, 0, 5, 7, 8, 9))).toBe('luna-daemon-2024-01-05_07-08-09.log');
-    const line = formatEntryLine({ seq: 1, ts: Date.UTC(2024, 0, 1), source: 'stderr', level: 'error', logger: 'Luna', text: 'bad' });
+    const line = formatEntryLine({
+      seq: 1,
+      ts: Date.UTC(2024, 0, 1),
+      source: 'stderr',
+      level: 'error',
+      logger: 'Luna',
+      text: 'bad',
+    });
     expect(line).toBe('2024-01-01T00:00:00.000Z ERROR    stderr [Luna] bad');
   });
 });

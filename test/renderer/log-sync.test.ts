@@ -134,9 +134,16 @@ describe('LogSync', () => {
 
   it('reports a failed load as a notice', async () => {
     const fake = createFakeApi();
-    fake.handle('logs:get-since', () => ({ ok: false, error: { code: 'unavailable', message: 'server gone' } }));
+    fake.handle('logs:get-since', () => ({
+      ok: false,
+      error: { code: 'unavailable', message: 'server gone' },
+    }));
     const notices: (string | null)[] = [];
-    const sync = new LogSync(fake.api, new LogBuffer(), { reset() {}, appended() {}, notice: (m) => void notices.push(m) });
+    const sync = new LogSync(fake.api, new LogBuffer(), {
+      reset() {},
+      appended() {},
+      notice: (m) => void notices.push(m),
+    });
     await sync.load();
     expect(notices.at(-1)).toBe('Could not load the log: server gone');
   });

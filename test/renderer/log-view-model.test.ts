@@ -6,7 +6,8 @@ import { compileSearch, levelsAtOrAbove } from '../../src/renderer/lib/log-filte
 import { entry } from './fake-api.js';
 
 const levels = ['info', 'warning', 'error', 'info', 'critical', 'debug'] as const;
-const make = (seq: number) => entry(seq, seq % 3 === 0 ? `boom ${seq}` : `fine ${seq}`, levels[seq % levels.length]);
+const make = (seq: number) =>
+  entry(seq, seq % 3 === 0 ? `boom ${seq}` : `fine ${seq}`, levels[seq % levels.length]);
 
 describe('LogViewModel', () => {
   it('filters by level and tracks search matches as seqs', () => {
@@ -15,10 +16,18 @@ describe('LogViewModel', () => {
     const { added } = b.append(Array.from({ length: 12 }, (_, i) => make(i + 1)));
     m.appended(added);
     expect(m.filtered).toHaveLength(12);
-    m.setFilter({ levels: levelsAtOrAbove('error'), search: compileSearch({ query: 'boom', regex: false, caseSensitive: false }), onlyMatches: false });
+    m.setFilter({
+      levels: levelsAtOrAbove('error'),
+      search: compileSearch({ query: 'boom', regex: false, caseSensitive: false }),
+      onlyMatches: false,
+    });
     expect(m.filtered.map((e) => e.seq)).toEqual([2, 4, 8, 10]);
     expect(m.matches).toEqual([]);
-    m.setFilter({ levels: levelsAtOrAbove('debug'), search: compileSearch({ query: 'boom \\d', regex: true, caseSensitive: false }), onlyMatches: false });
+    m.setFilter({
+      levels: levelsAtOrAbove('debug'),
+      search: compileSearch({ query: 'boom \\d', regex: true, caseSensitive: false }),
+      onlyMatches: false,
+    });
     expect(m.matches).toEqual([3, 6, 9, 12]);
     m.setFilter({ ...m.filter, onlyMatches: true });
     expect(m.filtered.map((e) => e.seq)).toEqual([3, 6, 9, 12]);
@@ -28,7 +37,10 @@ describe('LogViewModel', () => {
     const b = new LogBuffer();
     const m = new LogViewModel(b);
     m.appended(b.append(Array.from({ length: 12 }, (_, i) => make(i + 1))).added);
-    m.setFilter({ ...m.filter, search: compileSearch({ query: 'boom', regex: false, caseSensitive: false }) });
+    m.setFilter({
+      ...m.filter,
+      search: compileSearch({ query: 'boom', regex: false, caseSensitive: false }),
+    });
     expect(m.nextMatch(null, 1)).toBe(3);
     expect(m.nextMatch(3, 1)).toBe(6);
     expect(m.nextMatch(12, 1)).toBe(3);
@@ -41,7 +53,10 @@ describe('LogViewModel', () => {
   it('follows buffer eviction: drops rows from the front and reports how many', () => {
     const b = new LogBuffer(10);
     const m = new LogViewModel(b);
-    m.setFilter({ ...m.filter, search: compileSearch({ query: 'boom', regex: false, caseSensitive: false }) });
+    m.setFilter({
+      ...m.filter,
+      search: compileSearch({ query: 'boom', regex: false, caseSensitive: false }),
+    });
     m.appended(b.append(Array.from({ length: 10 }, (_, i) => make(i + 1))).added);
     const { droppedFront } = m.appended(b.append(Array.from({ length: 4 }, (_, i) => make(i + 11))).added);
     expect(droppedFront).toBe(4);

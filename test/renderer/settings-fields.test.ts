@@ -25,12 +25,21 @@ const spec = (key: string): FieldSpec => SETTINGS_FORM.flatMap((g) => g.fields).
 
 describe('settings form', () => {
   it('has exactly one field for every setting of the schema (except version)', () => {
-    const schemaKeys = leafKeys(defaultSettings()).filter((k) => k !== 'version').sort();
+    const schemaKeys = leafKeys(defaultSettings())
+      .filter((k) => k !== 'version')
+      .sort();
     expect([...FIELD_KEYS].sort()).toEqual(schemaKeys);
   });
 
   it('groups: daemon, restart policy, health, comfyui, app, logs', () => {
-    expect(SETTINGS_FORM.map((g) => g.title)).toEqual(['Daemon', 'Restart policy', 'Health', 'ComfyUI', 'App', 'Logs']);
+    expect(SETTINGS_FORM.map((g) => g.title)).toEqual([
+      'Daemon',
+      'Restart policy',
+      'Health',
+      'ComfyUI',
+      'App',
+      'Logs',
+    ]);
   });
 
   it('parses and formats every kind, round trip', () => {
@@ -45,9 +54,15 @@ describe('settings form', () => {
   it('reports unparsable input per field', () => {
     expect(parseField(spec('daemon.port'), 'abc')).toEqual({ ok: false, message: 'must be a number' });
     expect(parseField(spec('daemon.port'), '1.5')).toEqual({ ok: false, message: 'must be a whole number' });
-    expect(parseField(spec('daemon.env'), 'A=1\nnonsense')).toEqual({ ok: false, message: 'line 2: expected NAME=value' });
+    expect(parseField(spec('daemon.env'), 'A=1\nnonsense')).toEqual({
+      ok: false,
+      message: 'line 2: expected NAME=value',
+    });
     expect(parseField(spec('daemon.env'), 'A=1=2\n\nB=')).toEqual({ ok: true, value: { A: '1=2', B: '' } });
-    expect(parseField(spec('comfyui.instances'), ' http://a:1 \n\nhttp://b:2')).toEqual({ ok: true, value: ['http://a:1', 'http://b:2'] });
+    expect(parseField(spec('comfyui.instances'), ' http://a:1 \n\nhttp://b:2')).toEqual({
+      ok: true,
+      value: ['http://a:1', 'http://b:2'],
+    });
   });
 
   it('client validation: the shared zod schema, issues mapped to fields', () => {
@@ -60,7 +75,10 @@ describe('settings form', () => {
   });
 
   it('server issues with unknown keys are kept (form-level)', () => {
-    const m = issuesByField([{ key: 'daemon.restart', message: 'bad policy' }, { key: 'weird', message: 'x' }]);
+    const m = issuesByField([
+      { key: 'daemon.restart', message: 'bad policy' },
+      { key: 'weird', message: 'x' },
+    ]);
     expect(m.get('')).toEqual(['daemon.restart: bad policy', 'weird: x']);
   });
 

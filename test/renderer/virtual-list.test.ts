@@ -1,17 +1,27 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { MAX_RENDERED_ROWS, computeWindow, isAtBottom, rowAt, scrollTopToReveal } from '../../src/renderer/lib/virtual-list.js';
+import {
+  MAX_RENDERED_ROWS,
+  computeWindow,
+  isAtBottom,
+  rowAt,
+  scrollTopToReveal,
+} from '../../src/renderer/lib/virtual-list.js';
 import { viewFromHash } from '../../src/renderer/lib/views.js';
 
 describe('computeWindow', () => {
   it('renders the visible rows plus overscan', () => {
-    expect(computeWindow({ scrollTop: 0, viewportHeight: 200, rowHeight: 20, count: 1000, overscan: 5 })).toEqual({
+    expect(
+      computeWindow({ scrollTop: 0, viewportHeight: 200, rowHeight: 20, count: 1000, overscan: 5 }),
+    ).toEqual({
       start: 0,
       end: 16,
       totalHeight: 20_000,
     });
-    expect(computeWindow({ scrollTop: 1000, viewportHeight: 200, rowHeight: 20, count: 1000, overscan: 5 })).toEqual({
+    expect(
+      computeWindow({ scrollTop: 1000, viewportHeight: 200, rowHeight: 20, count: 1000, overscan: 5 }),
+    ).toEqual({
       start: 45,
       end: 66,
       totalHeight: 20_000,
@@ -19,12 +29,16 @@ describe('computeWindow', () => {
   });
 
   it('clamps at the end and for an empty list', () => {
-    expect(computeWindow({ scrollTop: 99_999, viewportHeight: 200, rowHeight: 20, count: 100, overscan: 5 })).toEqual({
+    expect(
+      computeWindow({ scrollTop: 99_999, viewportHeight: 200, rowHeight: 20, count: 100, overscan: 5 }),
+    ).toEqual({
       start: 85,
       end: 100,
       totalHeight: 2000,
     });
-    expect(computeWindow({ scrollTop: 0, viewportHeight: 200, rowHeight: 20, count: 0, overscan: 5 })).toEqual({ start: 0, end: 0, totalHeight: 0 });
+    expect(
+      computeWindow({ scrollTop: 0, viewportHeight: 200, rowHeight: 20, count: 0, overscan: 5 }),
+    ).toEqual({ start: 0, end: 0, totalHeight: 0 });
   });
 
   it('property: the window always covers the viewport and stays bounded', () => {

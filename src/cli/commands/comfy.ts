@@ -20,19 +20,28 @@ export async function comfyCommand(ctx: Context, io: Io): Promise<number> {
   if (instances.length === 0) io.stdout.write('No ComfyUI instances configured (comfyui.instances).\n');
   for (const i of instances) {
     if (!i.reachable) {
-      io.stdout.write(`${paint(io, 'gray', '●')} ${i.url} — unreachable${i.problem ? `: ${i.problem}` : ''}\n`);
+      io.stdout.write(
+        `${paint(io, 'gray', '●')} ${i.url} — unreachable${i.problem ? `: ${i.problem}` : ''}\n`,
+      );
       continue;
     }
-    io.stdout.write(`${paint(io, 'green', '●')} ${i.url} — ComfyUI ${i.version ?? '?'} · queue ${i.queue.running} running, ${i.queue.pending} pending\n`);
-    for (const d of i.devices) io.stdout.write(`    ${d.name}: ${gb(d.vramTotal - d.vramFree)} / ${gb(d.vramTotal)} GB\n`);
+    io.stdout.write(
+      `${paint(io, 'green', '●')} ${i.url} — ComfyUI ${i.version ?? '?'} · queue ${i.queue.running} running, ${i.queue.pending} pending\n`,
+    );
+    for (const d of i.devices)
+      io.stdout.write(`    ${d.name}: ${gb(d.vramTotal - d.vramFree)} / ${gb(d.vramTotal)} GB\n`);
     if (i.progress) {
       const pct = i.progress.max > 0 ? Math.round((i.progress.value / i.progress.max) * 100) : 0;
-      io.stdout.write(`    running ${i.progress.promptId.slice(0, 8)}: ${i.progress.nodeTitle ?? i.progress.node ?? ''} ${i.progress.value}/${i.progress.max} (${pct}%)\n`);
+      io.stdout.write(
+        `    running ${i.progress.promptId.slice(0, 8)}: ${i.progress.nodeTitle ?? i.progress.node ?? ''} ${i.progress.value}/${i.progress.max} (${pct}%)\n`,
+      );
     }
     if (i.lastError) io.stdout.write(`    ${paint(io, 'red', 'last error:')} ${i.lastError.message}\n`);
   }
   for (const g of gpus) {
-    io.stdout.write(`GPU ${g.index} ${g.name}: ${g.memoryUsedMb} / ${g.memoryTotalMb} MiB${g.utilizationPercent !== null ? `, ${g.utilizationPercent}%` : ''}${g.temperatureC !== null ? `, ${g.temperatureC} °C` : ''}\n`);
+    io.stdout.write(
+      `GPU ${g.index} ${g.name}: ${g.memoryUsedMb} / ${g.memoryTotalMb} MiB${g.utilizationPercent !== null ? `, ${g.utilizationPercent}%` : ''}${g.temperatureC !== null ? `, ${g.temperatureC} °C` : ''}\n`,
+    );
   }
   return EXIT.ok;
 }

@@ -35,12 +35,14 @@ export async function configCommand(ctx: Context, io: Io, argv: string[]): Promi
   if (sub === 'get') {
     const settings = await currentSettings(ctx, path);
     const value = key ? getSettingByKey(settings, key) : settings;
-    if (value === undefined) throw new UsageError(`unknown settings key "${key}" (see \`luna-tray config get\` for all keys)`);
+    if (value === undefined)
+      throw new UsageError(`unknown settings key "${key}" (see \`luna-tray config get\` for all keys)`);
     io.stdout.write(`${typeof value === 'string' && !ctx.json ? value : JSON.stringify(value, null, 2)}\n`);
     return EXIT.ok;
   }
   if (sub === 'set') {
-    if (!key || rest.length !== 1) throw new UsageError('usage: luna-tray config set KEY VALUE (e.g. config set daemon.port 19283)');
+    if (!key || rest.length !== 1)
+      throw new UsageError('usage: luna-tray config set KEY VALUE (e.g. config set daemon.port 19283)');
     const probe = await currentSettings(ctx, path);
     if (getSettingByKey(probe, key) === undefined) {
       throw new UsageError(`unknown settings key "${key}" (see \`luna-tray config get\` for all keys)`);
@@ -51,7 +53,9 @@ export async function configCommand(ctx: Context, io: Io, argv: string[]): Promi
       for (const i of result.issues) io.stderr.write(`${paint(io, 'red', '✗')} ${i.key}: ${i.message}\n`);
       return EXIT.failed;
     }
-    io.stdout.write(`${paint(io, 'green', '✓')} ${key} = ${JSON.stringify(getSettingByKey(result.settings, key))}${result.via === 'api' ? ' (applied by the running server)' : ''}\n`);
+    io.stdout.write(
+      `${paint(io, 'green', '✓')} ${key} = ${JSON.stringify(getSettingByKey(result.settings, key))}${result.via === 'api' ? ' (applied by the running server)' : ''}\n`,
+    );
     return EXIT.ok;
   }
   throw new UsageError('usage: luna-tray config get [KEY] | set KEY VALUE | path');
@@ -72,7 +76,10 @@ async function applyPatch(
   ctx: Context,
   path: string,
   patch: Record<string, unknown>,
-): Promise<{ ok: true; settings: Settings; via: 'api' | 'file' } | { ok: false; issues: { key: string; message: string }[] }> {
+): Promise<
+  | { ok: true; settings: Settings; via: 'api' | 'file' }
+  | { ok: false; issues: { key: string; message: string }[] }
+> {
   try {
     const api = await ApiClient.create(ctx.port, ctx.dataDir);
     const r = await api.invoke('settings:update', { patch });

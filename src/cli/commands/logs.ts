@@ -18,11 +18,17 @@ export async function logsCommand(ctx: Context, io: Io, argv: string[]): Promise
     strict: true,
   });
   const n = Number(values.lines);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`-n must be a whole number ≥ 0, got "${values.lines}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UsageError(`-n must be a whole number ≥ 0, got "${values.lines}"`);
   let minLevel: LogLevel = 'debug';
   if (values.level !== undefined) {
-    const parsed = logLevelSchema.safeParse(values.level.toLowerCase() === 'warn' ? 'warning' : values.level.toLowerCase());
-    if (!parsed.success) throw new UsageError(`--level must be one of ${logLevelSchema.options.join(', ')}, got "${values.level}"`);
+    const parsed = logLevelSchema.safeParse(
+      values.level.toLowerCase() === 'warn' ? 'warning' : values.level.toLowerCase(),
+    );
+    if (!parsed.success)
+      throw new UsageError(
+        `--level must be one of ${logLevelSchema.options.join(', ')}, got "${values.level}"`,
+      );
     minLevel = parsed.data;
   }
   const api = await ApiClient.create(ctx.port, ctx.dataDir);
@@ -42,7 +48,10 @@ export async function logsCommand(ctx: Context, io: Io, argv: string[]): Promise
   const head = await page(0, 1);
   let lastSeq = head.lastSeq;
   if (n > 0) {
-    const from = minLevel === 'debug' ? Math.max(head.lastSeq - n, head.firstSeq - 1, 0) : Math.max(head.firstSeq - 1, 0);
+    const from =
+      minLevel === 'debug'
+        ? Math.max(head.lastSeq - n, head.firstSeq - 1, 0)
+        : Math.max(head.firstSeq - 1, 0);
     const backlog = await page(from, minLevel === 'debug' ? n : 200_000);
     const matching = backlog.entries.filter((e) => levelRank(e.level) >= levelRank(minLevel));
     for (const e of matching.slice(-n)) print(e);

@@ -8,7 +8,11 @@ import type { Io } from '../output.js';
 /** Open a URL in the desktop's browser, best effort (a GPU box may have no desktop at all). */
 export function openInBrowser(url: string): boolean {
   const [cmd, args] =
-    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '', url]]
+        : ['xdg-open', [url]];
   try {
     const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
     child.on('error', () => undefined);
@@ -21,7 +25,11 @@ export function openInBrowser(url: string): boolean {
 
 /** `luna-tray open [--print]`: a panel URL with a one-time code, opened in the browser or printed. */
 export async function openCommand(ctx: Context, io: Io, argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { print: { type: 'boolean', default: false } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { print: { type: 'boolean', default: false } },
+    strict: true,
+  });
   const api = await ApiClient.create(ctx.port, ctx.dataDir);
   const { status, body } = await api.call('POST', '/app/panel-url', {});
   const url = (body as { url?: string }).url;

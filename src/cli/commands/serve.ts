@@ -40,7 +40,9 @@ export async function serveCommand(ctx: Context, io: Io, argv: string[]): Promis
   const { staticDir, simulatorPath } = bundledPaths();
   await mkdir(ctx.dataDir, { recursive: true });
   const fileStore = new JsonFileSettingsStore(settingsPath(ctx.dataDir));
-  const settingsStore = values.demo ? withOverrides(fileStore, { daemon: { profile: 'simulator' } }) : fileStore;
+  const settingsStore = values.demo
+    ? withOverrides(fileStore, { daemon: { profile: 'simulator' } })
+    : fileStore;
   const comfy = createComfyService();
   const core = await createLunaCore({ dataDir: ctx.dataDir, settingsStore, simulatorPath, comfy });
 
@@ -109,7 +111,8 @@ export async function serveCommand(ctx: Context, io: Io, argv: string[]): Promis
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('unhandledRejection', (e) => io.stderr.write(`luna-tray: unhandled rejection: ${String(e)}\n`));
+    process.on('unhandledRejection', (e) =>
+      io.stderr.write(`luna-tray: unhandled rejection: ${String(e)}\n`),
+    );
   });
 }
-

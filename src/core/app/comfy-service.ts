@@ -1,7 +1,14 @@
 import type { ComfyInstance, LocalGpu } from '../../shared/comfy-instance.js';
 import { err, ok } from '../../shared/contract/result.js';
 import type { Settings } from '../../shared/settings-schema.js';
-import { clearQueue, createComfyMonitor, freeVram, interrupt, type ComfyInstanceError, type ComfyMonitor } from '../comfyui/monitor.js';
+import {
+  clearQueue,
+  createComfyMonitor,
+  freeVram,
+  interrupt,
+  type ComfyInstanceError,
+  type ComfyMonitor,
+} from '../comfyui/monitor.js';
 import { readLocalGpus } from '../comfyui/nvidia-smi.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { ComfyService } from './luna-core.js';
@@ -54,7 +61,10 @@ export function createComfyService(opts: { readGpus?: () => Promise<LocalGpu[]> 
     onChange: (listener) => emitter.on('change', ({ instances, gpus: g }) => listener(instances, g)),
     onJobFailed: (listener) => emitter.on('jobFailed', ({ url, error }) => listener(url, error)),
     configure(settings) {
-      const rebuild = !current || current.discover !== settings.discover || current.pollIntervalSec !== settings.pollIntervalSec;
+      const rebuild =
+        !current ||
+        current.discover !== settings.discover ||
+        current.pollIntervalSec !== settings.pollIntervalSec;
       if (rebuild) {
         void monitor?.dispose();
         monitor = createComfyMonitor({

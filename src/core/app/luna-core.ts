@@ -30,7 +30,9 @@ export interface ComfyService {
   interrupt(url: string): Promise<ApiResult<{ message: string }>>;
   clearQueue(url: string): Promise<ApiResult<{ message: string }>>;
   /** A watched prompt failed on an instance (any client's). */
-  onJobFailed?(listener: (url: string, error: { message: string; nodeType: string | null }) => void): () => void;
+  onJobFailed?(
+    listener: (url: string, error: { message: string; nodeType: string | null }) => void,
+  ): () => void;
   dispose(): void;
 }
 
@@ -62,7 +64,9 @@ const MAX_WARNINGS = 20;
  * Builds the core once per host (Electron main, headless `serve`): settings, log store and file,
  * log capture, supervisor, ComfyUI monitor, the contract's handlers and the push events.
  */
-export async function createLunaCore(opts: LunaCoreOptions): Promise<LunaCore & { supervisor: Supervisor; store: LogStore }> {
+export async function createLunaCore(
+  opts: LunaCoreOptions,
+): Promise<LunaCore & { supervisor: Supervisor; store: LogStore }> {
   const settingsStore = opts.settingsStore;
   const settings = () => settingsStore.get();
   const events = new CoreEvents();
@@ -95,7 +99,6 @@ export async function createLunaCore(opts: LunaCoreOptions): Promise<LunaCore & 
     onRecover: () => clearWarning('log-file'),
   });
   const capture = createLogCapture({ store, file, maxLineLength: initial.logs.maxLineLength });
-  for (const w of settingsStore.warnings) warn(`settings:${w}`, w);
 
   const supervisor = new Supervisor({
     settings,
@@ -119,6 +122,9 @@ export async function createLunaCore(opts: LunaCoreOptions): Promise<LunaCore & 
   function pushStatus(): void {
     events.fire('daemon:status-changed', snapshot());
   }
+  // Only now: `warn` pushes a snapshot, which needs the supervisor and `snapshot` defined (a damaged
+  // settings file used to crash `serve` at start-up with a TDZ ReferenceError here).
+  for (const w of settingsStore.warnings) warn(`settings:${w}`, w);
   const disposers: (() => void)[] = [
     supervisor.on('status', pushStatus),
     supervisor.on('info', pushStatus),
@@ -144,10 +150,17 @@ export async function createLunaCore(opts: LunaCoreOptions): Promise<LunaCore & 
   const comfy = opts.comfy;
   if (comfy) {
     comfy.configure(initial.comfyui);
-    disposers.push(comfy.onChange((instances, gpus) => events.fire('comfy:instances-changed', { instances, gpus })));
+    disposers.push(
+      comfy.onChange((instances, gpus) => events.fire('comfy:instances-changed', { instances, gpus })),
+    );
     if (comfy.onJobFailed) {
       disposers.push(
-        comfy.onJobFailed((url, e) => capture.supervisor('error', `ComfyUI ${url}: a prompt failed${e.nodeType ? ` in ${e.nodeType}` : ''}: ${e.message}`)),
+        comfy.onJobFailed((url, e) =>
+          capture.supervisor(
+            'error',
+            `ComfyUI ${url}: a prompt failed${e.nodeType ? ` in ${e.nodeType}` : ''}: ${e.message}`,
+          ),
+        ),
       );
     }
   }
@@ -180,11 +193,16 @@ export async function createLunaCore(opts: LunaCoreOptions): Promise<LunaCore & 
     'settings:update': async ({ patch }) => {
       const r = settingsStore.update(patch);
       if (!r.ok) {
-        return err('invalid-input', `Invalid settings: ${r.issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`, r.issues);
+        return err(
+          'invalid-input',
+          `Invalid settings: ${r.issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`,
+          r.issues,
+        );
       }
       return ok({ settings: r.settings, path: settingsStore.location });
     },
-    'comfy:list-instances': async () => ok({ instances: comfy?.instances() ?? [], gpus: comfy?.gpus() ?? [] }),
+    'comfy:list-instances': async () =>
+      ok({ instances: comfy?.instances() ?? [], gpus: comfy?.gpus() ?? [] }),
     'comfy:free-vram': async () => {
       // Free VRAM = the daemon's models (when it runs) + every watched ComfyUI instance.
       const daemon =
@@ -194,8 +212,10 @@ export async function createLunaCore(opts: LunaCoreOptions): Promise<LunaCore & 
       const instances = comfy ? await comfy.freeVram() : [];
       return ok({ daemon, instances });
     },
-    'comfy:interrupt': async ({ url }) => (comfy ? comfy.interrupt(url) : err('unavailable', 'ComfyUI monitoring is off.')),
-    'comfy:clear-queue': async ({ url }) => (comfy ? comfy.clearQueue(url) : err('unavailable', 'ComfyUI monitoring is off.')),
+    'comfy:interrupt': async ({ url }) =>
+      comfy ? comfy.interrupt(url) : err('unavailable', 'ComfyUI monitoring is off.'),
+    'comfy:clear-queue': async ({ url }) =>
+      comfy ? comfy.clearQueue(url) : err('unavailable', 'ComfyUI monitoring is off.'),
   };
 
   let autoStartTimer: NodeJS.Timeout | null = null;

@@ -58,7 +58,9 @@ export function isAllowedHost(host: string | undefined, port: number): boolean {
 export function isAllowedOrigin(origin: string | undefined, port: number): boolean {
   if (origin === undefined) return true;
   return (
-    origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}` || origin === `http://[::1]:${port}`
+    origin === `http://127.0.0.1:${port}` ||
+    origin === `http://localhost:${port}` ||
+    origin === `http://[::1]:${port}`
   );
 }
 

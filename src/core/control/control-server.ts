@@ -152,7 +152,10 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       return;
     }
     if (!tokenMatches(presentedToken(req.headers), token)) {
-      throw new HttpError(401, 'unauthorized: missing or wrong token (the CLI reads it from the data directory; the panel needs `luna-tray open`)');
+      throw new HttpError(
+        401,
+        'unauthorized: missing or wrong token (the CLI reads it from the data directory; the panel needs `luna-tray open`)',
+      );
     }
 
     const channel = HTTP_ROUTES.get(path);
@@ -169,17 +172,33 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     if (path === '/luna/daemon/logs' || path === '/logs') {
       if (method !== 'GET') throw new HttpError(405, 'method not allowed: use GET');
       const q = logsQuery.safeParse(Object.fromEntries(url.searchParams));
-      if (!q.success) throw new HttpError(400, `invalid query: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      return sendResult(res, await core.handlers['logs:get-since']({ seq: q.data.since, ...(q.data.limit ? { limit: q.data.limit } : {}) }));
+      if (!q.success)
+        throw new HttpError(
+          400,
+          `invalid query: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        );
+      return sendResult(
+        res,
+        await core.handlers['logs:get-since']({
+          seq: q.data.since,
+          ...(q.data.limit ? { limit: q.data.limit } : {}),
+        }),
+      );
     }
     if (path === '/settings') {
       if (method === 'GET') return sendResult(res, await core.handlers['settings:get']({}));
       if (method === 'PUT' || method === 'PATCH') {
         const body = await readJson(req);
         if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-          throw new HttpError(400, 'invalid settings: the body must be a JSON object (a partial settings update)');
+          throw new HttpError(
+            400,
+            'invalid settings: the body must be a JSON object (a partial settings update)',
+          );
         }
-        return sendResult(res, await core.handlers['settings:update']({ patch: body as Record<string, unknown> }));
+        return sendResult(
+          res,
+          await core.handlers['settings:update']({ patch: body as Record<string, unknown> }),
+        );
       }
       throw new HttpError(405, 'method not allowed: use GET or PUT');
     }
@@ -214,7 +233,11 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       const issues = toSettingsIssues(parsed.error);
       return sendJson(res, 400, {
         ok: false,
-        error: { code: 'invalid-input', message: `invalid request for ${channel}: ${issues.map((i) => `${i.key || '(body)'}: ${i.message}`).join('; ')}`, issues },
+        error: {
+          code: 'invalid-input',
+          message: `invalid request for ${channel}: ${issues.map((i) => `${i.key || '(body)'}: ${i.message}`).join('; ')}`,
+          issues,
+        },
       });
     }
     const handler = core.handlers[channel] as (req: unknown) => Promise<ApiResult<unknown>>;
@@ -223,15 +246,34 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
 
   /** The original routes' shape `{status, message}`, with honest HTTP codes (STYLE.md §8.4). */
   async function lunaAction(res: ServerResponse, action: (typeof lunaActions)[number]): Promise<void> {
-    const channel = ({ start: 'daemon:start', stop: 'daemon:stop', restart: 'daemon:restart', reconnect: 'daemon:check', unload: 'daemon:unload' } as const)[action];
+    const channel = (
+      {
+        start: 'daemon:start',
+        stop: 'daemon:stop',
+        restart: 'daemon:restart',
+        reconnect: 'daemon:check',
+        unload: 'daemon:unload',
+      } as const
+    )[action];
     const r = await core.handlers[channel]({});
     if (r.ok) return sendJson(res, 200, { status: 'ok', message: r.value.message });
-    const status = r.error.code === 'not-running' ? 409 : r.error.code === 'invalid-input' ? 400 : action === 'reconnect' ? 503 : 500;
+    const status =
+      r.error.code === 'not-running'
+        ? 409
+        : r.error.code === 'invalid-input'
+          ? 400
+          : action === 'reconnect'
+            ? 503
+            : 500;
     sendJson(res, status, { status: 'error', message: r.error.message });
   }
 
   function sendResult(res: ServerResponse, r: ApiResult<unknown>): void {
-    sendJson(res, r.ok ? 200 : r.error.code === 'invalid-input' ? 400 : r.error.code === 'not-found' ? 404 : 200, r);
+    sendJson(
+      res,
+      r.ok ? 200 : r.error.code === 'invalid-input' ? 400 : r.error.code === 'not-found' ? 404 : 200,
+      r,
+    );
   }
 
   function exchangeCode(res: ServerResponse, code: string): void {
@@ -256,7 +298,11 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     } catch {
       throw new HttpError(404, `panel file missing: ${file} (run \`npm run build\`)`);
     }
-    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': STATIC_FILES[file]!, 'content-security-policy': PANEL_CSP });
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'content-type': STATIC_FILES[file]!,
+      'content-security-policy': PANEL_CSP,
+    });
     res.end(body);
   }
 
@@ -279,7 +325,8 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     if (size === 0) return {};
     // Only JSON bodies: a cross-site "simple" form POST (text/plain) is refused outright.
     const type = req.headers['content-type'] ?? '';
-    if (!/^application\/json\b/i.test(type)) throw new HttpError(415, 'unsupported media type: send Content-Type: application/json');
+    if (!/^application\/json\b/i.test(type))
+      throw new HttpError(415, 'unsupported media type: send Content-Type: application/json');
     try {
       return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
     } catch (e) {
@@ -293,7 +340,8 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     };
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     if (path !== EVENTS_PATH) return refuse(404, 'Not Found');
-    if (!isAllowedHost(req.headers.host, port) || !isAllowedOrigin(req.headers.origin, port)) return refuse(403, 'Forbidden');
+    if (!isAllowedHost(req.headers.host, port) || !isAllowedOrigin(req.headers.origin, port))
+      return refuse(403, 'Forbidden');
     if (!tokenMatches(presentedToken(req.headers), token)) return refuse(401, 'Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => {
       clients.add(ws);
@@ -348,6 +396,10 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }

@@ -15,7 +15,8 @@ export function lunaStatusJson(snap: DaemonSnapshot): Record<string, unknown> {
   const running = s.state === 'running';
   const pid = 'pid' in s ? s.pid : null;
   const adopted = s.state === 'running' || s.state === 'unresponsive' ? s.adopted : false;
-  const generation = s.state === 'running' || s.state === 'unresponsive' ? s.generation : (info?.generation ?? null);
+  const generation =
+    s.state === 'running' || s.state === 'unresponsive' ? s.generation : (info?.generation ?? null);
   const lastError = s.state === 'failed' || s.state === 'backoff' ? s.message : null;
   const ours = {
     state: s.state,
@@ -27,7 +28,16 @@ export function lunaStatusJson(snap: DaemonSnapshot): Record<string, unknown> {
     lastError,
     lastExitCode: snap.lastExit?.code ?? null,
     lastExitSignal: snap.lastExit?.signal ?? null,
-    uptimeSec: info ? Math.floor(info.uptimeSec) : s.state === 'running' ? Math.floor((Date.now() - s.since) / 1000) : 0,
+    // Never negative: `since` is wall-clock time, and the clock may have been set back since (a
+    // daemon's own uptime is clamped too).
+    uptimeSec: Math.max(
+      0,
+      info
+        ? Math.floor(info.uptimeSec)
+        : s.state === 'running'
+          ? Math.floor((Date.now() - s.since) / 1000)
+          : 0,
+    ),
     models: info ? info.models.map((m) => m.name) : [],
     vram: info ? info.vram.map((v) => ({ device: v.device, usedGb: v.usedGb, totalGb: v.totalGb })) : [],
     process: snap.process,
@@ -48,7 +58,7 @@ export function lunaStatusJson(snap: DaemonSnapshot): Record<string, unknown> {
     request_count: info.requestCount,
     clip_request_count: info.clipRequestCount,
     vae_request_count: info.vaeRequestCount,
-    uptime_seconds: Math.floor(info.uptimeSec),
+    uptime_seconds: Math.max(0, Math.floor(info.uptimeSec)),
     models_loaded: clipModels.map((m) => `CLIP: ${basename(m.name)}`),
     checkpoints: [],
     gpus: info.vram.map((v) => {
@@ -65,7 +75,9 @@ export function lunaStatusJson(snap: DaemonSnapshot): Record<string, unknown> {
     }),
     vae_loaded: false,
     clip_loaded: (info.clipPool?.workersCount ?? 0) > 0,
-    weight_registry_models: Array.isArray(info.raw.weight_registry_models) ? info.raw.weight_registry_models : [],
+    weight_registry_models: Array.isArray(info.raw.weight_registry_models)
+      ? info.raw.weight_registry_models
+      : [],
     comfyui_vram: {},
     ...ours,
   };

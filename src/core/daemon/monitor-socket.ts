@@ -81,7 +81,30 @@ export function sanitizeNonFiniteJson(text: string): string {
   return last === 0 ? text : out + text.slice(last);
 }
 
-/** Parse a monitor message tolerantly; undefined when it is not a JSON object. */
+/**
+ * Deepest nesting accepted in a monitor message. Real messages are 4 levels deep; a hostile one
+ * nested 500,000 deep parses fine but overflows the stack of every recursive consumer (the info
+ * normaliser, `JSON.stringify` of the snapshot, structured clone over IPC), crashing the host.
+ */
+export const MAX_MONITOR_MESSAGE_DEPTH = 64;
+
+/** True when `v` nests objects/arrays more than `limit` levels deep (iterative: no recursion). */
+function nestedDeeperThan(v: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length > 0) {
+    const [x, depth] = stack.pop()!;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(x) ? x : Object.values(x as object)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
+ * Parse a monitor message tolerantly; undefined when it is not a JSON object, or nests deeper than
+ * {@link MAX_MONITOR_MESSAGE_DEPTH}.
+ */
 export function parseMonitorMessage(text: string): Record<string, unknown> | undefined {
   let v: unknown;
   try {
@@ -93,9 +116,8 @@ export function parseMonitorMessage(text: string): Record<string, unknown> | und
       return undefined;
     }
   }
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-    ? (v as Record<string, unknown>)
-    : undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  return nestedDeeperThan(v, MAX_MONITOR_MESSAGE_DEPTH) ? undefined : (v as Record<string, unknown>);
 }
 
 function detectGeneration(data: Record<string, unknown>): Generation {
@@ -137,10 +159,16 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
       return;
     }
     const raw = payload as Record<string, unknown>;
-    if (msg.type === 'status') {
-      opts.onStatus(normalizeInfo(raw, opts.generation ?? detectGeneration(raw)), raw);
-    } else if (msg.type === 'scaling') {
-      opts.onScaling?.(raw);
+    try {
+      if (msg.type === 'status') {
+        opts.onStatus(normalizeInfo(raw, opts.generation ?? detectGeneration(raw)), raw);
+      } else if (msg.type === 'scaling') {
+        opts.onScaling?.(raw);
+      }
+    } catch {
+      // This runs inside the socket's 'message' event: a throw here would be an uncaught exception
+      // that takes the whole host down. A message nothing can digest is just an invalid message.
+      invalid++;
     }
     // Other types (`request`, `error` in docstrings) are never sent; ignore them (spec §10).
   };

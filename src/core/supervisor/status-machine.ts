@@ -80,7 +80,12 @@ export function transition(status: DaemonStatus, event: StatusEvent, now: number
       return status;
     case 'stopped':
       if (s === 'stopped') return status;
-      return { state: 'stopped', at: now, reason: event.reason, ...(event.lastExit ? { lastExit: event.lastExit } : {}) };
+      return {
+        state: 'stopped',
+        at: now,
+        reason: event.reason,
+        ...(event.lastExit ? { lastExit: event.lastExit } : {}),
+      };
     case 'backoff':
       if (s === 'stopped' && status.reason === 'user') return status;
       return {

@@ -19,7 +19,12 @@ import type { LogStore } from '../logs/log-store.js';
 import { checkPython, resolveLaunchProfile } from '../settings/launch-profile.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { PidFile } from './pid-file.js';
-import { LaunchError, nodeProcessLauncher, type LaunchedProcess, type ProcessLauncher } from './process-launcher.js';
+import {
+  LaunchError,
+  nodeProcessLauncher,
+  type LaunchedProcess,
+  type ProcessLauncher,
+} from './process-launcher.js';
 import {
   createProcessSampler,
   isDescendantOf,
@@ -37,7 +42,8 @@ import { findPortOwner, isPortFree } from './port-owner.js';
 import { INITIAL_STATUS, transition, type StatusEvent } from './status-machine.js';
 
 /** The outcome of a user action, as the API and CLI report it. */
-export type ActionOutcome = { ok: true; message: string } | { ok: false; code: 'not-running' | 'operation-failed'; message: string };
+export type ActionOutcome =
+  { ok: true; message: string } | { ok: false; code: 'not-running' | 'operation-failed'; message: string };
 
 export interface SupervisorEvents {
   status: DaemonStatus;
@@ -69,11 +75,19 @@ const STATS_INTERVAL_MS = 2_000;
 /** After a stop, how long to wait for the port to stop answering. */
 const PORT_RELEASE_TIMEOUT_MS = 5_000;
 
+/**
+ * Durations and deadlines use this monotonic clock, never the wall clock (`now`): the system clock
+ * can jump by hours (NTP, suspend, a user fixing the time), which used to fire start timeouts at
+ * once, never fire them at all, or turn an uptime negative and a stable daemon into a "quick crash".
+ */
+const monotonic = (): number => performance.now();
+
 interface OwnedChild {
   gen: number;
   proc: LaunchedProcess;
   /** Resolves once the exit record is complete (pipes drained, capture flushed). */
   exit: Promise<ExitRecord>;
+  /** When it became ready, on the MONOTONIC clock (`performance.now()`), for its uptime. */
   readyAt: number | null;
 }
 
@@ -98,6 +112,8 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   private adoptedPid: number | null = null;
   /** Whether the adopted daemon is provably ours (recorded in our PID file). */
   private adoptedOwned = false;
+  /** When the current adopted daemon was adopted (monotonic clock), for its uptime. */
+  private adoptedAt = 0;
 
   private opChain: Promise<unknown> = Promise.resolve();
   private startAbort: AbortController | null = null;
@@ -151,7 +167,9 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.cancelBackoff();
     const epoch = this.stopEpoch;
     // A stop requested after this start was queued cancels it before it begins.
-    return this.exclusive(() => (epoch !== this.stopEpoch ? Promise.resolve(this.abortedStart()) : this.startNow({ auto: false })));
+    return this.exclusive(() =>
+      epoch !== this.stopEpoch ? Promise.resolve(this.abortedStart()) : this.startNow({ auto: false }),
+    );
   }
 
   /** Stop the daemon: protocol `shutdown` → grace → SIGTERM → tree kill; never restarted afterwards. */
@@ -202,7 +220,11 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
         message: `The Luna daemon on ${s.host}:${s.port} answered in ${pong.latencyMs.toFixed(0)} ms (${generation} protocol).`,
       };
     } catch (e) {
-      return { ok: false, code: 'operation-failed', message: `No answer from ${s.host}:${s.port}: ${errorMessage(e)}` };
+      return {
+        ok: false,
+        code: 'operation-failed',
+        message: `No answer from ${s.host}:${s.port}: ${errorMessage(e)}`,
+      };
     }
   }
 
@@ -211,7 +233,10 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     const settings = this.opts.settings();
     const d = settings.daemon;
     const checks: PreflightReport['checks'] = [];
-    const profile = resolveLaunchProfile(settings, { dataDir: this.opts.dataDir, simulatorPath: this.opts.simulatorPath });
+    const profile = resolveLaunchProfile(settings, {
+      dataDir: this.opts.dataDir,
+      simulatorPath: this.opts.simulatorPath,
+    });
     if (!profile.ok) {
       checks.push({ name: 'launch profile', ok: false, message: profile.message });
       return { ok: false, command: d.command, args: d.args, cwd: d.cwd, checks };
@@ -225,7 +250,11 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     if (probe.generation === 'none') {
       checks.push({ name: `port ${d.port}`, ok: true, message: `port ${d.port} is free` });
     } else if (probe.generation === 'not-luna') {
-      checks.push({ name: `port ${d.port}`, ok: false, message: await this.describePortConflict(d.port, d.host, 'the daemon port') });
+      checks.push({
+        name: `port ${d.port}`,
+        ok: false,
+        message: await this.describePortConflict(d.port, d.host, 'the daemon port'),
+      });
     } else {
       checks.push({
         name: `port ${d.port}`,
@@ -238,10 +267,18 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       checks.push({
         name: `port ${d.wsPort}`,
         ok: free,
-        message: free ? `port ${d.wsPort} is free` : await this.describePortConflict(d.wsPort, d.host, 'the WebSocket monitor port'),
+        message: free
+          ? `port ${d.wsPort} is free`
+          : await this.describePortConflict(d.wsPort, d.host, 'the WebSocket monitor port'),
       });
     }
-    return { ok: checks.every((c) => c.ok), command: profile.command, args: profile.args, cwd: profile.cwd, checks };
+    return {
+      ok: checks.every((c) => c.ok),
+      command: profile.command,
+      args: profile.args,
+      cwd: profile.cwd,
+      checks,
+    };
   }
 
   /** Stop watching; stop the daemon unless `keepDaemon`. Idempotent. */
@@ -250,7 +287,11 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.cancelBackoff();
     this.startAbort?.abort();
     if (!opts.keepDaemon) await this.stop();
-    else this.opts.capture.supervisor('info', 'Luna Tray is exiting and leaves the daemon running (app.keepDaemonOnExit).');
+    else
+      this.opts.capture.supervisor(
+        'info',
+        'Luna Tray is exiting and leaves the daemon running (app.keepDaemonOnExit).',
+      );
     await this.opChain.catch(() => undefined);
     this.disposed = true;
     this.stopWatching();
@@ -262,7 +303,8 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   private async startNow({ auto }: { auto: boolean }): Promise<ActionOutcome> {
     if (this.disposed) return { ok: false, code: 'operation-failed', message: 'Luna Tray is shutting down.' };
     const state = this.statusValue.state;
-    if (state === 'running' || state === 'unresponsive') return { ok: true, message: 'The Luna daemon is already running.' };
+    if (state === 'running' || state === 'unresponsive')
+      return { ok: true, message: 'The Luna daemon is already running.' };
     if (!auto) this.quickCrashes = 0;
     this.apply({ type: 'start-requested', attempt: auto ? this.quickCrashes + 1 : 1 });
     const abort = new AbortController();
@@ -289,9 +331,17 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     if (orphan) {
       const probe = await probeGeneration({ host: d.host, port: d.port, timeoutMs: 1_500, signal });
       if (probe.generation === 'current' || probe.generation === 'legacy') {
-        return this.adopt(probe.generation, orphan.pid, true, `our daemon from an earlier run (PID ${orphan.pid})`);
+        return this.adopt(
+          probe.generation,
+          orphan.pid,
+          true,
+          `our daemon from an earlier run (PID ${orphan.pid})`,
+        );
       }
-      this.opts.capture.supervisor('warning', `Our earlier daemon (PID ${orphan.pid}) is alive but does not answer: killing it.`);
+      this.opts.capture.supervisor(
+        'warning',
+        `Our earlier daemon (PID ${orphan.pid}) is alive but does not answer: killing it.`,
+      );
       await killTree(orphan.pid);
       killGroup(orphan.pid);
       await waitForPidExit(orphan.pid, 5_000);
@@ -303,18 +353,29 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     if (signal.aborted) return this.abortedStart();
     if (probe.generation === 'current' || probe.generation === 'legacy') {
       const owner = await findPortOwner(d.port, d.host);
-      return this.adopt(probe.generation, owner?.pid ?? null, false, 'a Luna daemon started outside Luna Tray');
+      return this.adopt(
+        probe.generation,
+        owner?.pid ?? null,
+        false,
+        'a Luna daemon started outside Luna Tray',
+      );
     }
     if (probe.generation === 'not-luna') {
       return this.fail('port-conflict', await this.describePortConflict(d.port, d.host, 'the daemon port'));
     }
     // The daemon binds the WebSocket port FIRST and aborts if it is busy (spec §3.7, §15 problem 7).
     if (d.wsPort > 0 && !(await isPortFree(d.wsPort, d.host))) {
-      return this.fail('port-conflict', await this.describePortConflict(d.wsPort, d.host, 'the WebSocket monitor port'));
+      return this.fail(
+        'port-conflict',
+        await this.describePortConflict(d.wsPort, d.host, 'the WebSocket monitor port'),
+      );
     }
 
     // 3. The launch profile and its interpreter.
-    const profile = resolveLaunchProfile(settings, { dataDir: this.opts.dataDir, simulatorPath: this.opts.simulatorPath });
+    const profile = resolveLaunchProfile(settings, {
+      dataDir: this.opts.dataDir,
+      simulatorPath: this.opts.simulatorPath,
+    });
     if (!profile.ok) return this.fail(profile.kind, profile.message);
     if (looksLikePython(profile.command)) {
       const py = await checkPython(profile.command);
@@ -325,7 +386,12 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     // 4. Spawn.
     let proc: LaunchedProcess;
     try {
-      proc = this.launcher.launch({ command: profile.command, args: profile.args, cwd: profile.cwd, env: profile.env });
+      proc = this.launcher.launch({
+        command: profile.command,
+        args: profile.args,
+        cwd: profile.cwd,
+        env: profile.env,
+      });
     } catch (e) {
       const code = e instanceof LaunchError ? e.code : undefined;
       return this.fail(
@@ -340,15 +406,20 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     void processStartTime(proc.pid).then((startTime) =>
       this.pidFile
         .write({ pid: proc.pid, startTime, command: profile.command, port: d.port, startedAt: this.now() })
-        .catch((e) => this.opts.capture.supervisor('warning', `Could not write the PID file: ${errorMessage(e)}`)),
+        .catch((e) =>
+          this.opts.capture.supervisor('warning', `Could not write the PID file: ${errorMessage(e)}`),
+        ),
     );
 
     // 5. Ready = a protocol ping round trip (never "port open", spec §4), within the start timeout.
     const ready = await this.waitReady(child, d.startTimeoutSec * 1000, signal);
     if (ready.kind === 'ready') {
-      child.readyAt = this.now();
+      child.readyAt = monotonic();
       this.apply({ type: 'ready', pid: proc.pid, adopted: false, generation: ready.generation });
-      this.opts.capture.supervisor('info', `The Luna daemon is ready (${ready.generation} protocol, PID ${proc.pid}).`);
+      this.opts.capture.supervisor(
+        'info',
+        `The Luna daemon is ready (${ready.generation} protocol, PID ${proc.pid}).`,
+      );
       this.startWatching(ready.generation);
       void this.applyDaemonSettings(ready.generation);
       void this.verifyOwnership(proc.pid);
@@ -378,15 +449,25 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     child: OwnedChild,
     timeoutMs: number,
     signal: AbortSignal,
-  ): Promise<{ kind: 'ready'; generation: Generation } | { kind: 'exited'; exit: ExitRecord } | { kind: 'timeout' } | { kind: 'aborted' }> {
+  ): Promise<
+    | { kind: 'ready'; generation: Generation }
+    | { kind: 'exited'; exit: ExitRecord }
+    | { kind: 'timeout' }
+    | { kind: 'aborted' }
+  > {
     const d = this.opts.settings().daemon;
-    const deadline = this.now() + timeoutMs;
+    const deadline = monotonic() + timeoutMs;
     let exited: ExitRecord | null = null;
     void child.exit.then((e) => (exited = e));
     // The ready log line is a hint to ping at once, never readiness by itself (STYLE.md §9.3).
     let wake: (() => void) | null = null;
     const unsubscribe = this.opts.store.subscribe((entries) => {
-      if (entries.some((e) => e.text.includes('Luna Daemon Ready!') || e.text.includes('Ready to accept connections!'))) wake?.();
+      if (
+        entries.some(
+          (e) => e.text.includes('Luna Daemon Ready!') || e.text.includes('Ready to accept connections!'),
+        )
+      )
+        wake?.();
     });
     // One listener each for the whole wait (not one per poll): an exit or an abort wakes the loop.
     void child.exit.then(() => wake?.());
@@ -396,7 +477,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       for (;;) {
         if (signal.aborted) return { kind: 'aborted' };
         if (exited) return { kind: 'exited', exit: exited };
-        if (this.now() > deadline) return { kind: 'timeout' };
+        if (monotonic() > deadline) return { kind: 'timeout' };
         const generation = await this.readinessProbe(d.generation, signal);
         if (generation) return { kind: 'ready', generation };
         if (exited) return { kind: 'exited', exit: exited };
@@ -416,10 +497,18 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   }
 
   /** One readiness attempt: the generation that answered a ping, or null. */
-  private async readinessProbe(setting: Settings['daemon']['generation'], signal: AbortSignal): Promise<Generation | null> {
+  private async readinessProbe(
+    setting: Settings['daemon']['generation'],
+    signal: AbortSignal,
+  ): Promise<Generation | null> {
     const d = this.opts.settings().daemon;
     if (setting === 'auto') {
-      const p = await probeGeneration({ host: d.host, port: d.port, timeoutMs: READY_PING_TIMEOUT_MS, signal });
+      const p = await probeGeneration({
+        host: d.host,
+        port: d.port,
+        timeoutMs: READY_PING_TIMEOUT_MS,
+        signal,
+      });
       return p.generation === 'current' || p.generation === 'legacy' ? p.generation : null;
     }
     try {
@@ -433,8 +522,12 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   private adopt(generation: Generation, pid: number | null, owned: boolean, what: string): ActionOutcome {
     this.adoptedPid = pid;
     this.adoptedOwned = owned;
+    this.adoptedAt = monotonic();
     this.apply({ type: 'ready', pid, adopted: true, generation });
-    this.opts.capture.supervisor('info', `Adopted ${what} (${generation} protocol${pid ? `, PID ${pid}` : ''}); no second daemon was started.`);
+    this.opts.capture.supervisor(
+      'info',
+      `Adopted ${what} (${generation} protocol${pid ? `, PID ${pid}` : ''}); no second daemon was started.`,
+    );
     this.startWatching(generation);
     return { ok: true, message: `Adopted ${what}${pid ? ` (PID ${pid})` : ''}.` };
   }
@@ -484,21 +577,35 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     const state = this.statusValue.state;
     // While starting or stopping, the routine in charge handles the exit.
     if (state !== 'running' && state !== 'unresponsive') return;
-    this.handleUnexpectedExit(record, child.readyAt === null ? 0 : record.at - child.readyAt);
+    // Monotonic uptime (the exit happened at most the pipe-drain wait earlier than now).
+    this.handleUnexpectedExit(record, child.readyAt === null ? 0 : Math.max(0, monotonic() - child.readyAt));
   }
 
   /** The daemon went away without being asked: apply the restart policy. */
   private handleUnexpectedExit(record: ExitRecord, uptimeMs: number): void {
     this.stopWatching();
     const policy = this.opts.settings().daemon.restart;
-    const decision = decideAfterExit({ policy, exitCode: record.code, uptimeMs, quickCrashes: this.quickCrashes });
+    const decision = decideAfterExit({
+      policy,
+      exitCode: record.code,
+      uptimeMs,
+      quickCrashes: this.quickCrashes,
+    });
     switch (decision.action) {
       case 'stay-stopped':
         if (decision.reason === 'external-shutdown') {
           this.apply({ type: 'stopped', reason: 'external-shutdown', lastExit: record });
-          this.opts.capture.supervisor('info', 'The daemon was shut down from outside Luna Tray (exit 0): not restarting.');
+          this.opts.capture.supervisor(
+            'info',
+            'The daemon was shut down from outside Luna Tray (exit 0): not restarting.',
+          );
         } else {
-          this.apply({ type: 'failed', kind: 'crashed', message: `${describeExit(record)}; automatic restart is off (daemon.restart.enabled).`, lastExit: record });
+          this.apply({
+            type: 'failed',
+            kind: 'crashed',
+            message: `${describeExit(record)}; automatic restart is off (daemon.restart.enabled).`,
+            lastExit: record,
+          });
         }
         return;
       case 'give-up': {
@@ -518,10 +625,15 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
           message: describeExit(record),
           lastExit: record,
         });
-        this.opts.capture.supervisor('warning', `Restarting in ${(decision.delayMs / 1000).toFixed(1)} s (attempt ${decision.quickCrashes}).`);
+        this.opts.capture.supervisor(
+          'warning',
+          `Restarting in ${(decision.delayMs / 1000).toFixed(1)} s (attempt ${decision.quickCrashes}).`,
+        );
         this.backoffTimer = setTimeout(() => {
           this.backoffTimer = null;
-          void this.exclusive(() => (this.statusValue.state === 'backoff' ? this.startNow({ auto: true }) : Promise.resolve(null)));
+          void this.exclusive(() =>
+            this.statusValue.state === 'backoff' ? this.startNow({ auto: true }) : Promise.resolve(null),
+          );
         }, decision.delayMs);
         return;
       }
@@ -551,7 +663,11 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     } else if (wasStarting) {
       // Cancelled during pre-flight: nothing was spawned or adopted, so there is nothing to stop
       // (and whatever answers on the port is not ours to shut down).
-      this.apply({ type: 'stopped', reason: 'user', ...(this.lastExitValue ? { lastExit: this.lastExitValue } : {}) });
+      this.apply({
+        type: 'stopped',
+        reason: 'user',
+        ...(this.lastExitValue ? { lastExit: this.lastExitValue } : {}),
+      });
       return { ok: true, message: 'The start was cancelled before the daemon was launched.' };
     } else {
       forced = await this.stopAdopted(generation);
@@ -564,7 +680,11 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       return { ok: false, code: 'operation-failed', message };
     }
     this.adoptedPid = null;
-    this.apply({ type: 'stopped', reason: 'user', ...(this.lastExitValue ? { lastExit: this.lastExitValue } : {}) });
+    this.apply({
+      type: 'stopped',
+      reason: 'user',
+      ...(this.lastExitValue ? { lastExit: this.lastExitValue } : {}),
+    });
     const how = forced ? 'forcibly' : 'gracefully';
     this.opts.capture.supervisor('info', `The Luna daemon stopped ${how}.`);
     return { ok: true, message: `The Luna daemon stopped ${how}.` };
@@ -575,7 +695,10 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     const d = this.opts.settings().daemon;
     const pid = child.proc.pid;
     const exitedWithin = (ms: number) =>
-      Promise.race([child.exit.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+      Promise.race([
+        child.exit.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), ms)),
+      ]);
     let done = false;
     if (graceful) {
       try {
@@ -610,10 +733,13 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   private async sweepGroup(pgid: number): Promise<void> {
     if (!isGroupAlive(pgid)) return;
-    this.opts.capture.supervisor('warning', `Processes of the daemon's group ${pgid} outlived it: killing them.`);
+    this.opts.capture.supervisor(
+      'warning',
+      `Processes of the daemon's group ${pgid} outlived it: killing them.`,
+    );
     killGroup(pgid);
-    const deadline = this.now() + 2_000;
-    while (isGroupAlive(pgid) && this.now() < deadline) await sleep(20);
+    const deadline = monotonic() + 2_000;
+    while (isGroupAlive(pgid) && monotonic() < deadline) await sleep(20);
   }
 
   /** An adopted daemon: protocol shutdown, then wait for the port to close; escalate by PID if we know it. */
@@ -650,11 +776,11 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   }
 
   private async waitPortReleased(host: string, port: number, timeoutMs: number): Promise<boolean> {
-    const deadline = this.now() + timeoutMs;
+    const deadline = monotonic() + timeoutMs;
     for (;;) {
       const p = await probeGeneration({ host, port, timeoutMs: 500 });
       if (p.generation !== 'current' && p.generation !== 'legacy') return true;
-      if (this.now() >= deadline) return false;
+      if (monotonic() >= deadline) return false;
       await sleep(50);
     }
   }
@@ -726,23 +852,33 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     if (state !== 'running' && state !== 'unresponsive') return;
     const d = this.opts.settings().daemon;
     // An adopted daemon has no exit event: "refused" with its process gone means it went away.
-    if (!this.child && isDaemonError(error, 'refused') && (this.adoptedPid === null || !isPidAlive(this.adoptedPid))) {
+    if (
+      !this.child &&
+      isDaemonError(error, 'refused') &&
+      (this.adoptedPid === null || !isPidAlive(this.adoptedPid))
+    ) {
       const record: ExitRecord = { code: null, signal: null, at: this.now(), stderrTail: [] };
       this.lastExitValue = record;
       this.opts.capture.supervisor('warning', 'The adopted daemon went away (its port refuses connections).');
       this.adoptedPid = null;
-      this.handleUnexpectedExit(record, this.now() - (this.statusValue.state === 'running' ? this.statusValue.since : 0));
+      this.handleUnexpectedExit(record, Math.max(0, monotonic() - this.adoptedAt));
       return;
     }
     const before = this.statusValue;
     this.apply({ type: 'ping-failed', failedPings, threshold: d.health.failuresBeforeUnresponsive });
     if (before.state === 'running' && this.statusValue.state === 'unresponsive') {
-      this.opts.capture.supervisor('error', `The daemon stopped answering pings (${failedPings} failed: ${errorMessage(error)}).`);
+      this.opts.capture.supervisor(
+        'error',
+        `The daemon stopped answering pings (${failedPings} failed: ${errorMessage(error)}).`,
+      );
       const pid = this.pid;
       const ours = this.child !== null || this.adoptedOwned;
       if (d.restart.restartUnresponsive && pid && ours) {
         // A hung daemon will not honour `shutdown`: kill it; its exit goes through the restart policy.
-        this.opts.capture.supervisor('warning', `Killing the unresponsive daemon (PID ${pid}) so it can be restarted.`);
+        this.opts.capture.supervisor(
+          'warning',
+          `Killing the unresponsive daemon (PID ${pid}) so it can be restarted.`,
+        );
         if (this.child) void this.killChild(this.child);
         else {
           void killTree(pid, 'SIGKILL').then(() => {
@@ -760,7 +896,9 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     const generation = this.generationInUse();
     if (!generation) return;
     try {
-      this.setInfo(await this.client(generation).info({ timeoutMs: this.opts.settings().daemon.health.pingTimeoutMs }));
+      this.setInfo(
+        await this.client(generation).info({ timeoutMs: this.opts.settings().daemon.health.pingTimeoutMs }),
+      );
     } catch {
       // Health pings report an unreachable daemon; a failed info refresh keeps the last info.
     }
@@ -784,16 +922,25 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       if (!device) continue;
       try {
         const r = await client.setDevice(kind, device);
-        this.opts.capture.supervisor('info', `Set the ${kind.toUpperCase()} device to ${r.newDevice} (was ${r.oldDevice}).`);
+        this.opts.capture.supervisor(
+          'info',
+          `Set the ${kind.toUpperCase()} device to ${r.newDevice} (was ${r.oldDevice}).`,
+        );
       } catch (e) {
-        this.opts.capture.supervisor('warning', `The daemon refused ${kind.toUpperCase()} device "${device}": ${errorMessage(e)}`);
+        this.opts.capture.supervisor(
+          'warning',
+          `The daemon refused ${kind.toUpperCase()} device "${device}": ${errorMessage(e)}`,
+        );
       }
     }
     if (d.attentionMode) {
       try {
         await client.setAttentionMode(d.attentionMode);
       } catch (e) {
-        this.opts.capture.supervisor('warning', `The daemon refused attention mode "${d.attentionMode}": ${errorMessage(e)}`);
+        this.opts.capture.supervisor(
+          'warning',
+          `The daemon refused attention mode "${d.attentionMode}": ${errorMessage(e)}`,
+        );
       }
     }
     if (Object.values(d.devices).some(Boolean)) void this.refreshInfo();
@@ -886,9 +1033,16 @@ export function describeExit(record: ExitRecord): string {
 }
 
 /** Turn an exit before readiness into an actionable reason (STYLE.md §9.3). */
-export function classifyEarlyExit(exit: ExitRecord, port: number, wsPort: number): { kind: FailureKind; message: string } {
+export function classifyEarlyExit(
+  exit: ExitRecord,
+  port: number,
+  wsPort: number,
+): { kind: FailureKind; message: string } {
   const tail = exit.stderrTail.join('\n');
-  const last = exit.stderrTail.filter((l) => l.trim()).slice(-3).join(' | ');
+  const last = exit.stderrTail
+    .filter((l) => l.trim())
+    .slice(-3)
+    .join(' | ');
   const suffix = last ? ` Last output: ${last}` : '';
   if (/No module named ['"]?comfy['"]?/.test(tail)) {
     return {
@@ -903,7 +1057,10 @@ export function classifyEarlyExit(exit: ExitRecord, port: number, wsPort: number
     };
   }
   if (/No module named ['"]?torch['"]?/.test(tail)) {
-    return { kind: 'start-failed', message: `${describeExit(exit)} before it was ready: PyTorch is not installed in this Python.${suffix}` };
+    return {
+      kind: 'start-failed',
+      message: `${describeExit(exit)} before it was ready: PyTorch is not installed in this Python.${suffix}`,
+    };
   }
   return { kind: 'start-failed', message: `${describeExit(exit)} before it was ready.${suffix}` };
 }

@@ -25,14 +25,23 @@ export function createElectronBridge(exposed: unknown): RendererApi {
   const api = checkShape(exposed);
   return {
     kind: 'electron',
-    async invoke<K extends InvokeChannel>(channel: K, request: InvokeRequest<K>): Promise<ApiResult<InvokeResponse<K>>> {
+    async invoke<K extends InvokeChannel>(
+      channel: K,
+      request: InvokeRequest<K>,
+    ): Promise<ApiResult<InvokeResponse<K>>> {
       try {
         const res = await api.invoke(channel, request);
         if (isApiResult(res)) return res;
-        return { ok: false, error: { code: 'internal', message: `malformed reply from the app for ${channel}` } };
+        return {
+          ok: false,
+          error: { code: 'internal', message: `malformed reply from the app for ${channel}` },
+        };
       } catch (e) {
         // Electron only carries the message of a rejected invoke across IPC (electron#24427).
-        return { ok: false, error: { code: 'internal', message: e instanceof Error ? e.message : String(e) } };
+        return {
+          ok: false,
+          error: { code: 'internal', message: e instanceof Error ? e.message : String(e) },
+        };
       }
     },
     on<K extends EventChannel>(channel: K, listener: (payload: EventPayload<K>) => void): () => void {
@@ -56,7 +65,9 @@ function checkShape(exposed: unknown): ExposedApi {
   const o = exposed as Partial<Record<keyof ExposedApi, unknown>> | null;
   for (const m of ['invoke', 'on', 'onConnection'] as const) {
     if (typeof o?.[m] !== 'function') {
-      throw new PreloadApiError(`window.lunaTray.${m} is not a function: the preload script did not expose the API`);
+      throw new PreloadApiError(
+        `window.lunaTray.${m} is not a function: the preload script did not expose the API`,
+      );
     }
   }
   return exposed as ExposedApi;

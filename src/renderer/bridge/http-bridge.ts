@@ -7,7 +7,12 @@ import {
   type InvokeResponse,
 } from '../../shared/contract/invoke.js';
 import type { RendererApi } from '../../shared/contract/renderer-api.js';
-import { apiErrorCodeSchema, apiErrorSchema, type ApiErrorCode, type ApiResult } from '../../shared/contract/result.js';
+import {
+  apiErrorCodeSchema,
+  apiErrorSchema,
+  type ApiErrorCode,
+  type ApiResult,
+} from '../../shared/contract/result.js';
 
 /** The subset of `WebSocket` the bridge uses (a fake implements it in tests). */
 export interface SocketLike {
@@ -81,7 +86,10 @@ export function createHttpBridge(opts: HttpBridgeOptions): HttpBridge {
     if (!subs || subs.size === 0) return;
     const parsed = eventContract[channel].safeParse(msg.data);
     if (!parsed.success) {
-      console.warn(`event socket: ${channel} payload does not match the contract, ignored`, parsed.error.issues);
+      console.warn(
+        `event socket: ${channel} payload does not match the contract, ignored`,
+        parsed.error.issues,
+      );
       return;
     }
     for (const l of [...subs]) {
@@ -145,7 +153,12 @@ export function createHttpBridge(opts: HttpBridgeOptions): HttpBridge {
       });
     } catch (e) {
       const aborted = controller.signal.aborted;
-      return failure('unavailable', aborted ? `${channel}: no reply within ${invokeTimeoutMs / 1000} s` : `Cannot reach the Luna Tray server (${errorText(e)})`);
+      return failure(
+        'unavailable',
+        aborted
+          ? `${channel}: no reply within ${invokeTimeoutMs / 1000} s`
+          : `Cannot reach the Luna Tray server (${errorText(e)})`,
+      );
     } finally {
       clearT(timer);
     }
@@ -155,7 +168,10 @@ export function createHttpBridge(opts: HttpBridgeOptions): HttpBridge {
     try {
       body = await res.json();
     } catch {
-      return failure(res.status === 404 ? 'not-found' : 'internal', `${channel}: HTTP ${res.status} without a JSON reply`);
+      return failure(
+        res.status === 404 ? 'not-found' : 'internal',
+        `${channel}: HTTP ${res.status} without a JSON reply`,
+      );
     }
     return parseReply(channel, res.status, body);
   };

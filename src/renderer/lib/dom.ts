@@ -43,7 +43,8 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 /** Set (or remove, for `false`/`null`/`undefined`) several attributes. */
 export function setAttrs(el: Element, attrs: Record<string, AttrValue>): void {
   for (const [name, value] of Object.entries(attrs)) {
-    if (name === 'style') throw new TypeError('h(): set styles through el.style (CSP forbids style attributes)');
+    if (name === 'style')
+      throw new TypeError('h(): set styles through el.style (CSP forbids style attributes)');
     if (value === false || value === null || value === undefined) el.removeAttribute(name);
     else el.setAttribute(name, value === true ? '' : String(value));
   }
@@ -79,6 +80,16 @@ export function setHidden(el: HTMLElement, hidden: boolean): void {
 }
 
 /** A labelled button. `label` is the accessible name, `text` the visible caption. */
-export function button(text: string, label: string, onClick: (ev: MouseEvent) => void, cls = ''): HTMLButtonElement {
-  return h('button', { class: cls, text, attrs: { type: 'button', 'aria-label': label }, on: { click: onClick } });
+export function button(
+  text: string,
+  label: string,
+  onClick: (ev: MouseEvent) => void,
+  cls = '',
+): HTMLButtonElement {
+  return h('button', {
+    class: cls,
+    text,
+    attrs: { type: 'button', 'aria-label': label },
+    on: { click: onClick },
+  });
 }

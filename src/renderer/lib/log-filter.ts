@@ -44,7 +44,10 @@ export function compileSearch(spec: SearchSpec): CompiledSearch {
   try {
     re = new RegExp(spec.regex ? spec.query : escapeRegExp(spec.query), spec.caseSensitive ? 'gu' : 'giu');
   } catch (e) {
-    return { ok: false, message: `Invalid regular expression: ${e instanceof Error ? e.message : String(e)}` };
+    return {
+      ok: false,
+      message: `Invalid regular expression: ${e instanceof Error ? e.message : String(e)}`,
+    };
   }
   const ranges = (text: string, limit = MAX_RANGES_PER_TEXT): MatchRange[] => {
     const out: MatchRange[] = [];
@@ -131,7 +134,12 @@ export function entryMatches(entry: LogEntry, search: CompiledSearch): boolean {
  * Index of the next (`dir` 1) or previous (`dir` -1) entry after `from` satisfying `pred`, wrapping
  * around once; -1 when none does. `from` may be -1 (start before the first entry).
  */
-export function findNext<T>(items: readonly T[], from: number, dir: 1 | -1, pred: (item: T) => boolean): number {
+export function findNext<T>(
+  items: readonly T[],
+  from: number,
+  dir: 1 | -1,
+  pred: (item: T) => boolean,
+): number {
   const n = items.length;
   if (n === 0) return -1;
   let i = from;

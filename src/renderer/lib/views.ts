@@ -3,7 +3,12 @@ export const VIEWS = ['status', 'logs', 'settings', 'comfy'] as const;
 export type View = (typeof VIEWS)[number];
 
 /** Tab captions. */
-export const VIEW_TITLES: Record<View, string> = { status: 'Status', logs: 'Logs', settings: 'Settings', comfy: 'ComfyUI' };
+export const VIEW_TITLES: Record<View, string> = {
+  status: 'Status',
+  logs: 'Logs',
+  settings: 'Settings',
+  comfy: 'ComfyUI',
+};
 
 /** `#logs` → `'logs'` (also `#comfyui`); `null` for anything else. */
 export function viewFromHash(hash: string): View | null {

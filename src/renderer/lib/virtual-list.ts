@@ -46,7 +46,12 @@ export function computeWindow(i: WindowInput): WindowRange {
 }
 
 /** Is the viewport scrolled to (within `tolerance` px of) the bottom? */
-export function isAtBottom(scrollTop: number, viewportHeight: number, totalHeight: number, tolerance = 4): boolean {
+export function isAtBottom(
+  scrollTop: number,
+  viewportHeight: number,
+  totalHeight: number,
+  tolerance = 4,
+): boolean {
   return scrollTop + viewportHeight >= totalHeight - tolerance;
 }
 

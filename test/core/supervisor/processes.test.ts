@@ -9,9 +9,21 @@ afterEach(() => killAllTracked());
 
 describe('process helpers', () => {
   it('walks the parent chain: a grandchild descends from us, we do not descend from it', async () => {
-    const child = spawn(process.execPath, ['-e', "const c = require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); console.log(c.pid); setInterval(() => {}, 1000);"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        "const c = require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); console.log(c.pid); setInterval(() => {}, 1000);",
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     track(child.pid);
-    const grandchild = Number(await waitFor(() => new Promise<string>((r) => child.stdout!.once('data', (d: Buffer) => r(d.toString().trim()))), 'grandchild pid'));
+    const grandchild = Number(
+      await waitFor(
+        () => new Promise<string>((r) => child.stdout.once('data', (d: Buffer) => r(d.toString().trim()))),
+        'grandchild pid',
+      ),
+    );
     track(grandchild);
     expect(await parentPid(grandchild)).toBe(child.pid);
     expect(await isDescendantOf(grandchild, child.pid!)).toBe(true);

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { defaultSettings } from '../../../src/shared/settings-schema.js';
 import { decideAfterExit, nextDelayMs } from '../../../src/core/supervisor/restart-policy.js';
 
-const policy = { ...defaultSettings().daemon.restart, initialDelayMs: 1000, maxDelayMs: 8000, multiplier: 2, stableAfterSec: 30, maxQuickCrashes: 4 };
+const policy = {
+  ...defaultSettings().daemon.restart,
+  initialDelayMs: 1000,
+  maxDelayMs: 8000,
+  multiplier: 2,
+  stableAfterSec: 30,
+  maxQuickCrashes: 4,
+};
 
 describe('restart policy', () => {
   it.each([
@@ -18,17 +25,39 @@ describe('restart policy', () => {
   });
 
   it.each([
-    ['exit 0 we did not ask for → somebody shut it down: stay stopped', { exitCode: 0, uptimeMs: 1000, quickCrashes: 0 }, { action: 'stay-stopped', reason: 'external-shutdown' }],
-    ['first quick crash → restart after the initial delay', { exitCode: 1, uptimeMs: 1000, quickCrashes: 0 }, { action: 'restart', delayMs: 1000, quickCrashes: 1 }],
-    ['third quick crash → longer delay', { exitCode: null, uptimeMs: 10, quickCrashes: 2 }, { action: 'restart', delayMs: 4000, quickCrashes: 3 }],
-    ['fourth quick crash → crash loop', { exitCode: 1, uptimeMs: 10, quickCrashes: 3 }, { action: 'give-up', quickCrashes: 4 }],
-    ['a crash after a stable uptime resets the counter', { exitCode: 1, uptimeMs: 31_000, quickCrashes: 3 }, { action: 'restart', delayMs: 1000, quickCrashes: 1 }],
+    [
+      'exit 0 we did not ask for → somebody shut it down: stay stopped',
+      { exitCode: 0, uptimeMs: 1000, quickCrashes: 0 },
+      { action: 'stay-stopped', reason: 'external-shutdown' },
+    ],
+    [
+      'first quick crash → restart after the initial delay',
+      { exitCode: 1, uptimeMs: 1000, quickCrashes: 0 },
+      { action: 'restart', delayMs: 1000, quickCrashes: 1 },
+    ],
+    [
+      'third quick crash → longer delay',
+      { exitCode: null, uptimeMs: 10, quickCrashes: 2 },
+      { action: 'restart', delayMs: 4000, quickCrashes: 3 },
+    ],
+    [
+      'fourth quick crash → crash loop',
+      { exitCode: 1, uptimeMs: 10, quickCrashes: 3 },
+      { action: 'give-up', quickCrashes: 4 },
+    ],
+    [
+      'a crash after a stable uptime resets the counter',
+      { exitCode: 1, uptimeMs: 31_000, quickCrashes: 3 },
+      { action: 'restart', delayMs: 1000, quickCrashes: 1 },
+    ],
   ] as const)('%s', (_name, args, expected) => {
     expect(decideAfterExit({ policy, ...args })).toEqual(expected);
   });
 
   it('never restarts when the policy is off', () => {
-    expect(decideAfterExit({ policy: { ...policy, enabled: false }, exitCode: 1, uptimeMs: 5, quickCrashes: 0 })).toEqual({
+    expect(
+      decideAfterExit({ policy: { ...policy, enabled: false }, exitCode: 1, uptimeMs: 5, quickCrashes: 0 }),
+    ).toEqual({
       action: 'stay-stopped',
       reason: 'restart-disabled',
     });

@@ -8,10 +8,32 @@ const S = {
   stopped: INITIAL_STATUS,
   userStopped: { state: 'stopped', at: 1, reason: 'user' } as DaemonStatus,
   starting: { state: 'starting', at: 1, pid: 42, attempt: 1 } as DaemonStatus,
-  running: { state: 'running', at: 1, pid: 42, since: 1, adopted: false, generation: 'current' } as DaemonStatus,
-  unresponsive: { state: 'unresponsive', at: 1, pid: 42, since: 1, adopted: false, generation: 'current', failedPings: 3 } as DaemonStatus,
+  running: {
+    state: 'running',
+    at: 1,
+    pid: 42,
+    since: 1,
+    adopted: false,
+    generation: 'current',
+  } as DaemonStatus,
+  unresponsive: {
+    state: 'unresponsive',
+    at: 1,
+    pid: 42,
+    since: 1,
+    adopted: false,
+    generation: 'current',
+    failedPings: 3,
+  } as DaemonStatus,
   stopping: { state: 'stopping', at: 1, pid: 42, step: 'shutdown-sent' } as DaemonStatus,
-  backoff: { state: 'backoff', at: 1, attempt: 1, retryAt: 2000, message: 'x', lastExit: exit } as DaemonStatus,
+  backoff: {
+    state: 'backoff',
+    at: 1,
+    attempt: 1,
+    retryAt: 2000,
+    message: 'x',
+    lastExit: exit,
+  } as DaemonStatus,
   failed: { state: 'failed', at: 1, kind: 'start-failed', message: 'no' } as DaemonStatus,
 };
 type Name = keyof typeof S;
@@ -81,7 +103,14 @@ describe('status machine', () => {
 
   it('carries the payload of each state', () => {
     const r = transition(S.starting, E.ready!, 50);
-    expect(r).toEqual({ state: 'running', at: 50, pid: 99, since: 50, adopted: false, generation: 'current' });
+    expect(r).toEqual({
+      state: 'running',
+      at: 50,
+      pid: 99,
+      since: 50,
+      adopted: false,
+      generation: 'current',
+    });
     const a = transition(S.stopped, E.adopt!, 60);
     expect(a).toMatchObject({ state: 'running', adopted: true, pid: null, generation: 'legacy' });
     const u = transition(S.running, E.pingFail3!, 70);

@@ -9,7 +9,12 @@ import getPort from 'get-port';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { DaemonStatus } from '../../../src/shared/daemon-status.js';
-import { defaultSettings, mergeSettings, settingsSchema, type Settings } from '../../../src/shared/settings-schema.js';
+import {
+  defaultSettings,
+  mergeSettings,
+  settingsSchema,
+  type Settings,
+} from '../../../src/shared/settings-schema.js';
 import { LunaClient } from '../../../src/core/daemon/luna-client.js';
 import { createLogCapture } from '../../../src/core/logs/log-capture.js';
 import { LogStore } from '../../../src/core/logs/log-store.js';
@@ -43,7 +48,10 @@ afterEach(async () => {
 });
 
 /** A supervisor on free ports with fast timings; `patch` overrides settings. */
-async function harness(patch: Record<string, unknown> = {}, reuse?: { dataDir: string; port: number; wsPort: number }): Promise<Harness> {
+async function harness(
+  patch: Record<string, unknown> = {},
+  reuse?: { dataDir: string; port: number; wsPort: number },
+): Promise<Harness> {
   const port = reuse?.port ?? (await getPort());
   const wsPort = reuse?.wsPort ?? (await getPort());
   const dataDir = reuse?.dataDir ?? mkdtempSync(join(tmpdir(), 'luna-sup-'));
@@ -79,7 +87,11 @@ async function harness(patch: Record<string, unknown> = {}, reuse?: { dataDir: s
     dataDir,
     port,
     wsPort,
-    logText: () => store.since(0).entries.map((e) => e.text).join('\n'),
+    logText: () =>
+      store
+        .since(0)
+        .entries.map((e) => e.text)
+        .join('\n'),
   };
   harnesses.push(h);
   return h;
@@ -134,7 +146,9 @@ describe('Supervisor with the simulator', () => {
     await h.sup.start();
     await waitFor(() => stateOf(h) === 'failed', 'crash loop', 20_000);
     expect(h.sup.status).toMatchObject({ state: 'failed', kind: 'crash-loop' });
-    expect((h.sup.status as { message: string }).message).toMatch(/Crash loop: the daemon exited 3 times in a row/);
+    expect((h.sup.status as { message: string }).message).toMatch(
+      /Crash loop: the daemon exited 3 times in a row/,
+    );
     expect(h.sup.restarts).toBe(2);
     expect(h.states.filter((s) => s === 'backoff')).toHaveLength(2);
   });
@@ -181,7 +195,15 @@ describe('Supervisor with the simulator', () => {
       daemon: {
         profile: 'custom',
         command: process.execPath,
-        args: [join(FIXTURES, 'wrapper-with-grandchild.mjs'), pythonExecutable(), SIM_PATH, '--port', String(port), '--ws-port', String(wsPort)],
+        args: [
+          join(FIXTURES, 'wrapper-with-grandchild.mjs'),
+          pythonExecutable(),
+          SIM_PATH,
+          '--port',
+          String(port),
+          '--ws-port',
+          String(wsPort),
+        ],
         port,
         wsPort,
         env: { PIDS_FILE: pidsFile },
@@ -204,7 +226,9 @@ describe('Supervisor with the simulator', () => {
 
   it('a foreign listener on the port → failed with a clear reason, and no spawn', async () => {
     const port = await getPort();
-    const foreign = spawn(process.execPath, [join(FIXTURES, 'foreign-listener.mjs'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const foreign = spawn(process.execPath, [join(FIXTURES, 'foreign-listener.mjs'), String(port)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     track(foreign.pid);
     await new Promise((r) => foreign.stdout.once('data', r));
     const h = await harness({ daemon: { port } });
@@ -220,13 +244,17 @@ describe('Supervisor with the simulator', () => {
 
   it('a busy WebSocket port is named before spawning (the daemon binds it first)', async () => {
     const wsPort = await getPort();
-    const foreign = spawn(process.execPath, [join(FIXTURES, 'foreign-listener.mjs'), String(wsPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const foreign = spawn(process.execPath, [join(FIXTURES, 'foreign-listener.mjs'), String(wsPort)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     track(foreign.pid);
     await new Promise((r) => foreign.stdout.once('data', r));
     const h = await harness({ daemon: { wsPort } });
     await h.sup.start();
     expect(h.sup.status).toMatchObject({ state: 'failed', kind: 'port-conflict' });
-    expect((h.sup.status as { message: string }).message).toContain(`Port ${wsPort} (the WebSocket monitor port)`);
+    expect((h.sup.status as { message: string }).message).toContain(
+      `Port ${wsPort} (the WebSocket monitor port)`,
+    );
   });
 
   it('a daemon started outside is adopted, never duplicated; stop uses the protocol', async () => {
@@ -253,7 +281,9 @@ describe('Supervisor with the simulator', () => {
   });
 
   it('a missing Python → failed with an actionable message', async () => {
-    const h = await harness({ daemon: { profile: 'custom', command: '/nonexistent/venv/bin/python3', args: ['daemon_server.py'] } });
+    const h = await harness({
+      daemon: { profile: 'custom', command: '/nonexistent/venv/bin/python3', args: ['daemon_server.py'] },
+    });
     await h.sup.start();
     expect(h.sup.status).toMatchObject({ state: 'failed', kind: 'missing-python' });
     expect((h.sup.status as { message: string }).message).toContain('/nonexistent/venv/bin/python3');
@@ -318,7 +348,10 @@ describe('Supervisor with the simulator', () => {
       await sleep(100);
       const stop = await h.sup.stop();
       expect(stop.ok).toBe(true);
-      await expect(start).resolves.toMatchObject({ ok: false, message: 'The start was cancelled by a stop.' });
+      await expect(start).resolves.toMatchObject({
+        ok: false,
+        message: 'The start was cancelled by a stop.',
+      });
       expect(stateOf(h)).toBe('stopped');
     } finally {
       silent.close();
@@ -344,7 +377,11 @@ describe('Supervisor with the simulator', () => {
   it('re-applies the device settings after every start (spec §15 problem 13)', async () => {
     const h = await harness({ daemon: { devices: { clip: 'cpu', llm: 'cuda:0' } } });
     await h.sup.start();
-    await waitFor(() => h.sup.info?.devices.clip === 'cpu' && h.sup.info.devices.llm === 'cuda:0', 'devices applied', 8000);
+    await waitFor(
+      () => h.sup.info?.devices.clip === 'cpu' && h.sup.info.devices.llm === 'cuda:0',
+      'devices applied',
+      8000,
+    );
     process.kill(h.sup.pid!, 'SIGKILL');
     await waitFor(() => h.sup.restarts === 1 && stateOf(h) === 'running', 'restart', 10_000);
     await waitFor(() => h.logText().split('Set the CLIP device to cpu').length === 3, 'applied twice', 8000);

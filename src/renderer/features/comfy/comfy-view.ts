@@ -14,7 +14,11 @@ export interface ComfyView {
 export function createComfyView(api: RendererApi): ComfyView {
   const message = h('div', { class: 'notice', attrs: { role: 'status', 'data-testid': 'comfy-message' } });
   setHidden(message, true);
-  const freeBtn = button('Free VRAM', 'free VRAM in the daemon and every ComfyUI instance', () => void freeVram());
+  const freeBtn = button(
+    'Free VRAM',
+    'free VRAM in the daemon and every ComfyUI instance',
+    () => void freeVram(),
+  );
   const list = h('div', { class: 'instances', attrs: { 'data-testid': 'instances' } });
   const gpuSection = h('section', { class: 'gpus', attrs: { 'aria-label': 'local GPUs' } });
   setHidden(gpuSection, true);
@@ -39,11 +43,18 @@ export function createComfyView(api: RendererApi): ComfyView {
     const res = await api.invoke('comfy:free-vram', {});
     freeBtn.disabled = false;
     if (!res.ok) return say(`Free VRAM failed: ${res.error.message}`);
-    const parts = [`daemon: ${res.value.daemon.message}`, ...res.value.instances.map((i) => `${i.url}: ${i.message}`)];
+    const parts = [
+      `daemon: ${res.value.daemon.message}`,
+      ...res.value.instances.map((i) => `${i.url}: ${i.message}`),
+    ];
     say(parts.join(' · '));
   }
 
-  async function instanceAction(kind: 'interrupt' | 'clear-queue', url: string, btn: HTMLButtonElement): Promise<void> {
+  async function instanceAction(
+    kind: 'interrupt' | 'clear-queue',
+    url: string,
+    btn: HTMLButtonElement,
+  ): Promise<void> {
     btn.disabled = true;
     const res = await api.invoke(kind === 'interrupt' ? 'comfy:interrupt' : 'comfy:clear-queue', { url });
     btn.disabled = false;
@@ -52,8 +63,16 @@ export function createComfyView(api: RendererApi): ComfyView {
 
   function card(i: ComfyInstance): HTMLElement {
     const state = i.reachable ? 'reachable' : 'unreachable';
-    const interrupt = button('Interrupt', `interrupt the running prompt on ${i.url}`, () => void instanceAction('interrupt', i.url, interrupt));
-    const clearQ = button('Clear queue', `clear the pending queue on ${i.url}`, () => void instanceAction('clear-queue', i.url, clearQ));
+    const interrupt = button(
+      'Interrupt',
+      `interrupt the running prompt on ${i.url}`,
+      () => void instanceAction('interrupt', i.url, interrupt),
+    );
+    const clearQ = button(
+      'Clear queue',
+      `clear the pending queue on ${i.url}`,
+      () => void instanceAction('clear-queue', i.url, clearQ),
+    );
     interrupt.disabled = !i.reachable || i.queue.running === 0;
     clearQ.disabled = !i.reachable || i.queue.pending === 0;
     const p = i.progress;
@@ -68,8 +87,18 @@ export function createComfyView(api: RendererApi): ComfyView {
         i.discovered ? h('span', { class: 'muted', text: ' (discovered)' }) : null,
       ),
       i.problem ? h('p', { class: 'inline-error', text: i.problem }) : null,
-      h('p', { class: 'muted', text: [i.version ? `ComfyUI ${i.version}` : null, i.os].filter(Boolean).join(' · ') || '—' }),
-      ...i.devices.map((d) => usageBar(d.name, d.vramTotal - d.vramFree, d.vramTotal, `${formatBytes(d.vramTotal - d.vramFree)} / ${formatBytes(d.vramTotal)}`)),
+      h('p', {
+        class: 'muted',
+        text: [i.version ? `ComfyUI ${i.version}` : null, i.os].filter(Boolean).join(' · ') || '—',
+      }),
+      ...i.devices.map((d) =>
+        usageBar(
+          d.name,
+          d.vramTotal - d.vramFree,
+          d.vramTotal,
+          `${formatBytes(d.vramTotal - d.vramFree)} / ${formatBytes(d.vramTotal)}`,
+        ),
+      ),
       h('p', { text: `Queue: ${i.queue.running} running, ${i.queue.pending} pending` }),
       p
         ? h(
@@ -92,12 +121,22 @@ export function createComfyView(api: RendererApi): ComfyView {
             i.lastError.message,
           )
         : null,
-      h('div', { class: 'instance-actions', attrs: { role: 'group', 'aria-label': `actions for ${i.url}` } }, interrupt, clearQ),
+      h(
+        'div',
+        { class: 'instance-actions', attrs: { role: 'group', 'aria-label': `actions for ${i.url}` } },
+        interrupt,
+        clearQ,
+      ),
     );
   }
 
   function update(data: { instances: readonly ComfyInstance[]; gpus: readonly LocalGpu[] }): void {
-    replaceChildren(list, ...(data.instances.length === 0 ? [h('p', { class: 'muted', text: 'No ComfyUI instances configured.' })] : data.instances.map(card)));
+    replaceChildren(
+      list,
+      ...(data.instances.length === 0
+        ? [h('p', { class: 'muted', text: 'No ComfyUI instances configured.' })]
+        : data.instances.map(card)),
+    );
     setHidden(gpuSection, data.gpus.length === 0);
     if (data.gpus.length > 0) {
       replaceChildren(
@@ -107,11 +146,21 @@ export function createComfyView(api: RendererApi): ComfyView {
           h(
             'div',
             { class: 'gpu' },
-            usageBar(`GPU ${g.index}: ${g.name}`, g.memoryUsedMb, g.memoryTotalMb, `${(g.memoryUsedMb / 1024).toFixed(1)} / ${(g.memoryTotalMb / 1024).toFixed(1)} GiB`),
-            h(
-              'p',
-              { class: 'muted', text: [g.utilizationPercent !== null ? `${g.utilizationPercent}% busy` : null, g.temperatureC !== null ? `${g.temperatureC} °C` : null].filter(Boolean).join(' · ') },
+            usageBar(
+              `GPU ${g.index}: ${g.name}`,
+              g.memoryUsedMb,
+              g.memoryTotalMb,
+              `${(g.memoryUsedMb / 1024).toFixed(1)} / ${(g.memoryTotalMb / 1024).toFixed(1)} GiB`,
             ),
+            h('p', {
+              class: 'muted',
+              text: [
+                g.utilizationPercent !== null ? `${g.utilizationPercent}% busy` : null,
+                g.temperatureC !== null ? `${g.temperatureC} °C` : null,
+              ]
+                .filter(Boolean)
+                .join(' · '),
+            }),
           ),
         ),
       );

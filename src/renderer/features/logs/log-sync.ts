@@ -42,7 +42,8 @@ export class LogSync {
    * what was missed since `lastSeq`.
    */
   resync(serverLogSeq: number | null): Promise<void> {
-    if (serverLogSeq !== null && serverLogSeq < this.buffer.lastSeq) return this.schedule(() => this.reload());
+    if (serverLogSeq !== null && serverLogSeq < this.buffer.lastSeq)
+      return this.schedule(() => this.reload());
     return this.schedule(() => this.fill());
   }
 

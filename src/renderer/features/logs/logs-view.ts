@@ -62,7 +62,12 @@ export function createLogsView(buffer: LogBuffer): LogsView {
 
   const searchInput = h('input', {
     class: 'search',
-    attrs: { type: 'search', placeholder: 'Search (Ctrl+F)', 'aria-label': 'search the log', spellcheck: 'false' },
+    attrs: {
+      type: 'search',
+      placeholder: 'Search (Ctrl+F)',
+      'aria-label': 'search the log',
+      spellcheck: 'false',
+    },
     on: {
       input: () => {
         if (searchTimer) clearTimeout(searchTimer);
@@ -83,8 +88,14 @@ export function createLogsView(buffer: LogBuffer): LogsView {
   const regexBox = checkbox('Regex', 'treat the search as a regular expression', () => applyFilter());
   const caseBox = checkbox('Aa', 'match case', () => applyFilter());
   const onlyBox = checkbox('Only matches', 'show only matching entries', () => applyFilter());
-  const matchCount = h('span', { class: 'match-count', attrs: { 'aria-live': 'polite', 'data-testid': 'match-count' } });
-  const searchError = h('span', { class: 'inline-error', attrs: { role: 'alert', 'data-testid': 'search-error' } });
+  const matchCount = h('span', {
+    class: 'match-count',
+    attrs: { 'aria-live': 'polite', 'data-testid': 'match-count' },
+  });
+  const searchError = h('span', {
+    class: 'inline-error',
+    attrs: { role: 'alert', 'data-testid': 'search-error' },
+  });
   setHidden(searchError, true);
   const prevBtn = button('↑', 'previous match', () => gotoMatch(-1));
   const nextBtn = button('↓', 'next match', () => gotoMatch(1));
@@ -93,7 +104,10 @@ export function createLogsView(buffer: LogBuffer): LogsView {
   const copySelBtn = button('Copy', 'copy the selection or the selected entry', () => void copySelection());
   const copyVisBtn = button('Copy visible', 'copy the visible entries', () => void copyVisible());
   const exportBtn = button('Export…', 'export the filtered entries to a file', () => exportAll());
-  const countEl = h('span', { class: 'log-count', attrs: { 'data-testid': 'log-count', 'aria-live': 'off' } });
+  const countEl = h('span', {
+    class: 'log-count',
+    attrs: { 'data-testid': 'log-count', 'aria-live': 'off' },
+  });
   const noticeEl = h('div', { class: 'notice', attrs: { role: 'status', 'data-testid': 'log-notice' } });
   setHidden(noticeEl, true);
 
@@ -101,7 +115,18 @@ export function createLogsView(buffer: LogBuffer): LogsView {
     'div',
     { class: 'log-toolbar', attrs: { role: 'toolbar', 'aria-label': 'log tools' } },
     levelGroup,
-    h('div', { class: 'search-group' }, searchInput, regexBox.label, caseBox.label, onlyBox.label, prevBtn, nextBtn, matchCount, searchError),
+    h(
+      'div',
+      { class: 'search-group' },
+      searchInput,
+      regexBox.label,
+      caseBox.label,
+      onlyBox.label,
+      prevBtn,
+      nextBtn,
+      matchCount,
+      searchError,
+    ),
     h('div', { class: 'log-actions' }, followBtn, errBtn, copySelBtn, copyVisBtn, exportBtn, countEl),
   );
 
@@ -115,7 +140,11 @@ export function createLogsView(buffer: LogBuffer): LogsView {
       on: {
         scroll: () => {
           // The user's scroll decides follow mode: away from the bottom pauses, back at it resumes.
-          const atBottom = isAtBottom(viewport.scrollTop, viewport.clientHeight, model.filtered.length * ROW_HEIGHT);
+          const atBottom = isAtBottom(
+            viewport.scrollTop,
+            viewport.clientHeight,
+            model.filtered.length * ROW_HEIGHT,
+          );
           if (atBottom !== following) {
             following = atBottom;
             renderFollow();
@@ -134,16 +163,32 @@ export function createLogsView(buffer: LogBuffer): LogsView {
 
   const detailMeta = h('div', { class: 'detail-meta' });
   const detailText = h('pre', { class: 'detail-text', attrs: { 'data-testid': 'log-detail' } });
-  const detail = h('div', { class: 'log-detail', attrs: { 'aria-label': 'selected entry', role: 'region' } }, detailMeta, detailText);
+  const detail = h(
+    'div',
+    { class: 'log-detail', attrs: { 'aria-label': 'selected entry', role: 'region' } },
+    detailMeta,
+    detailText,
+  );
   setHidden(detail, true);
 
-  const element = h('section', { class: 'view view-logs', attrs: { 'aria-label': 'Logs' } }, toolbar, noticeEl, viewport, detail);
+  const element = h(
+    'section',
+    { class: 'view view-logs', attrs: { 'aria-label': 'Logs' } },
+    toolbar,
+    noticeEl,
+    viewport,
+    detail,
+  );
 
   const resize = new ResizeObserver(() => schedule());
   resize.observe(viewport);
 
   // ---- behaviour -----------------------------------------------------------------------------
-  function checkbox(text: string, label: string, onChange: () => void): { box: HTMLInputElement; label: HTMLLabelElement } {
+  function checkbox(
+    text: string,
+    label: string,
+    onChange: () => void,
+  ): { box: HTMLInputElement; label: HTMLLabelElement } {
     const box = h('input', { attrs: { type: 'checkbox', 'aria-label': label }, on: { change: onChange } });
     return { box, label: h('label', { class: 'check' }, box, text) };
   }
@@ -163,7 +208,11 @@ export function createLogsView(buffer: LogBuffer): LogsView {
   function applyFilter(): void {
     searchTimer = null;
     const levels = new Set(LOG_LEVELS.filter((l) => levelBoxes.get(l)!.checked));
-    const compiled = compileSearch({ query: searchInput.value, regex: regexBox.box.checked, caseSensitive: caseBox.box.checked });
+    const compiled = compileSearch({
+      query: searchInput.value,
+      regex: regexBox.box.checked,
+      caseSensitive: caseBox.box.checked,
+    });
     if (!compiled.ok) {
       setText(searchError, compiled.message);
       searchInput.setAttribute('aria-invalid', 'true');
@@ -176,12 +225,14 @@ export function createLogsView(buffer: LogBuffer): LogsView {
     stamp++;
     renderDetail();
     if (following) scrollToBottomSoon();
-    else if (selectedSeq !== null && model.indexOfSeq(selectedSeq) >= 0) reveal(model.indexOfSeq(selectedSeq));
+    else if (selectedSeq !== null && model.indexOfSeq(selectedSeq) >= 0)
+      reveal(model.indexOfSeq(selectedSeq));
     schedule();
   }
 
   function gotoMatch(dir: 1 | -1): void {
-    const anchor = selectedSeq !== null ? model.indexOfSeq(selectedSeq) : Math.floor(viewport.scrollTop / ROW_HEIGHT);
+    const anchor =
+      selectedSeq !== null ? model.indexOfSeq(selectedSeq) : Math.floor(viewport.scrollTop / ROW_HEIGHT);
     const seq = model.nextMatch(currentMatch, dir, currentMatch === null ? anchor : -1);
     if (seq === null) return;
     currentMatch = seq;
@@ -189,7 +240,8 @@ export function createLogsView(buffer: LogBuffer): LogsView {
   }
 
   function gotoError(): void {
-    const from = selectedSeq !== null ? model.indexOfSeq(selectedSeq) : Math.floor(viewport.scrollTop / ROW_HEIGHT) - 1;
+    const from =
+      selectedSeq !== null ? model.indexOfSeq(selectedSeq) : Math.floor(viewport.scrollTop / ROW_HEIGHT) - 1;
     const i = model.nextError(from, 1);
     const e = model.filtered[i];
     if (e) select(e.seq);

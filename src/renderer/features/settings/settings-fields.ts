@@ -1,5 +1,12 @@
-
-import { getSettingByKey, mergeSettings, patchForKey, settingsSchema, toSettingsIssues, type Settings, type SettingsIssue } from '../../../shared/settings-schema.js';
+import {
+  getSettingByKey,
+  mergeSettings,
+  patchForKey,
+  settingsSchema,
+  toSettingsIssues,
+  type Settings,
+  type SettingsIssue,
+} from '../../../shared/settings-schema.js';
 
 /** How a setting is edited. */
 export type FieldKind = 'text' | 'number' | 'integer' | 'boolean' | 'select' | 'lines' | 'env';
@@ -24,21 +31,51 @@ export const SETTINGS_FORM: readonly FieldGroup[] = [
   {
     title: 'Daemon',
     fields: [
-      { key: 'daemon.profile', label: 'Launch profile', kind: 'select', options: ['comfyui', 'custom', 'simulator'] },
-      { key: 'daemon.command', label: 'Command (Python)', kind: 'text', help: 'Empty: detected from the ComfyUI folder.' },
+      {
+        key: 'daemon.profile',
+        label: 'Launch profile',
+        kind: 'select',
+        options: ['comfyui', 'custom', 'simulator'],
+      },
+      {
+        key: 'daemon.command',
+        label: 'Command (Python)',
+        kind: 'text',
+        help: 'Empty: detected from the ComfyUI folder.',
+      },
       { key: 'daemon.args', label: 'Arguments (one per line)', kind: 'lines' },
       { key: 'daemon.cwd', label: 'Working directory', kind: 'text' },
       { key: 'daemon.env', label: 'Environment (NAME=value per line)', kind: 'env' },
-      { key: 'daemon.host', label: 'Host', kind: 'text', help: 'Loopback only: the daemon has no authentication.' },
+      {
+        key: 'daemon.host',
+        label: 'Host',
+        kind: 'text',
+        help: 'Loopback only: the daemon has no authentication.',
+      },
       { key: 'daemon.port', label: 'Port', kind: 'integer' },
       { key: 'daemon.wsPort', label: 'WebSocket monitor port (0 = off)', kind: 'integer' },
-      { key: 'daemon.generation', label: 'Protocol generation', kind: 'select', options: ['auto', 'current', 'legacy'] },
+      {
+        key: 'daemon.generation',
+        label: 'Protocol generation',
+        kind: 'select',
+        options: ['auto', 'current', 'legacy'],
+      },
       { key: 'daemon.autoStart', label: 'Start the daemon with Luna Tray', kind: 'boolean' },
       { key: 'daemon.startTimeoutSec', label: 'Start timeout (s)', kind: 'number' },
       { key: 'daemon.stopGraceSec', label: 'Stop grace period (s)', kind: 'number' },
       { key: 'daemon.killTimeoutSec', label: 'Kill timeout after SIGTERM (s)', kind: 'number' },
-      { key: 'daemon.attentionMode', label: 'Attention mode', kind: 'select', options: ['', 'auto', 'flash', 'split', 'pytorch'] },
-      { key: 'daemon.devices.clip', label: 'CLIP device', kind: 'text', help: 'Empty, cpu or cuda:N; re-applied after every start.' },
+      {
+        key: 'daemon.attentionMode',
+        label: 'Attention mode',
+        kind: 'select',
+        options: ['', 'auto', 'flash', 'split', 'pytorch'],
+      },
+      {
+        key: 'daemon.devices.clip',
+        label: 'CLIP device',
+        kind: 'text',
+        help: 'Empty, cpu or cuda:N; re-applied after every start.',
+      },
       { key: 'daemon.devices.vae', label: 'VAE device', kind: 'text', help: 'Empty, cpu or cuda:N.' },
       { key: 'daemon.devices.llm', label: 'LLM device', kind: 'text', help: 'Empty, cpu or cuda:N.' },
     ],
@@ -59,7 +96,11 @@ export const SETTINGS_FORM: readonly FieldGroup[] = [
     title: 'Health',
     fields: [
       { key: 'daemon.health.intervalSec', label: 'Ping interval (s)', kind: 'number' },
-      { key: 'daemon.health.failuresBeforeUnresponsive', label: 'Failed pings before unresponsive', kind: 'integer' },
+      {
+        key: 'daemon.health.failuresBeforeUnresponsive',
+        label: 'Failed pings before unresponsive',
+        kind: 'integer',
+      },
       { key: 'daemon.health.pingTimeoutMs', label: 'Ping timeout (ms)', kind: 'integer' },
       { key: 'daemon.health.infoIntervalSec', label: 'Models/VRAM refresh (s)', kind: 'number' },
     ],
@@ -99,7 +140,10 @@ export const FIELD_KEYS: readonly string[] = SETTINGS_FORM.flatMap((g) => g.fiel
 export type RawValue = string | boolean;
 
 /** Parse a field's raw input into a settings value; a message when it cannot even be parsed. */
-export function parseField(spec: FieldSpec, raw: RawValue): { ok: true; value: unknown } | { ok: false; message: string } {
+export function parseField(
+  spec: FieldSpec,
+  raw: RawValue,
+): { ok: true; value: unknown } | { ok: false; message: string } {
   switch (spec.kind) {
     case 'boolean':
       return { ok: true, value: raw === true };
@@ -111,11 +155,18 @@ export function parseField(spec: FieldSpec, raw: RawValue): { ok: true; value: u
       const s = String(raw).trim();
       const n = Number(s);
       if (s === '' || !Number.isFinite(n)) return { ok: false, message: 'must be a number' };
-      if (spec.kind === 'integer' && !Number.isInteger(n)) return { ok: false, message: 'must be a whole number' };
+      if (spec.kind === 'integer' && !Number.isInteger(n))
+        return { ok: false, message: 'must be a whole number' };
       return { ok: true, value: n };
     }
     case 'lines':
-      return { ok: true, value: String(raw).split('\n').map((l) => l.trim()).filter((l) => l !== '') };
+      return {
+        ok: true,
+        value: String(raw)
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l !== ''),
+      };
     case 'env': {
       const env: Record<string, string> = {};
       for (const [i, line] of String(raw).split('\n').entries()) {
@@ -138,12 +189,15 @@ export function formatField(spec: FieldSpec, value: unknown): RawValue {
       return Array.isArray(value) ? value.join('\n') : '';
     case 'env':
       return value && typeof value === 'object'
-        ? Object.entries(value as Record<string, string>).map(([k, v]) => `${k}=${v}`).join('\n')
+        ? Object.entries(value as Record<string, string>)
+            .map(([k, v]) => `${k}=${v}`)
+            .join('\n')
         : '';
     default:
       if (value === undefined || value === null) return '';
       if (typeof value === 'string') return value;
-      if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return value.toString();
+      if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+        return value.toString();
       return JSON.stringify(value);
   }
 }
@@ -168,7 +222,10 @@ export function validateDraft(draft: unknown): SettingsIssue[] {
  * Attach issues to form fields: an issue on `comfyui.instances.1` belongs to `comfyui.instances`
  * (the longest field key that is a prefix); issues with no field are returned under `''`.
  */
-export function issuesByField(issues: readonly SettingsIssue[], keys: readonly string[] = FIELD_KEYS): Map<string, string[]> {
+export function issuesByField(
+  issues: readonly SettingsIssue[],
+  keys: readonly string[] = FIELD_KEYS,
+): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const issue of issues) {
     let best = '';
@@ -177,7 +234,8 @@ export function issuesByField(issues: readonly SettingsIssue[], keys: readonly s
     }
     const rest = best && issue.key !== best ? issue.key.slice(best.length + 1) : '';
     // For list items, say which one (`item 2: must be an http:// URL`).
-    const message = rest !== '' && /^\d+$/.test(rest) ? `item ${Number(rest) + 1}: ${issue.message}` : issue.message;
+    const message =
+      rest !== '' && /^\d+$/.test(rest) ? `item ${Number(rest) + 1}: ${issue.message}` : issue.message;
     const list = out.get(best) ?? [];
     list.push(best === '' ? `${issue.key || 'settings'}: ${message}` : message);
     out.set(best, list);
@@ -186,12 +244,17 @@ export function issuesByField(issues: readonly SettingsIssue[], keys: readonly s
 }
 
 /** A patch holding only the keys of `draft` that differ from `base` (arrays and records compared whole). */
-export function diffSettings(base: Settings, draft: Settings, keys: readonly string[] = FIELD_KEYS): Record<string, unknown> {
+export function diffSettings(
+  base: Settings,
+  draft: Settings,
+  keys: readonly string[] = FIELD_KEYS,
+): Record<string, unknown> {
   let patch: Record<string, unknown> = {};
   for (const k of keys) {
     const a = valueOf(base, k);
     const b = valueOf(draft, k);
-    if (JSON.stringify(a) !== JSON.stringify(b)) patch = mergeSettings(patch as Settings, patchForKey(k, b)) as Record<string, unknown>;
+    if (JSON.stringify(a) !== JSON.stringify(b))
+      patch = mergeSettings(patch as Settings, patchForKey(k, b)) as Record<string, unknown>;
   }
   return patch;
 }

@@ -40,7 +40,11 @@ export function createSettingsView(api: RendererApi): SettingsView {
   let saving = false;
 
   const controls = new Map<string, FieldControl>();
-  const form = h('form', { class: 'settings-form', attrs: { 'aria-label': 'settings', novalidate: true }, on: { submit: (ev) => ev.preventDefault() } });
+  const form = h('form', {
+    class: 'settings-form',
+    attrs: { 'aria-label': 'settings', novalidate: true },
+    on: { submit: (ev) => ev.preventDefault() },
+  });
   for (const group of SETTINGS_FORM) {
     const fs = h('fieldset', { class: 'settings-group' }, h('legend', { text: group.title }));
     for (const spec of group.fields) fs.append(buildField(spec));
@@ -48,20 +52,36 @@ export function createSettingsView(api: RendererApi): SettingsView {
   }
 
   const pathEl = h('p', { class: 'muted', attrs: { 'data-testid': 'settings-path' } });
-  const formError = h('div', { class: 'inline-error', attrs: { role: 'alert', 'data-testid': 'settings-error' } });
+  const formError = h('div', {
+    class: 'inline-error',
+    attrs: { role: 'alert', 'data-testid': 'settings-error' },
+  });
   const savedEl = h('span', { class: 'saved', attrs: { role: 'status' } });
-  const externalNote = h('div', { class: 'notice', text: 'Settings were changed elsewhere. Revert to load them.' });
+  const externalNote = h('div', {
+    class: 'notice',
+    text: 'Settings were changed elsewhere. Revert to load them.',
+  });
   setHidden(formError, true);
   setHidden(externalNote, true);
   const saveBtn = button('Save', 'save settings', () => void save(), 'primary');
   const revertBtn = button('Revert', 'revert unsaved changes', () => revert());
   const testBtn = button('Test launch profile', 'test the launch profile', () => void testProfile());
-  const report = h('div', { class: 'profile-report', attrs: { 'data-testid': 'profile-report', 'aria-live': 'polite' } });
+  const report = h('div', {
+    class: 'profile-report',
+    attrs: { 'data-testid': 'profile-report', 'aria-live': 'polite' },
+  });
 
   const element = h(
     'section',
     { class: 'view view-settings', attrs: { 'aria-label': 'Settings' } },
-    h('div', { class: 'settings-actions', attrs: { role: 'group', 'aria-label': 'settings actions' } }, saveBtn, revertBtn, testBtn, savedEl),
+    h(
+      'div',
+      { class: 'settings-actions', attrs: { role: 'group', 'aria-label': 'settings actions' } },
+      saveBtn,
+      revertBtn,
+      testBtn,
+      savedEl,
+    ),
     pathEl,
     externalNote,
     formError,
@@ -74,7 +94,13 @@ export function createSettingsView(api: RendererApi): SettingsView {
     const id = `setting-${spec.key.replace(/\./g, '-')}`;
     const errId = `${id}-error`;
     let control: FieldControl['control'];
-    const common = { id, name: spec.key, 'aria-label': spec.label, 'aria-describedby': errId, 'data-key': spec.key };
+    const common = {
+      id,
+      name: spec.key,
+      'aria-label': spec.label,
+      'aria-describedby': errId,
+      'data-key': spec.key,
+    };
     switch (spec.kind) {
       case 'boolean':
         control = h('input', { attrs: { ...common, type: 'checkbox' } });
@@ -83,7 +109,9 @@ export function createSettingsView(api: RendererApi): SettingsView {
         control = h(
           'select',
           { attrs: common },
-          ...(spec.options ?? []).map((o) => h('option', { text: o === '' ? '(not set)' : o, attrs: { value: o } })),
+          ...(spec.options ?? []).map((o) =>
+            h('option', { text: o === '' ? '(not set)' : o, attrs: { value: o } }),
+          ),
         );
         break;
       case 'lines':
@@ -92,25 +120,39 @@ export function createSettingsView(api: RendererApi): SettingsView {
         break;
       case 'number':
       case 'integer':
-        control = h('input', { attrs: { ...common, type: 'number', step: spec.kind === 'integer' ? '1' : 'any' } });
+        control = h('input', {
+          attrs: { ...common, type: 'number', step: spec.kind === 'integer' ? '1' : 'any' },
+        });
         break;
       default:
         control = h('input', { attrs: { ...common, type: 'text', spellcheck: 'false' } });
     }
-    control.addEventListener(spec.kind === 'boolean' || spec.kind === 'select' ? 'change' : 'input', () => onEdit(spec));
+    control.addEventListener(spec.kind === 'boolean' || spec.kind === 'select' ? 'change' : 'input', () =>
+      onEdit(spec),
+    );
     const error = h('div', { class: 'field-error', attrs: { id: errId, 'data-error-for': spec.key } });
     controls.set(spec.key, { spec, control, error });
     const help = spec.help ? h('div', { class: 'field-help', text: spec.help }) : null;
-    const row = h('div', { class: `field field-${spec.kind}` }, h('label', { text: spec.label, attrs: { for: id } }), control, help, error);
+    const row = h(
+      'div',
+      { class: `field field-${spec.kind}` },
+      h('label', { text: spec.label, attrs: { for: id } }),
+      control,
+      help,
+      error,
+    );
     return row;
   }
 
   function rawOf(c: FieldControl): RawValue {
-    return c.control instanceof HTMLInputElement && c.control.type === 'checkbox' ? c.control.checked : c.control.value;
+    return c.control instanceof HTMLInputElement && c.control.type === 'checkbox'
+      ? c.control.checked
+      : c.control.value;
   }
 
   function setRaw(c: FieldControl, raw: RawValue): void {
-    if (c.control instanceof HTMLInputElement && c.control.type === 'checkbox') c.control.checked = raw === true;
+    if (c.control instanceof HTMLInputElement && c.control.type === 'checkbox')
+      c.control.checked = raw === true;
     else c.control.value = String(raw);
   }
 
@@ -217,13 +259,21 @@ export function createSettingsView(api: RendererApi): SettingsView {
   function renderReport(r: PreflightReport): void {
     replaceChildren(
       report,
-      h('p', { class: r.ok ? 'ok' : 'bad', text: r.ok ? '✓ The profile looks runnable.' : '✗ The profile has problems.' }),
+      h('p', {
+        class: r.ok ? 'ok' : 'bad',
+        text: r.ok ? '✓ The profile looks runnable.' : '✗ The profile has problems.',
+      }),
       h('p', {}, 'Command: ', h('code', { text: [r.command, ...r.args].join(' ') }), ` (in ${r.cwd || '—'})`),
       h(
         'ul',
         { class: 'checks' },
         ...r.checks.map((c) =>
-          h('li', { class: c.ok ? 'ok' : 'bad', attrs: { 'data-check': c.name } }, `${c.ok ? '✓' : '✗'} ${c.name}: `, c.message),
+          h(
+            'li',
+            { class: c.ok ? 'ok' : 'bad', attrs: { 'data-check': c.name } },
+            `${c.ok ? '✓' : '✗'} ${c.name}: `,
+            c.message,
+          ),
         ),
       ),
     );

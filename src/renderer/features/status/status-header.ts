@@ -26,8 +26,15 @@ export function createStatusHeader(api: RendererApi): StatusHeader {
   let snapshot: DaemonSnapshot | null = null;
   let pending: Action | null = null;
 
-  const dot = h('span', { class: 'state-dot', attrs: { 'data-color': 'gray', role: 'img', 'aria-label': 'daemon state colour gray' } });
-  const words = h('span', { class: 'state-words', attrs: { 'aria-live': 'polite', 'data-testid': 'state-words' }, text: 'loading…' });
+  const dot = h('span', {
+    class: 'state-dot',
+    attrs: { 'data-color': 'gray', role: 'img', 'aria-label': 'daemon state colour gray' },
+  });
+  const words = h('span', {
+    class: 'state-words',
+    attrs: { 'aria-live': 'polite', 'data-testid': 'state-words' },
+    text: 'loading…',
+  });
   const facts = h('dl', { class: 'facts', attrs: { 'aria-label': 'daemon facts' } });
   const error = h('div', { class: 'inline-error', attrs: { role: 'alert', 'data-testid': 'action-error' } });
   const lastProblem = h('div', { class: 'last-problem', attrs: { 'data-testid': 'last-problem' } });
@@ -55,7 +62,11 @@ export function createStatusHeader(api: RendererApi): StatusHeader {
     { class: 'status-header', attrs: { 'aria-label': 'Luna daemon status' } },
     h('div', { class: 'state' }, dot, words),
     facts,
-    h('div', { class: 'actions', attrs: { role: 'group', 'aria-label': 'daemon actions' } }, ...Object.values(buttons)),
+    h(
+      'div',
+      { class: 'actions', attrs: { role: 'group', 'aria-label': 'daemon actions' } },
+      ...Object.values(buttons),
+    ),
     error,
     lastProblem,
   );
@@ -99,7 +110,10 @@ export function createStatusHeader(api: RendererApi): StatusHeader {
 
   function renderFacts(status: DaemonStatus, now: number): void {
     const s = snapshot!;
-    const up = status.state === 'running' || status.state === 'unresponsive' ? formatDuration(now - status.since) : '—';
+    const up =
+      status.state === 'running' || status.state === 'unresponsive'
+        ? formatDuration(now - status.since)
+        : '—';
     setText(factEls.uptime.dd, up);
     const pid = 'pid' in status && status.pid !== null ? String(status.pid) : '—';
     setText(factEls.pid.dd, pid);
@@ -143,7 +157,10 @@ export function problemText(status: DaemonStatus, s: Pick<DaemonSnapshot, 'lastE
 }
 
 function fact(label: string): { dt: HTMLElement; dd: HTMLElement } {
-  return { dt: h('dt', { text: label }), dd: h('dd', { text: '—', attrs: { 'data-fact': label.toLowerCase() } }) };
+  return {
+    dt: h('dt', { text: label }),
+    dd: h('dd', { text: '—', attrs: { 'data-fact': label.toLowerCase() } }),
+  };
 }
 
 function capitalise(s: string): string {

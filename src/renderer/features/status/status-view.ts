@@ -19,7 +19,10 @@ export interface StatusView {
 
 /** Build the Status tab. */
 export function createStatusView(): StatusView {
-  const warnings = h('ul', { class: 'warnings', attrs: { 'aria-label': 'warnings', 'data-testid': 'warnings' } });
+  const warnings = h('ul', {
+    class: 'warnings',
+    attrs: { 'aria-label': 'warnings', 'data-testid': 'warnings' },
+  });
   const models = h('div', { class: 'models', attrs: { 'data-testid': 'models' } });
   const vram = h('div', { class: 'vram', attrs: { 'data-testid': 'vram' } });
   const counters = h('dl', { class: 'facts counters', attrs: { 'aria-label': 'daemon counters' } });
@@ -44,7 +47,8 @@ export function createStatusView(): StatusView {
 
     const info = s.info;
     if (!info) {
-      const why = s.status.state === 'running' ? 'No information from the daemon yet.' : 'The daemon is not running.';
+      const why =
+        s.status.state === 'running' ? 'No information from the daemon yet.' : 'The daemon is not running.';
       replaceChildren(models, h('p', { class: 'muted', text: why }));
       replaceChildren(vram, h('p', { class: 'muted', text: '—' }));
       replaceChildren(counters, ...processFacts(s));
@@ -52,14 +56,27 @@ export function createStatusView(): StatusView {
       return;
     }
     if (info.models.length === 0) {
-      replaceChildren(models, h('p', { class: 'muted', attrs: { 'data-testid': 'no-models' }, text: 'No models loaded.' }));
+      replaceChildren(
+        models,
+        h('p', { class: 'muted', attrs: { 'data-testid': 'no-models' }, text: 'No models loaded.' }),
+      );
     } else {
       replaceChildren(
         models,
         h(
           'table',
           { class: 'models-table', attrs: { 'aria-label': 'loaded models' } },
-          h('thead', {}, h('tr', {}, ...['Model', 'Source', 'Type', 'Device', 'Memory'].map((t) => h('th', { text: t, attrs: { scope: 'col' } })))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ...['Model', 'Source', 'Type', 'Device', 'Memory'].map((t) =>
+                h('th', { text: t, attrs: { scope: 'col' } }),
+              ),
+            ),
+          ),
           h(
             'tbody',
             {},
@@ -82,7 +99,9 @@ export function createStatusView(): StatusView {
       vram,
       ...(info.vram.length === 0
         ? [h('p', { class: 'muted', text: 'The daemon reports no GPU.' })]
-        : info.vram.map((d) => usageBar(d.device, d.usedGb, d.totalGb, `${formatGb(d.usedGb)} / ${formatGb(d.totalGb)}`))),
+        : info.vram.map((d) =>
+            usageBar(d.device, d.usedGb, d.totalGb, `${formatGb(d.usedGb)} / ${formatGb(d.totalGb)}`),
+          )),
     );
     const pool = info.clipPool;
     replaceChildren(
@@ -92,8 +111,15 @@ export function createStatusView(): StatusView {
       ...pair('VAE requests', String(info.vaeRequestCount)),
       ...pair('Service', info.serviceType),
       ...pair('Attention', info.attentionMode ?? '—'),
-      ...pair('Devices', Object.entries(info.devices).map(([k, v]) => `${k}: ${v}`).join(', ') || '—'),
-      ...(pool ? pair('CLIP pool', `${pool.activeWorkers}/${pool.workersCount} busy, queue ${pool.queueDepth}`) : []),
+      ...pair(
+        'Devices',
+        Object.entries(info.devices)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ') || '—',
+      ),
+      ...(pool
+        ? pair('CLIP pool', `${pool.activeWorkers}/${pool.workersCount} busy, queue ${pool.queueDepth}`)
+        : []),
       ...pair('Daemon uptime', formatDuration(info.uptimeSec * 1000)),
       ...processFacts(s),
     );
@@ -105,7 +131,10 @@ export function createStatusView(): StatusView {
 
 function processFacts(s: DaemonSnapshot): HTMLElement[] {
   if (!s.process) return [];
-  return [...pair('CPU', `${s.process.cpuPercent.toFixed(0)} %`), ...pair('Memory (RSS)', formatBytes(s.process.rssBytes))];
+  return [
+    ...pair('CPU', `${s.process.cpuPercent.toFixed(0)} %`),
+    ...pair('Memory (RSS)', formatBytes(s.process.rssBytes)),
+  ];
 }
 
 function pair(label: string, value: string): HTMLElement[] {
