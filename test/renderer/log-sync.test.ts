@@ -54,7 +54,7 @@ describe('LogSync', () => {
     ring.add(...range(1, 10));
     await sync.load();
     expect(seqs(buffer)).toEqual(range(1, 10).map((e) => e.seq));
-    expect(fake.calls[0]).toEqual({ channel: 'logs:get-since', request: { seq: 0 } });
+    expect(fake.calls[0]).toEqual({ channel: 'logs:get-since', request: { seq: 0, limit: 100_000 } });
     ring.add(...range(11, 12));
     sync.handleAppended(range(9, 12));
     expect(seqs(buffer).slice(-4)).toEqual([9, 10, 11, 12]);
@@ -80,7 +80,7 @@ describe('LogSync', () => {
     sync.handleAppended(range(7, 8)); // 4..6 were missed
     await sync.idle();
     expect(seqs(buffer)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(fake.calls.at(-1)).toEqual({ channel: 'logs:get-since', request: { seq: 3 } });
+    expect(fake.calls.at(-1)).toEqual({ channel: 'logs:get-since', request: { seq: 3, limit: 100_000 } });
   });
 
   it('accepts a gap the server can no longer fill, with a notice, and does not loop', async () => {

@@ -548,14 +548,14 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.recentOutput = [];
     if (proc.child.stdout) this.opts.capture.attach(proc.child.stdout, 'stdout');
     if (proc.child.stderr) this.opts.capture.attach(proc.child.stderr, 'stderr');
+    // Listen for 'close' from spawn time: after a SIGKILL it fires in the same tick as 'exit', and a
+    // listener added later would miss it and always wait the full fallback (bench: crash-detection).
+    const closed = new Promise((r) => proc.child.once('close', r));
     const exit = proc.exited.then(async ({ code, signal }) => {
       const at = this.now();
       // Let the pipes drain so the last lines are in the record, but never wait on a grandchild
       // that inherited them.
-      await Promise.race([
-        new Promise((r) => proc.child.once('close', r)),
-        new Promise((r) => setTimeout(r, PIPE_CLOSE_WAIT_MS)),
-      ]);
+      await Promise.race([closed, new Promise((r) => setTimeout(r, PIPE_CLOSE_WAIT_MS))]);
       this.opts.capture.flush();
       return { code, signal, at, stderrTail: this.recentOutput.slice(-TAIL_LINES) } satisfies ExitRecord;
     });

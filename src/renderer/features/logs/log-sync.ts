@@ -134,7 +134,12 @@ export class LogSync {
   /** Fetch pages after `lastSeq` until the server's last seq is reached. */
   private async fetchAfterLast(): Promise<'done' | 'failed' | 'restarted'> {
     for (let round = 0; round < MAX_PAGES_PER_SYNC; round++) {
-      const res = await this.api.invoke('logs:get-since', { seq: this.buffer.lastSeq });
+      // One page as large as our own buffer (the contract allows up to 200,000): a 100k backlog is one
+      // round trip, not several 50k pages applied one after another (bench: panel render).
+      const res = await this.api.invoke('logs:get-since', {
+        seq: this.buffer.lastSeq,
+        limit: Math.min(this.buffer.capacity, 200_000),
+      });
       if (!res.ok) {
         this.listener.notice(`Could not load the log: ${res.error.message}`);
         return 'failed';

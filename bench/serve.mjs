@@ -1,0 +1,95 @@
+// The headless Luna Tray (`node out/cli/index.js serve`) as a separate process, configured through
+// the CLI (`config set`) on the simulator profile with free ports, then started with `start`.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { CLI, getPort, isAlive, run, sleep, tempDir, track, waitFor } from './lib.mjs';
+
+/**
+ * Start `serve --no-open` and (unless `startDaemon` is false) the daemon. `extra` are additional
+ * `config set` pairs. Returns the server's PID, port, data dir, token, panel URL, the daemon PID
+ * and `stop()` (SIGINT, which stops the daemon, then a PID check on both).
+ */
+export async function startServe({ startDaemon = true, extra = [] } = {}) {
+  const dataDir = tempDir('luna-bench-serve-');
+  const port = await getPort();
+  const daemonPort = await getPort();
+  const wsPort = await getPort();
+  const pairs = [
+    ['daemon.profile', 'simulator'],
+    ['daemon.port', String(daemonPort)],
+    ['daemon.wsPort', String(wsPort)],
+    ...extra,
+  ];
+  for (const [k, v] of pairs) {
+    const res = await run(process.execPath, [CLI, 'config', 'set', k, v, '--data-dir', dataDir]);
+    if (res.code !== 0)
+      throw new Error(`config set ${k} ${v} failed (${res.code}): ${res.stderr}${res.stdout}`);
+  }
+  const proc = spawn(
+    process.execPath,
+    [CLI, 'serve', '--no-open', '--data-dir', dataDir, '--port', String(port)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  track(proc.pid);
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
+  const panelUrl = await waitFor(
+    () => {
+      if (proc.exitCode !== null) throw new Error(`serve exited ${proc.exitCode}: ${out}`);
+      return /Panel: (http\S+)/.exec(out)?.[1];
+    },
+    'serve to print its panel URL',
+    30_000,
+  );
+  const token = readFileSync(join(dataDir, 'control-token'), 'utf8').trim();
+  let daemonPid = null;
+  if (startDaemon) {
+    const res = await run(process.execPath, [CLI, 'start', '--data-dir', dataDir, '--port', String(port)]);
+    if (res.code !== 0) throw new Error(`luna-tray start failed (${res.code}): ${res.stderr}${res.stdout}`);
+    const st = await status(port, token);
+    daemonPid = st.pid ?? null;
+    track(daemonPid);
+  }
+  async function stop() {
+    if (proc.exitCode === null) {
+      proc.kill('SIGINT');
+      await waitFor(() => proc.exitCode !== null, 'serve to exit after SIGINT', 20_000).catch(() =>
+        proc.kill('SIGKILL'),
+      );
+    }
+    if (daemonPid && isAlive(daemonPid)) {
+      await sleep(500);
+      if (isAlive(daemonPid)) {
+        console.log(`warning: the daemon (PID ${daemonPid}) outlived serve; killing it`);
+        process.kill(daemonPid, 'SIGKILL');
+      }
+    }
+  }
+  return {
+    proc,
+    pid: proc.pid,
+    port,
+    daemonPort,
+    wsPort,
+    dataDir,
+    token,
+    panelUrl,
+    daemonPid,
+    output: () => out,
+    stop,
+  };
+}
+
+/** `GET /api/status`-like: the daemon status through the CLI's JSON output. */
+export async function status(port, token) {
+  const res = await fetch(`http://127.0.0.1:${port}/luna/daemon/status`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (!res.ok) throw new Error(`GET /luna/daemon/status: ${res.status}`);
+  return res.json();
+}
