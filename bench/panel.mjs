@@ -1,3 +1,4 @@
+/* global document, window, requestAnimationFrame, Event, KeyboardEvent -- code passed to page.evaluate runs in the browser */
 // panel: the web panel (src/renderer, served by `luna-tray serve`) in Debian's Chromium with 100,000
 // log lines. 100k lines are pushed into the daemon's output with the simulator's `sim_flood` command
 // (logs.bufferSize is raised to 200,000 so the server keeps them all; the panel keeps 100,000).
