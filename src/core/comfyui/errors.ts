@@ -143,11 +143,11 @@ export class ComfyUnreachableError extends ComfyError {
 function unreachableText(url: string, reason: UnreachableReason, detail: string): string {
   switch (reason) {
     case 'refused':
-      return `ComfyUI is not reachable at ${url} (connection refused). Is it running? Start it (python main.py --port …) or pass --instance with the right URL.`;
+      return `ComfyUI is not reachable at ${url} (connection refused). Is it running? Start it (python main.py --port …), or check the URL (--instance on the command line, comfyui.instances in the settings).`;
     case 'timeout':
       return `ComfyUI at ${url} did not answer in time (${detail}). It may be busy or hung; check its console, or retry.`;
     case 'dns':
-      return `Cannot resolve the host of ${url} (${detail}). Check the --instance URL.`;
+      return `Cannot resolve the host of ${url} (${detail}). Check the URL (--instance, or comfyui.instances in the settings).`;
     case 'reset':
       return `The connection to ComfyUI at ${url} was closed unexpectedly (${detail}). Check its console.`;
     default:
