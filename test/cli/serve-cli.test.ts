@@ -166,7 +166,13 @@ describe('luna-tray serve + CLI (real processes)', () => {
     expect(before.body).toMatchObject({ running: false, state: 'stopped', color: 'gray' });
     const start = await http(e, token, 'POST', '/luna/daemon/start', {});
     expect(start).toMatchObject({ status: 200, body: { status: 'ok' } });
-    const running = await http(e, token, 'GET', '/luna/daemon/status');
+    const justStarted = await http(e, token, 'GET', '/luna/daemon/status');
+    expect(justStarted.body).toMatchObject({ running: true, state: 'running', color: 'green' });
+    // The info fields follow with the first get_info (asynchronous after readiness).
+    const running = await waitFor(async () => {
+      const r = await http(e, token, 'GET', '/luna/daemon/status');
+      return 'device' in r.body ? r : null;
+    }, 'the first daemon info');
     expect(running.body).toMatchObject({ running: true, state: 'running', color: 'green', device: 'cuda:1' });
     for (const key of [
       'vram_used_gb',

@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Name of the token file in the data directory (owner-only permissions). */
@@ -7,27 +7,58 @@ export const TOKEN_FILE = 'control-token';
 /** The panel's session cookie (HttpOnly, SameSite=Strict). */
 export const SESSION_COOKIE = 'luna_tray_token';
 
+/** The token in `path` when the file holds a well-formed one, else null. */
+async function readValidToken(path: string): Promise<string | null> {
+  try {
+    const existing = (await readFile(path, 'utf8')).trim();
+    return /^[A-Za-z0-9_-]{43,}$/.test(existing) ? existing : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Load the control token from `<dataDir>/control-token`, creating a fresh random one (32 bytes,
  * base64url) when missing or malformed. The file is (re)set to mode 0600. The token is kept across
  * server restarts so the CLI and an open panel keep working after a restart.
+ *
+ * Two instances launched at the same moment both find no token: each writes its candidate to a
+ * temporary file and `link`s it into place, which creates the name only if it does not exist yet,
+ * atomically and with the complete content. The loser reads the winner's token, so the token on disk
+ * is always the one the server uses (a plain write let the loser overwrite it: every CLI call was
+ * then refused).
  */
 export async function loadOrCreateToken(dataDir: string): Promise<string> {
   const path = join(dataDir, TOKEN_FILE);
   await mkdir(dataDir, { recursive: true });
-  try {
-    const existing = (await readFile(path, 'utf8')).trim();
-    if (/^[A-Za-z0-9_-]{43,}$/.test(existing)) {
-      await chmod(path, 0o600);
-      return existing;
-    }
-  } catch {
-    // Missing or unreadable: create a new one below.
+  const existing = await readValidToken(path);
+  if (existing) {
+    await chmod(path, 0o600);
+    return existing;
   }
   const token = randomBytes(32).toString('base64url');
-  await writeFile(path, `${token}\n`, { mode: 0o600 });
-  await chmod(path, 0o600);
-  return token;
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(tmp, `${token}\n`, { mode: 0o600 });
+  try {
+    try {
+      await link(tmp, path);
+      return token;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+        // A file system without hard links (FAT, some network shares): plain replace, as before.
+        await rename(tmp, path);
+        return token;
+      }
+    }
+    const raced = await readValidToken(path);
+    if (raced) return raced;
+    // The existing file is malformed (not a concurrent creation): replace it.
+    await rename(tmp, path);
+    return token;
+  } finally {
+    await rm(tmp, { force: true });
+    await chmod(path, 0o600).catch(() => undefined);
+  }
 }
 
 /** Read the token for a client (the CLI); `null` when there is none. */

@@ -44,7 +44,9 @@ export function lunaStatusJson(snap: DaemonSnapshot): Record<string, unknown> {
     warnings: snap.warnings.map((w) => w.message),
     at: s.at,
   };
-  if (!running || !info) return { running: false, ...ours };
+  if (!running) return { running: false, ...ours };
+  // Running, but the first get_info has not arrived yet: say so without inventing figures.
+  if (!info) return { running: true, ...ours };
   const used = info.vram.reduce((a, v) => a + v.usedGb, 0);
   const total = info.vram.reduce((a, v) => a + v.totalGb, 0);
   const clipModels = info.models.filter((m) => m.source === 'clip_pool');
