@@ -19,15 +19,39 @@ const cases = readdirSync(dir)
   .map((f) => f.replace('.workflow.json', ''))
   .sort();
 
+/** `{"<id>": [input names in key order]}`: the frontend's key order is part of what it sends. */
+const keyOrder = (prompt: JsonObject) =>
+  Object.fromEntries(
+    Object.entries(prompt).map(([id, n]) => [id, Object.keys((n as JsonObject)['inputs'] as JsonObject)]),
+  );
+
 describe('convertWorkflow: one fixture per pitfall of spec §3.5', () => {
-  it('has the fixtures', () => {
-    expect(cases.length).toBeGreaterThanOrEqual(18);
+  it('has a fixture for every pitfall P1–P21', () => {
+    const covered = new Set(cases.map((c) => /^p(\d\d)-/.exec(c)?.[1]).filter(Boolean));
+    // P3, P12, P19, P20 are also exercised by p01-control-after-generate; each has its own fixture too.
+    for (let p = 1; p <= 21; p++) expect(covered, `P${p}`).toContain(String(p).padStart(2, '0'));
   });
   for (const name of cases) {
+    // Fixture fields: description, then `prompt` (+ optional exact `warnings`) or `error` (exact problems).
     const expected = load(`${name}.api.json`) as JsonObject;
     it(`${name}: ${jsonText(expected['description'])}`, () => {
-      const res = convertWorkflow(load(`${name}.workflow.json`), info);
+      const workflow = load(`${name}.workflow.json`);
+      if (expected['error'] !== undefined) {
+        let err: unknown;
+        try {
+          convertWorkflow(workflow, info);
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(ComfyWorkflowError);
+        expect((err as ComfyWorkflowError).problems).toEqual(expected['error']);
+        expect((err as Error).message).toBe((expected['error'] as string[]).join('\n'));
+        return;
+      }
+      const res = convertWorkflow(workflow, info);
       expect(res.prompt).toEqual(expected['prompt']);
+      expect(keyOrder(res.prompt)).toEqual(keyOrder(expected['prompt'] as JsonObject));
+      if (expected['warnings'] !== undefined) expect(res.warnings).toEqual(expected['warnings']);
     });
   }
 });
@@ -92,7 +116,58 @@ describe('convertWorkflow details', () => {
     expect(((res.prompt['6'] as JsonObject)['inputs'] as JsonObject)['text']).toBe(
       'a {red|blue} castle // comment',
     );
-    expect(res.warnings.join('\n')).toMatch(/node 6: input "text"/);
+    expect(res.warnings.join('\n')).toMatch(/node 6 \(CLIPTextEncode, "Positive"\): input "text"/);
+  });
+
+  it('P13: a text without dynamic-prompt syntax gives no warning', () => {
+    expect(convertWorkflow(load('p01-control-after-generate.workflow.json'), info).warnings).toEqual([]);
+  });
+
+  it('P14: newSeeds replaces only seeds whose control is "randomize" (or legacy true)', () => {
+    let n = 0n;
+    const res = convertWorkflow(load('p14-seed-sent-as-saved.workflow.json'), info, {
+      newSeeds: () => 1000n + ++n,
+    });
+    const input = (id: string, k: string) => ((res.prompt[id] as JsonObject)['inputs'] as JsonObject)[k];
+    expect(input('3', 'seed')).toBe(1001n); // randomize
+    expect(input('10', 'noise_seed')).toBe(42); // increment: the saved value is already the next one
+    expect(input('11', 'value')).toBe(5); // fixed
+    expect(input('14', 'noise_seed')).toBe(1002n); // legacy true
+    expect(n).toBe(2n);
+    expect(stringifyJson(res.prompt)).toContain('"seed":1001');
+  });
+
+  it('P12: every link is a [string, number] pair, never numbers or bigints for the id', () => {
+    const res = convertWorkflow(load('p12-link-encoding.workflow.json'), info);
+    const links = Object.values(res.prompt).flatMap((n) =>
+      Object.values((n as JsonObject)['inputs'] as JsonObject).filter(Array.isArray),
+    );
+    expect(links).toHaveLength(4);
+    for (const l of links) {
+      expect(typeof l[0]).toBe('string');
+      expect(typeof l[1]).toBe('number');
+    }
+  });
+
+  it('P21: a V3 COMBO spec gives the same layout as the legacy list form', () => {
+    const v3 = {
+      input: { required: { s: ['COMBO', { options: ['a', 'b'], control_after_generate: true }] } },
+    };
+    const v1 = { input: { required: { s: [['a', 'b'], { control_after_generate: true }] } } };
+    const names = (d: JsonObject) =>
+      widgetLayout(d).map((s) => (s.kind === 'input' ? `${s.spec.name}:${s.spec.type}` : `(${s.why})`));
+    expect(names(v3)).toEqual(['s:COMBO', '(control_after_generate)', '(control_filter_list)']);
+    expect(names(v1)).toEqual(names(v3));
+  });
+
+  it('P21: the dynamic-input error names every offending node at once and is a workflow error', () => {
+    try {
+      convertWorkflow(load('p21-dynamic-inputs-refused.workflow.json'), info);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toMatchObject({ name: 'ComfyWorkflowError', code: 'COMFY_WORKFLOW', kind: 'workflow' });
+      expect((e as ComfyWorkflowError).problems).toHaveLength(2);
+    }
   });
 
   it('surplus widget values are reported (P18)', () => {
@@ -118,6 +193,16 @@ describe('convertWorkflow details', () => {
       'denoise',
     ]);
     expect(names('LoadAudio')).toEqual(['audio', '(audio UI)', '(upload button)']);
+    // P5: no input_order (older server): the pseudo-inputs sit between required and optional widgets.
+    expect(names('LoadAudioSegment')).toEqual([
+      'audio',
+      '(audio UI)',
+      '(upload button)',
+      'start_time',
+      'duration',
+    ]);
+    // P3: input_order wins over object key order (optional listed first, required keys shuffled).
+    expect(names('OrderProbe')).toEqual(['alpha', 'mode', 'zeta', 'opt_flag', 'opt_text']);
   });
 
   it('bypass input choice: same slot if compatible, then exact consumer type, then compatible, * → same slot', () => {

@@ -6,7 +6,13 @@
 import type { ObjectInfoMap } from './client.js';
 import { ComfyWorkflowError } from './errors.js';
 import { isJsonObject, jsonText, parseJsonLossless, type JsonObject, type JsonValue } from './json.js';
-import { defaultValue, widgetLayout, type WidgetSlot } from './object-info.js';
+import {
+  DYNAMIC_INPUT_TYPES,
+  defaultValue,
+  orderedInputs,
+  widgetLayout,
+  type WidgetSlot,
+} from './object-info.js';
 
 /** Result of {@link convertWorkflow}. */
 export interface ConvertResult {
@@ -18,6 +24,17 @@ export interface ConvertResult {
   warnings: string[];
   /** `{nodeId: title}` of the emitted nodes. */
   titles: Record<string, string>;
+}
+
+/** Options of {@link convertWorkflow}. */
+export interface ConvertOptions {
+  /**
+   * P14: draw a fresh seed for every INT widget whose saved control value is `"randomize"` (or the legacy
+   * `true`), imitating the next run of the frontend. `"fixed"`, `"increment"` and `"decrement"` keep the
+   * saved value (the frontend already applied the step before saving). Without it the saved seed is sent
+   * as is. The frontend draws from `[min, min(max, 2^50))`; the caller decides the range.
+   */
+  newSeeds?: () => bigint | number;
 }
 
 /** Frontend-only node types that never reach the server (P8). */
@@ -120,17 +137,34 @@ interface Ctx {
   subgraphs: Map<string, SubgraphDef>;
   groupNodes: JsonObject;
   warnings: string[];
-  unknown: string[];
+  /** Fatal problems (unknown types, P21 dynamic inputs), thrown together at the end. */
+  problems: string[];
   out: JsonObject;
   titles: Record<string, string>;
   depth: number;
+  options: ConvertOptions;
 }
 
 /**
  * Convert a workflow (UI or API JSON, already parsed with {@link parseJsonLossless}) to an API prompt.
- * Throws {@link ComfyWorkflowError} for unknown node types or a shape that is neither format.
+ * Throws {@link ComfyWorkflowError} for unknown node types, for V3 dynamic inputs (P21), or a shape that is
+ * neither format; every such problem of the workflow is listed at once.
+ *
+ * Product decisions on the frontend's queue-time behaviour (spec §3.5):
+ * - P13 dynamic prompts: text of `dynamicPrompts` STRING widgets is sent **verbatim** (no `{a|b}` choice,
+ *   comments kept) so a conversion is deterministic; a warning names each node and input concerned.
+ * - P14 seeds: the **saved** seed is sent as is, which is what the frontend sends on the next queue
+ *   ("after" control mode). Re-running an unchanged workflow therefore hits ComfyUI's cache
+ *   (`execution_cached`) and returns the same image; pass {@link ConvertOptions.newSeeds} to imitate
+ *   "randomize".
+ * - P21 `COMFY_AUTOGROW_V3` / `COMFY_DYNAMICCOMBO_V3` inputs are refused: their nested/dotted prompt keys
+ *   cannot be derived from object_info and the spec; use "Export (API)" for such workflows.
  */
-export function convertWorkflow(workflow: JsonValue, objectInfo: ObjectInfoMap): ConvertResult {
+export function convertWorkflow(
+  workflow: JsonValue,
+  objectInfo: ObjectInfoMap,
+  options: ConvertOptions = {},
+): ConvertResult {
   if (
     isJsonObject(workflow) &&
     isApiPrompt(workflow['prompt'] ?? null) &&
@@ -153,10 +187,11 @@ export function convertWorkflow(workflow: JsonValue, objectInfo: ObjectInfoMap):
     subgraphs,
     groupNodes: isJsonObject(extra['groupNodes']) ? extra['groupNodes'] : {},
     warnings: [],
-    unknown: [],
+    problems: [],
     out: {},
     titles: {},
     depth: 0,
+    options,
   };
   const root: Scope = {
     prefix: '',
@@ -168,8 +203,8 @@ export function convertWorkflow(workflow: JsonValue, objectInfo: ObjectInfoMap):
     overrides: new Map(),
   };
   emitScope(ctx, root);
-  if (ctx.unknown.length > 0) {
-    throw new ComfyWorkflowError(ctx.unknown.join('\n'), ctx.unknown);
+  if (ctx.problems.length > 0) {
+    throw new ComfyWorkflowError(ctx.problems.join('\n'), ctx.problems);
   }
   // §3.2 step 9: drop link-valued inputs whose source was not emitted.
   for (const [id, n] of Object.entries(ctx.out)) {
@@ -303,7 +338,7 @@ function emitScope(ctx: Ctx, scope: Scope): void {
     const def = ctx.info[node.type];
     if (!def) {
       const where = scope.prefix ? ` (inside ${scope.prefix.slice(0, -1)})` : '';
-      ctx.unknown.push(
+      ctx.problems.push(
         `node ${scope.prefix}${node.id}${where} has type ${node.type}, which this ComfyUI does not know — install the custom node or pass --object-info from an instance that has it`,
       );
       continue;
@@ -315,6 +350,21 @@ function emitScope(ctx: Ctx, scope: Scope): void {
 
 function emitNode(ctx: Ctx, scope: Scope, node: UiNode, def: JsonObject): void {
   const id = scope.prefix + node.id;
+  // P19: node.title, then object_info display_name, then the type.
+  const dn = def['display_name'];
+  const title = node.title ?? (typeof dn === 'string' && dn ? dn : node.type);
+  const label = `node ${id} (${node.type}${title !== node.type ? `, "${title}"` : ''})`;
+  const specs = orderedInputs(def);
+  // P21: dynamic inputs need nested/dotted prompt keys the spec does not define; refuse rather than send a
+  // silently wrong prompt (a DynamicCombo is also a widget, so every later widget value would shift).
+  const dynamic = specs.filter((s) => DYNAMIC_INPUT_TYPES.has(s.type));
+  if (dynamic.length > 0) {
+    for (const s of dynamic)
+      ctx.problems.push(
+        `${label}: input "${s.name}" is a V3 dynamic input (${s.type}) whose prompt keys are nested/dotted names; converting it is not supported — use "Export (API)" in ComfyUI for this workflow`,
+      );
+    return;
+  }
   const inputs: JsonObject = {};
   const values = widgetValues(ctx, id, node, def);
   const overrides = scope.overrides.get(node.id);
@@ -328,18 +378,17 @@ function emitNode(ctx: Ctx, scope: Scope, node: UiNode, def: JsonObject): void {
     else if (r?.kind === 'value') inputs[input.name] = wrapValue(r.value);
     // null: a widget input keeps its widget value; a socket input stays absent (§3.4 "Muted").
   }
-  const dn = def['display_name'];
-  const title = node.title ?? (typeof dn === 'string' && dn ? dn : node.type);
   ctx.out[id] = { inputs, class_type: node.type, _meta: { title } };
   ctx.titles[id] = title;
-  if (/CLIPTextEncode|Prompt/i.test(node.type)) {
-    for (const [k, v] of Object.entries(inputs)) {
-      if (typeof v === 'string' && /\{[^{}]*\|[^{}]*\}|\/\/|\/\*/.test(v)) {
-        // P13: the frontend would resolve {a|b} and strip comments; we send the text verbatim (deterministic).
-        ctx.warnings.push(
-          `node ${id}: input "${k}" contains {a|b} choices or comments; sent verbatim (the ComfyUI frontend would resolve them randomly)`,
-        );
-      }
+  for (const s of specs) {
+    const v = inputs[s.name];
+    if (s.type !== 'STRING' || s.options['dynamicPrompts'] !== true || typeof v !== 'string') continue;
+    if (/\{[^{}]*\|[^{}]*\}|\/\/|\/\*/.test(v)) {
+      // P13: the frontend's serializeValue would strip comments and pick {a|b} choices at random; we send
+      // the text verbatim so a conversion is deterministic (product decision), and say so.
+      ctx.warnings.push(
+        `${label}: input "${s.name}" contains {a|b} choices or comments; sent verbatim (the ComfyUI frontend would strip the comments and pick the choices at random)`,
+      );
     }
   }
 }
@@ -370,12 +419,22 @@ function widgetValues(ctx: Ctx, id: string, node: UiNode, def: JsonObject): Map<
     legacyMode = true;
   }
   layout.forEach((slot, i) => {
-    if (slot.kind === 'skip') return; // P1, P2
+    if (slot.kind === 'skip') return; // P1, P2, P5 (holes sit on skipped slots)
     if (legacyMode && slot.spec.options['forceInput'] === true) return;
     let v: JsonValue | undefined = values[i];
-    // P17: missing trailing values keep the default. P5: a null hole also falls back to the default.
+    // P17: missing trailing values keep the default. A null on a real widget also falls back to the default.
     if (v === undefined || v === null) v = defaultValue(slot.spec);
     if (slot.spec.type === 'BOOLEAN' && (v === 'true' || v === 'false')) v = v === 'true'; // P16
+    const next = layout[i + 1];
+    if (
+      ctx.options.newSeeds &&
+      slot.spec.type === 'INT' &&
+      next?.kind === 'skip' &&
+      next.why === 'control_after_generate' &&
+      (values[i + 1] === 'randomize' || values[i + 1] === true)
+    ) {
+      v = ctx.options.newSeeds(); // P14: imitate "randomize" (legacy `true` meant the same).
+    }
     out.set(slot.spec.name, v);
   });
   if (values.length > layout.length) {

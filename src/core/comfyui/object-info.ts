@@ -66,15 +66,67 @@ export function isWidgetInput(spec: InputSpec): boolean {
   return WIDGET_TYPES.has(spec.type) && spec.options['forceInput'] !== true;
 }
 
+/** Dynamic V3 input types whose prompt keys are nested/dotted names (§1.9, P21); not convertible from object_info alone. */
+export const DYNAMIC_INPUT_TYPES: ReadonlySet<string> = new Set([
+  'COMFY_AUTOGROW_V3',
+  'COMFY_DYNAMICCOMBO_V3',
+]);
+
+/** The frontend-only pseudo-inputs an upload combo makes its extension add to `input.required` (§3.3, P2). */
+function uploadPseudoInputs(spec: InputSpec): Array<{ name: string; why: string }> {
+  if (spec.type !== 'COMBO' || !spec.required) return [];
+  const o = spec.options;
+  if (o['image_upload'] === true || o['video_upload'] === true || o['animated_image_upload'] === true)
+    return [{ name: 'upload', why: 'upload button' }];
+  if (o['audio_upload'] === true)
+    return [
+      { name: 'audioUI', why: 'audio UI' },
+      { name: 'upload', why: 'upload button' },
+    ];
+  if (Object.keys(o).some((k) => /_upload$/.test(k) && o[k] === true))
+    return [{ name: 'upload', why: 'upload button' }];
+  return [];
+}
+
 /**
  * The `widgets_values` layout of a node type as the frontend creates it (§3.3): ordered widget inputs,
- * each followed by its control values (P1), then the upload button(s) after all ordered inputs (P2).
+ * each followed by its control values (P1), and the upload button / audio UI pseudo-inputs (P2, P5).
  * `legacy` includes `forceInput` inputs, as files saved before frontend 1.16 do (P4).
+ *
+ * Why the pseudo-inputs are placed the way they are: the upload extensions append them to
+ * `input.required`, and `getOrderedInputSpecs` walks `input_order.required`, `input_order.optional`, then
+ * the remaining inputs in insertion order (required keys, the appended pseudo-inputs, optional keys). With a
+ * complete `input_order` they therefore come after every ordered input; without one (older servers) they
+ * sit between the required and the optional widgets, leaving `null` holes in the middle (P3, P5).
  */
 export function widgetLayout(def: JsonObject, legacy = false): WidgetSlot[] {
+  const specs = orderedInputs(def);
+  const order = isJsonObject(def['input_order']) ? def['input_order'] : {};
+  const ordered = new Set<string>();
+  for (const group of ['required', 'optional'] as const) {
+    const names = order[group];
+    if (Array.isArray(names)) for (const n of names) if (typeof n === 'string') ordered.add(n);
+  }
+  // Insertion order of the "remaining" walk: unordered required inputs, then pseudo-inputs, then optional.
+  const pseudo = new Map<string, string>();
+  for (const spec of specs)
+    for (const p of uploadPseudoInputs(spec)) if (!pseudo.has(p.name)) pseudo.set(p.name, p.why);
+  const inOrder = specs.filter((s) => ordered.has(s.name));
+  const rest = specs.filter((s) => !ordered.has(s.name));
+  type Entry = { spec: InputSpec } | { why: string };
+  const entries: Entry[] = [
+    ...inOrder.map((spec) => ({ spec })),
+    ...rest.filter((s) => s.required).map((spec) => ({ spec })),
+    ...[...pseudo.values()].map((why) => ({ why })),
+    ...rest.filter((s) => !s.required).map((spec) => ({ spec })),
+  ];
   const slots: WidgetSlot[] = [];
-  const trailing: WidgetSlot[] = [];
-  for (const spec of orderedInputs(def)) {
+  for (const e of entries) {
+    if ('why' in e) {
+      slots.push({ kind: 'skip', why: e.why });
+      continue;
+    }
+    const spec = e.spec;
     const widget = WIDGET_TYPES.has(spec.type) && (legacy || spec.options['forceInput'] !== true);
     if (!widget) continue;
     slots.push({ kind: 'input', spec });
@@ -89,18 +141,8 @@ export function widgetLayout(def: JsonObject, legacy = false): WidgetSlot[] {
         { kind: 'skip', why: 'control_filter_list' },
       );
     }
-    if (spec.type === 'COMBO' && spec.required) {
-      const o = spec.options;
-      if (o['image_upload'] === true || o['video_upload'] === true || o['animated_image_upload'] === true) {
-        trailing.push({ kind: 'skip', why: 'upload button' });
-      } else if (o['audio_upload'] === true) {
-        trailing.push({ kind: 'skip', why: 'audio UI' }, { kind: 'skip', why: 'upload button' });
-      } else if (Object.keys(o).some((k) => /_upload$/.test(k) && o[k] === true)) {
-        trailing.push({ kind: 'skip', why: 'upload button' });
-      }
-    }
   }
-  return [...slots, ...trailing];
+  return slots;
 }
 
 /** Default value of a widget input for missing trailing values (P17). */
