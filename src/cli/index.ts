@@ -35,9 +35,10 @@ Settings (with or without a running server)
 ComfyUI
   comfy [--json]               the watched ComfyUI instances (health, VRAM, queue, progress)
   free                         Free VRAM: unload the daemon + POST /free on every instance
-  run WORKFLOW.json [--instance URL] [--set NODE.INPUT=VALUE]... [--image PATH]... [--out DIR] [--timeout S]
+  run WORKFLOW.json [--instance URL] [--set NODE.INPUT=VALUE]... [--image PATH]... [--out DIR] [--timeout S] [--new-seed]
                                run a saved workflow (UI or API format) with a progress bar;
-                               outputs go to --out (default ./comfy-output) with a JSON sidecar each
+                               outputs go to --out (default ./comfy-output) with a JSON sidecar each;
+                               --new-seed draws fresh seeds where the workflow says "randomize"
   convert WORKFLOW.json (--instance URL | --object-info FILE)
                                print the API-format JSON of a UI workflow
 

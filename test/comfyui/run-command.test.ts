@@ -95,6 +95,29 @@ describe('luna-tray run (runCommand) against the fake', () => {
     expect(t.stderr).toMatch(/\] KSampler · nodes 4\/7 · elapsed/);
   });
 
+  it('--new-seed draws a fresh seed for "randomize" seeds; without it the saved seed is sent', async () => {
+    const randomized = `${dir}/randomize.json`;
+    await writeFile(randomized, (await readFile(wf, 'utf8')).replace('"fixed"', '"randomize"'));
+    const sentSeed = async (args: string[]): Promise<unknown> => {
+      const t = makeIo();
+      expect(
+        await runCommand([randomized, '--instance', fake.url, '--out', `${dir}/seed-out`, ...args], t.io),
+      ).toBe(0);
+      const queued = fake.calls.filter((c) => c.path === '/prompt' && c.method === 'POST').at(-1)!;
+      return (((queued.body as JsonObject)['prompt'] as JsonObject)['3'] as JsonObject)[
+        'inputs'
+      ] as JsonObject;
+    };
+    expect(await sentSeed([])).toMatchObject({ seed: 18446744073709551615n });
+    const a = ((await sentSeed(['--new-seed'])) as JsonObject)['seed'];
+    const b = ((await sentSeed(['--new-seed'])) as JsonObject)['seed'];
+    for (const s of [a, b]) {
+      expect(typeof s === 'bigint' || typeof s === 'number').toBe(true);
+      expect(BigInt(s as number)).toBeLessThan(2n ** 50n);
+    }
+    expect(a).not.toEqual(b);
+  });
+
   it('--image is uploaded and wired into LoadImage; --json prints the result', async () => {
     const api = {
       '1': { class_type: 'LoadImage', inputs: { image: 'example.png' }, _meta: { title: 'Load Image' } },

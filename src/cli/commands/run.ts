@@ -13,7 +13,7 @@ import { runWorkflow, type RunProgress } from '../../core/comfyui/run-workflow.j
 import { exitCodeOf, type CommandIo } from './convert.js';
 
 const USAGE =
-  'usage: luna-tray run WORKFLOW.json [--instance URL] [--set NODE.INPUT=VALUE]... [--image PATH]... [--out DIR] [--timeout S] [--json]';
+  'usage: luna-tray run WORKFLOW.json [--instance URL] [--set NODE.INPUT=VALUE]... [--image PATH]... [--out DIR] [--timeout S] [--new-seed] [--json]';
 
 /** Default instance when neither --instance nor LUNA_TRAY_COMFY_URL is given. */
 export const DEFAULT_INSTANCE = 'http://127.0.0.1:8188';
@@ -31,6 +31,7 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
         image: { type: 'string', multiple: true },
         out: { type: 'string' },
         timeout: { type: 'string' },
+        'new-seed': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -76,6 +77,7 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
       signal: io.signal,
       onProgress: bar.update,
       timeoutMs: timeoutS * 1000,
+      newSeed: values['new-seed'] === true,
     });
     bar.done();
     for (const w of res.warnings) io.stderr.write(`warning: ${w}\n`);

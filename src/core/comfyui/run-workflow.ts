@@ -3,7 +3,7 @@
  * socket's id (socket opened BEFORE queueing, spec/comfyui-api.md §2.2), follow progress, and download the
  * outputs from /history via /view (§2.5: `executing {node: null}` is the "result is in history" signal).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
@@ -72,6 +72,16 @@ export interface RunWorkflowOptions {
   pollMs?: number;
   /** Injected client (tests); closed by the caller. */
   client?: ComfyClient;
+  /**
+   * Draw a fresh seed for every seed widget set to "randomize" (UI workflows only), as the
+   * frontend's next run would; by default the saved seed is sent as is (spec §3.5 P14).
+   */
+  newSeed?: boolean;
+}
+
+/** A random seed like the frontend's: uniform in [0, 2^50) (spec §3.5 P14). */
+export function randomSeed(): bigint {
+  return BigInt.asUintN(50, randomBytes(8).readBigUInt64LE());
 }
 
 /** One downloaded output. */
@@ -158,7 +168,11 @@ async function run(client: ComfyClient, opts: RunWorkflowOptions): Promise<RunRe
   const isApi =
     isApiPrompt(opts.workflow) ||
     (isJsonObject(opts.workflow) && isApiPrompt(opts.workflow['prompt'] ?? null));
-  const converted = convertWorkflow(opts.workflow, isApi ? {} : await needInfo());
+  const converted = convertWorkflow(
+    opts.workflow,
+    isApi ? {} : await needInfo(),
+    opts.newSeed ? { newSeeds: randomSeed } : {},
+  );
   const prompt = converted.prompt;
   const warnings = [...converted.warnings];
   throwIfAborted(null);
