@@ -106,7 +106,7 @@ describe('luna-tray run (runCommand) against the fake', () => {
       const queued = fake.calls.filter((c) => c.path === '/prompt' && c.method === 'POST').at(-1)!;
       return (((queued.body as JsonObject)['prompt'] as JsonObject)['3'] as JsonObject)[
         'inputs'
-      ] as JsonObject;
+      ];
     };
     expect(await sentSeed([])).toMatchObject({ seed: 18446744073709551615n });
     const a = ((await sentSeed(['--new-seed'])) as JsonObject)['seed'];
