@@ -25,7 +25,7 @@ export type { RotatingFile, RotatingFileOptions } from './rotating-file.js';
 export {
   createLogCapture,
   DEFAULT_RECORD_IDLE_MS,
-  formatLogFileBatch,
-  formatLogFileLine,
+  formatSupervisorFileLine,
+  SUPERVISOR_FILE_TAG,
 } from './log-capture.js';
 export type { LogCapture, LogCaptureOptions } from './log-capture.js';

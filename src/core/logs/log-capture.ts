@@ -44,68 +44,39 @@ export interface LogCapture {
 
 const LEVEL_LABEL: Record<LogLevel, string> = {
   debug: 'DEBUG',
-  info: 'INFO ',
+  info: 'INFO',
   warning: 'WARNING',
   error: 'ERROR',
   critical: 'CRITICAL',
 };
 
-/**
- * One entry as it appears in the daemon log file:
- * `2026-11-21T05:41:00.123Z stderr INFO  [LunaDaemon] Luna Daemon Ready!` (continuation lines of a
- * multi-line record follow verbatim on their own lines). `parseLogFileLine` reads it back.
- */
-export function formatLogFileLine(entry: LogEntry): string {
-  const logger = entry.logger === undefined ? '' : `[${entry.logger}] `;
-  return `${new Date(entry.ts).toISOString()} ${entry.source} ${LEVEL_LABEL[entry.level]} ${logger}${entry.text}`;
-}
+/** The tag that marks the supervisor's own lines in the daemon log file. */
+export const SUPERVISOR_FILE_TAG = '[luna-tray]';
 
 /**
- * A batch of entries as file text (one string, `\n`-terminated). Built as ONE join over
- * [prefix, text, "\n", …] with the prefix (date, source, level, logger) shared by consecutive entries
- * of the same chunk, so a line costs no intermediate strings.
+ * One of the supervisor's own events as it appears in the daemon log file, `\n`-terminated:
+ * `2026-11-21T05:41:00.123Z [luna-tray] WARNING Port 19283 is busy`. `parseLogFileLine` reads it back.
+ *
+ * The daemon's OWN lines are NOT formatted like this: they are written verbatim (see
+ * {@link createLogCapture}).
  */
-export function formatLogFileBatch(entries: readonly LogEntry[]): string {
-  const parts = new Array<string>(entries.length * 3);
-  let lastTs = Number.NaN;
-  let iso = '';
-  let prefix = '';
-  let prefixSource = '';
-  let prefixLevel = '';
-  let prefixLogger: string | undefined;
-  let p = 0;
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
-    if (
-      e.ts !== lastTs ||
-      e.source !== prefixSource ||
-      e.level !== prefixLevel ||
-      e.logger !== prefixLogger
-    ) {
-      if (e.ts !== lastTs) {
-        lastTs = e.ts;
-        iso = new Date(e.ts).toISOString();
-      }
-      prefixSource = e.source;
-      prefixLevel = e.level;
-      prefixLogger = e.logger;
-      prefix =
-        e.logger === undefined
-          ? `${iso} ${e.source} ${LEVEL_LABEL[e.level]} `
-          : `${iso} ${e.source} ${LEVEL_LABEL[e.level]} [${e.logger}] `;
-    }
-    parts[p++] = prefix;
-    parts[p++] = e.text;
-    parts[p++] = '\n';
-  }
-  return parts.join('');
+export function formatSupervisorFileLine(ts: number, level: LogLevel, text: string): string {
+  return `${new Date(ts).toISOString()} ${SUPERVISOR_FILE_TAG} ${LEVEL_LABEL[level]} ${text}\n`;
 }
 
 /**
  * Create the capture pipeline for the daemon's output (STYLE.md §9.8): per chunk, split lines
  * (`line-splitter.ts`, with ANSI stripping), parse levels and group continuation lines into
- * records (`record-assembler.ts`), append the chunk's records to the store as ONE batch and write
- * them to the file with ONE call.
+ * records (`record-assembler.ts`), append the chunk's records to the store as ONE batch, and write
+ * the chunk's lines to the file with ONE call.
+ *
+ * The file gets the daemon's lines VERBATIM (ANSI-stripped and capped like the store's, but
+ * otherwise as the daemon printed them, in arrival order, stdout and stderr merged, blank lines
+ * kept), as pm2 does: the daemon's records already carry their own timestamp, logger and level
+ * (spec/luna-daemon.md §12), and formatting a prefix per line cost more than parsing it (about
+ * 0.7 µs per line, docs/benchmarks.md "Optimisations"). Only the supervisor's own events are
+ * formatted ({@link formatSupervisorFileLine}). Nothing in the product reads the file back; it is
+ * for people and for support.
  *
  * A multi-line record (a log line followed by a traceback) is published when the next record
  * starts, or {@link DEFAULT_RECORD_IDLE_MS} after the chunk that left it open if nothing more came,
@@ -121,9 +92,7 @@ export function createLogCapture(options: LogCaptureOptions): LogCapture {
   const closers = new Set<() => void>();
 
   function publish(batch: LogEntry[]): void {
-    if (batch.length === 0) return;
-    const entries = store.append(batch);
-    file?.write(formatLogFileBatch(entries));
+    if (batch.length !== 0) store.append(batch);
   }
 
   function attach(stream: Readable, source: 'stdout' | 'stderr'): () => void {
@@ -144,6 +113,7 @@ export function createLogCapture(options: LogCaptureOptions): LogCapture {
     const onData = (chunk: Buffer | string): void => {
       const lines = splitter.push(chunk);
       if (lines.length === 0) return;
+      file?.write(splitter.joinedLines());
       const batch: LogEntry[] = [];
       assembler.push(lines, now(), batch);
       publish(batch);
@@ -164,7 +134,10 @@ export function createLogCapture(options: LogCaptureOptions): LogCapture {
       stream.off('close', finish);
       const batch: LogEntry[] = [];
       const rest = splitter.flush();
-      if (rest.length > 0) assembler.push(rest, now(), batch);
+      if (rest.length > 0) {
+        file?.write(splitter.joinedLines());
+        assembler.push(rest, now(), batch);
+      }
       assembler.close(batch);
       if (timer) clearTimeout(timer);
       timer = null;
@@ -189,6 +162,7 @@ export function createLogCapture(options: LogCaptureOptions): LogCapture {
     supervisor(level, text) {
       const entry: LogEntry = { seq: 0, ts: now(), source: 'supervisor', level, logger: undefined, text };
       publish([entry]);
+      file?.write(formatSupervisorFileLine(entry.ts, level, text));
       return entry;
     },
     flush() {

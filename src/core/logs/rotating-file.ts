@@ -145,7 +145,7 @@ export function createRotatingFile(options: RotatingFileOptions): RotatingFile {
   function gapNote(): string {
     if (droppedChars === 0) return '';
     const note =
-      `${new Date().toISOString()} supervisor WARNING [log-file] ${droppedChars} characters of daemon ` +
+      `${new Date().toISOString()} [luna-tray] WARNING [log-file] ${droppedChars} characters of daemon ` +
       `output could not be written to this file (${failureCode || 'write error'}); they were still shown in the app\n`;
     droppedChars = 0;
     return note;

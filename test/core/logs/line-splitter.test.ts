@@ -122,4 +122,24 @@ describe('createLineSplitter', () => {
       { numRuns: 500 },
     );
   });
+
+  it('joinedLines() is exactly the returned lines, each followed by a newline', () => {
+    const piece = fc.constantFrom('a', 'bc', '\n', '\r', '\r\n', '\x1b[1m', '\x07', 'é', 'x'.repeat(12), '');
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(piece, { maxLength: 12 }), { maxLength: 8 }),
+        fc.boolean(),
+        (chunks, strip) => {
+          const s = createLineSplitter({ maxLineLength: 8, stripAnsi: strip });
+          for (const c of chunks) {
+            const lines = [...s.push(Buffer.from(c.join('')))];
+            expect(s.joinedLines()).toBe(lines.map((l) => `${l}\n`).join(''));
+          }
+          const rest = s.flush();
+          expect(s.joinedLines()).toBe(rest.map((l) => `${l}\n`).join(''));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
 });

@@ -6,8 +6,7 @@ import { PassThrough } from 'node:stream';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { LogEntry } from '../../../src/shared/log-entry.js';
-import { createLogCapture, formatLogFileBatch } from '../../../src/core/logs/log-capture.js';
+import { createLogCapture, formatSupervisorFileLine } from '../../../src/core/logs/log-capture.js';
 import { parseLogFileLine } from '../../../src/core/logs/log-line-parser.js';
 import { LogStore } from '../../../src/core/logs/log-store.js';
 import { createRotatingFile } from '../../../src/core/logs/rotating-file.js';
@@ -99,7 +98,7 @@ describe('createLogCapture', () => {
     ]);
   });
 
-  it('records supervisor events and writes every batch to the file in the documented format', async () => {
+  it('records supervisor events and writes the daemon lines verbatim to the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'luna-capture-'));
     dirs.push(dir);
     const store = new LogStore();
@@ -109,37 +108,58 @@ describe('createLogCapture', () => {
     expect(entry).toMatchObject({ seq: 1, source: 'supervisor', level: 'warning' });
     const stderr = new PassThrough();
     capture.attach(stderr, 'stderr');
-    stderr.end(
-      '2025-12-12 14:03:11,123 - LunaDaemon - INFO - Luna Daemon Ready!\nTraceback (most recent call last):\n  File "a.py", line 2\nOSError: x\n',
-    );
+    stderr.write('2025-12-12 14:03:11,123 - LunaDaemon - INFO - Luna Daemon Ready!\r\n\n');
+    stderr.write('\x1b[31mred\x1b[0m print\n' + 'x'.repeat(40) + '\n');
+    stderr.end('Traceback (most recent call last):\n  File "a.py", line 2\nOSError: x');
     await waitFor(() => store.lastSeq === 3, 'the stream to end', 2_000);
+    capture.supervisor('info', 'two\nlines');
     await file.close();
+    // Daemon lines as printed (ANSI stripped, CRLF normalised, blank lines kept, the partial last
+    // line completed); only the supervisor's own events get a prefix.
     expect(readFileSync(join(dir, 'daemon.log'), 'utf8')).toBe(
       [
-        '2026-11-21T05:41:00.123Z supervisor WARNING Port 19283 is busy (pid 42, python3)',
-        '2026-11-21T05:41:00.123Z stderr INFO  [LunaDaemon] Luna Daemon Ready!',
-        '2026-11-21T05:41:00.123Z stderr ERROR Traceback (most recent call last):',
+        '2026-11-21T05:41:00.123Z [luna-tray] WARNING Port 19283 is busy (pid 42, python3)',
+        '2025-12-12 14:03:11,123 - LunaDaemon - INFO - Luna Daemon Ready!',
+        '',
+        'red print',
+        'x'.repeat(40),
+        'Traceback (most recent call last):',
         '  File "a.py", line 2',
         'OSError: x',
+        '2026-11-21T05:41:00.123Z [luna-tray] INFO two',
+        'lines',
         '',
       ].join('\n'),
     );
     expect(
-      parseLogFileLine('2026-11-21T05:41:00.123Z stderr INFO  [LunaDaemon] Luna Daemon Ready!'),
-    ).toMatchObject({
-      logger: 'LunaDaemon',
-      text: 'Luna Daemon Ready!',
+      parseLogFileLine('2026-11-21T05:41:00.123Z [luna-tray] WARNING Port 19283 is busy (pid 42, python3)'),
+    ).toEqual({
+      ts: Date.parse('2026-11-21T05:41:00.123Z'),
+      source: 'supervisor',
+      level: 'warning',
+      text: 'Port 19283 is busy (pid 42, python3)',
     });
   });
 
-  it('formats a batch with one join and shared prefixes', () => {
-    const es: LogEntry[] = [
-      { seq: 1, ts: 0, source: 'stdout', level: 'debug', text: 'a' },
-      { seq: 2, ts: 0, source: 'stdout', level: 'debug', text: 'b' },
-      { seq: 3, ts: 1, source: 'stderr', level: 'critical', logger: 'L', text: 'c' },
-    ];
-    expect(formatLogFileBatch(es)).toBe(
-      '1970-01-01T00:00:00.000Z stdout DEBUG a\n1970-01-01T00:00:00.000Z stdout DEBUG b\n1970-01-01T00:00:00.001Z stderr CRITICAL [L] c\n',
+  it('caps overlong lines in the file as in the store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'luna-capture-'));
+    dirs.push(dir);
+    const store = new LogStore();
+    const file = createRotatingFile({ path: join(dir, 'daemon.log') });
+    const capture = createLogCapture({ store, file, maxLineLength: 10 });
+    const stdout = new PassThrough();
+    capture.attach(stdout, 'stdout');
+    stdout.end('short\n' + 'y'.repeat(25) + '\nend\n');
+    await waitFor(() => store.lastSeq === 3, 'the stream to end', 2_000);
+    await file.close();
+    const text = readFileSync(join(dir, 'daemon.log'), 'utf8');
+    expect(text).toBe(`short\n${store.since(0).entries[1]!.text}\nend\n`);
+    expect(text).toContain(`${'y'.repeat(10)} … [truncated 15 bytes]`);
+  });
+
+  it('formats the supervisor file line', () => {
+    expect(formatSupervisorFileLine(1, 'critical', 'c')).toBe(
+      '1970-01-01T00:00:00.001Z [luna-tray] CRITICAL c\n',
     );
   });
 

@@ -194,22 +194,16 @@ describe('rawLineLevel', () => {
 });
 
 describe('parseLogFileLine', () => {
-  it('reads back our own file format', () => {
-    expect(parseLogFileLine('2026-11-21T05:41:00.123Z stderr INFO  [LunaDaemon] Luna Daemon Ready!')).toEqual(
-      {
-        ts: Date.parse('2026-11-21T05:41:00.123Z'),
-        source: 'stderr',
-        level: 'info',
-        logger: 'LunaDaemon',
-        text: 'Luna Daemon Ready!',
-      },
-    );
-    expect(parseLogFileLine('2026-11-21T05:41:00.123Z supervisor WARNING spawned pid 12')).toEqual({
+  it("reads back the supervisor's own lines; the daemon's verbatim lines are not ours", () => {
+    expect(parseLogFileLine('2026-11-21T05:41:00.123Z [luna-tray] WARNING spawned pid 12')).toEqual({
       ts: Date.parse('2026-11-21T05:41:00.123Z'),
       source: 'supervisor',
       level: 'warning',
       text: 'spawned pid 12',
     });
+    expect(parseLogFileLine('2026-11-21T05:41:00.123Z [luna-tray] INFO [x] y')?.text).toBe('[x] y');
+    expect(parseLogFileLine('2025-12-12 14:03:11,123 - LunaDaemon - INFO - Luna Daemon Ready!')).toBeNull();
+    expect(parseLogFileLine('2026-11-21T05:41:00.123Z stderr INFO  [LunaDaemon] old format')).toBeNull();
     expect(parseLogFileLine('  File "x.py", line 1')).toBeNull();
   });
 });

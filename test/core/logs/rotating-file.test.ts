@@ -152,7 +152,7 @@ describe('createRotatingFile', () => {
     await file.close();
     const text = readFileSync(path, 'utf8');
     expect(text).toMatch(
-      /supervisor WARNING \[log-file\] \d+ characters of daemon output could not be written/,
+      /\[luna-tray\] WARNING \[log-file\] \d+ characters of daemon output could not be written/,
     );
     expect(text.length).toBeLessThan(400);
     expect(text.endsWith('batch-19\n')).toBe(true);
