@@ -71,7 +71,7 @@ const READY_POLL_MS = 50;
 /** Per-ping timeout while starting (the daemon may be busy importing torch). */
 const READY_PING_TIMEOUT_MS = 1_000;
 /** Process CPU/RSS sampling interval. */
-const STATS_INTERVAL_MS = 2_000;
+const STATS_INTERVAL_MS = 5_000;
 /** After a stop, how long to wait for the port to stop answering. */
 const PORT_RELEASE_TIMEOUT_MS = 5_000;
 

@@ -2,7 +2,12 @@ import { spawn } from 'node:child_process';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { isDescendantOf, parentPid, processStartTime } from '../../../src/core/supervisor/processes.js';
+import {
+  createProcessSampler,
+  isDescendantOf,
+  parentPid,
+  processStartTime,
+} from '../../../src/core/supervisor/processes.js';
 import { killAllTracked, track, waitFor } from '../../helpers/processes.js';
 
 afterEach(() => killAllTracked());
@@ -29,6 +34,21 @@ describe('process helpers', () => {
     expect(await isDescendantOf(grandchild, child.pid!)).toBe(true);
     expect(await isDescendantOf(grandchild, process.pid)).toBe(true);
     expect(await isDescendantOf(process.pid, child.pid!)).toBe(false);
+  });
+
+  it('samples CPU % (as a difference) and RSS of a process', async () => {
+    const sample = createProcessSampler(process.pid);
+    const first = await sample();
+    expect(first).not.toBeNull();
+    expect(first!.cpuPercent).toBe(0);
+    expect(first!.rssBytes).toBeGreaterThan(10 * 2 ** 20);
+    const until = Date.now() + 300;
+    let x = 0;
+    while (Date.now() < until) x += Math.sqrt(x + 1);
+    expect(x).toBeGreaterThan(0);
+    const second = await sample();
+    expect(second!.cpuPercent).toBeGreaterThan(20);
+    expect(await createProcessSampler(2 ** 22 + 12345)()).toBeNull();
   });
 
   it('identifies a process by its start time (PID reuse guard)', async () => {
