@@ -11,13 +11,13 @@ import ElectronStore from 'electron-store';
 import { migrate } from '../core/settings/migrations.js';
 import { repairSettings } from '../core/settings/json-file-settings-store.js';
 import {
-  applySettingsPatch,
   findUnknownKeys,
   SettingsListeners,
   settingsEqual,
   type SettingsListener,
   type SettingsStore,
   type SettingsUpdateResult,
+  prepareSettingsUpdate,
 } from '../core/settings/settings-store.js';
 import { defaultSettings, SETTINGS_VERSION, type Settings } from '../shared/settings-schema.js';
 
@@ -93,20 +93,14 @@ export class ElectronSettingsStore implements SettingsStore {
 
   /** Validate the merged result; persist before publishing (a failed write changes nothing). */
   update(patch: unknown): SettingsUpdateResult {
-    const result = applySettingsPatch(this.#settings, patch);
-    if (!result.ok) return result;
     const previous = this.#settings;
-    if (settingsEqual(previous, result.settings)) return { ok: true, settings: previous };
-    try {
-      this.#store.store = { ...result.settings };
-    } catch (e) {
-      return {
-        ok: false,
-        issues: [{ key: '', message: `could not save settings to ${this.location}: ${errorText(e)}` }],
-      };
+    const { result, changed } = prepareSettingsUpdate(previous, patch, this.location, (next) => {
+      this.#store.store = { ...next };
+    });
+    if (changed && result.ok) {
+      this.#settings = result.settings;
+      this.#listeners.emit(result.settings, previous);
     }
-    this.#settings = result.settings;
-    this.#listeners.emit(result.settings, previous);
     return result;
   }
 

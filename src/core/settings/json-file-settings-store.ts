@@ -21,13 +21,13 @@ import {
 } from '../../shared/settings-schema.js';
 import { migrate } from './migrations.js';
 import {
-  applySettingsPatch,
   findUnknownKeys,
   SettingsListeners,
   settingsEqual,
   type SettingsListener,
   type SettingsStore,
   type SettingsUpdateResult,
+  prepareSettingsUpdate,
 } from './settings-store.js';
 
 /** Options of {@link JsonFileSettingsStore}. */
@@ -176,20 +176,14 @@ export class JsonFileSettingsStore implements SettingsStore {
 
   /** See {@link SettingsStore.update}. Persists before publishing; a failed write changes nothing. */
   update(patch: unknown): SettingsUpdateResult {
-    const result = applySettingsPatch(this.#settings, patch);
-    if (!result.ok) return result;
     const previous = this.#settings;
-    if (settingsEqual(previous, result.settings)) return { ok: true, settings: previous };
-    try {
-      writeFileAtomic(this.location, `${JSON.stringify(result.settings, null, 2)}\n`);
-    } catch (error) {
-      return {
-        ok: false,
-        issues: [{ key: '', message: `could not save settings to ${this.location}: ${errorText(error)}` }],
-      };
+    const { result, changed } = prepareSettingsUpdate(previous, patch, this.location, (next) =>
+      writeFileAtomic(this.location, `${JSON.stringify(next, null, 2)}\n`),
+    );
+    if (changed && result.ok) {
+      this.#settings = result.settings;
+      this.#listeners.emit(result.settings, previous);
     }
-    this.#settings = result.settings;
-    this.#listeners.emit(result.settings, previous);
     return result;
   }
 

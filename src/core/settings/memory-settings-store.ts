@@ -3,10 +3,10 @@ import { defaultSettings, settingsSchema } from '../../shared/settings-schema.js
 import {
   applySettingsPatch,
   SettingsListeners,
-  settingsEqual,
   type SettingsListener,
   type SettingsStore,
   type SettingsUpdateResult,
+  prepareSettingsUpdate,
 } from './settings-store.js';
 
 /** Settings kept in memory only (tests, and hosts that must not write anything). */
@@ -38,12 +38,12 @@ export class MemorySettingsStore implements SettingsStore {
 
   /** See {@link SettingsStore.update}. */
   update(patch: unknown): SettingsUpdateResult {
-    const result = applySettingsPatch(this.#settings, patch);
-    if (!result.ok) return result;
     const previous = this.#settings;
-    if (settingsEqual(previous, result.settings)) return { ok: true, settings: previous };
-    this.#settings = result.settings;
-    this.#listeners.emit(result.settings, previous);
+    const { result, changed } = prepareSettingsUpdate(previous, patch, this.location);
+    if (changed && result.ok) {
+      this.#settings = result.settings;
+      this.#listeners.emit(result.settings, previous);
+    }
     return result;
   }
 

@@ -68,6 +68,37 @@ export function applySettingsPatch(current: Settings, patch: unknown): SettingsU
   return { ok: true, settings: parsed.data };
 }
 
+/**
+ * The update algorithm every store shares: validate the merged patch, treat an identical result as
+ * a no-op, then persist — a failed write changes nothing and comes back as an issue. `changed` tells
+ * the store to adopt `result.settings` and publish it. Stores differ only in `persist` (none in
+ * memory, an atomic file write, electron-store).
+ */
+export function prepareSettingsUpdate(
+  current: Settings,
+  patch: unknown,
+  location: string,
+  persist?: (next: Settings) => void,
+): { result: SettingsUpdateResult; changed: boolean } {
+  const result = applySettingsPatch(current, patch);
+  if (!result.ok) return { result, changed: false };
+  if (settingsEqual(current, result.settings))
+    return { result: { ok: true, settings: current }, changed: false };
+  try {
+    persist?.(result.settings);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      result: {
+        ok: false,
+        issues: [{ key: '', message: `could not save settings to ${location}: ${message}` }],
+      },
+      changed: false,
+    };
+  }
+  return { result, changed: true };
+}
+
 /** Structural equality of two JSON-like values (settings are plain JSON data). */
 export function settingsEqual(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
