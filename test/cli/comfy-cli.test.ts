@@ -1,33 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import type { JsonObject } from '../../src/core/comfyui/json.js';
 import { startFakeComfy, type FakeComfy } from '../fakes/fake-comfyui.js';
+import { txt2imgPrompt } from '../fakes/sample-prompt.js';
 import { killAllTracked, waitFor } from '../helpers/processes.js';
 import { cliAsync, serveEnv, startServe, type ServeEnv } from '../helpers/serve.js';
 
-const slowPrompt: JsonObject = {
-  '4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' } },
-  '5': { class_type: 'EmptyLatentImage', inputs: { width: 512, height: 512, batch_size: 1 } },
-  '6': { class_type: 'CLIPTextEncode', inputs: { text: 'x', clip: ['4', 1] } },
-  '3': {
-    class_type: 'KSampler',
-    inputs: {
-      seed: 1,
-      steps: 400,
-      cfg: 8,
-      sampler_name: 'euler',
-      scheduler: 'normal',
-      denoise: 1,
-      model: ['4', 0],
-      positive: ['6', 0],
-      negative: ['6', 0],
-      latent_image: ['5', 0],
-    },
-    _meta: { title: 'Main sampler' },
-  },
-  '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
-  '9': { class_type: 'SaveImage', inputs: { images: ['8', 0], filename_prefix: 'm' } },
-};
+const slowPrompt = txt2imgPrompt({ steps: 400, samplerTitle: 'Main sampler', filenamePrefix: 'm' });
 
 let a: FakeComfy;
 let b: FakeComfy;

@@ -14,30 +14,14 @@ import {
 } from '../../src/core/comfyui/errors.js';
 import type { JsonObject } from '../../src/core/comfyui/json.js';
 import { startFakeComfy, TINY_PNG, type FakeComfy } from '../fakes/fake-comfyui.js';
+import { txt2imgPrompt } from '../fakes/sample-prompt.js';
 
-const PROMPT: JsonObject = {
-  '4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' } },
-  '5': { class_type: 'EmptyLatentImage', inputs: { width: 512, height: 512, batch_size: 1 } },
-  '6': { class_type: 'CLIPTextEncode', inputs: { text: 'a cat', clip: ['4', 1] } },
-  '3': {
-    class_type: 'KSampler',
-    inputs: {
-      seed: 18446744073709551615n,
-      steps: 3,
-      cfg: 8,
-      sampler_name: 'euler',
-      scheduler: 'normal',
-      denoise: 1,
-      model: ['4', 0],
-      positive: ['6', 0],
-      negative: ['6', 0],
-      latent_image: ['5', 0],
-    },
-    _meta: { title: 'My Sampler' },
-  },
-  '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
-  '9': { class_type: 'SaveImage', inputs: { images: ['8', 0], filename_prefix: 'test' } },
-};
+const PROMPT = txt2imgPrompt({
+  seed: 18446744073709551615n,
+  steps: 3,
+  text: 'a cat',
+  samplerTitle: 'My Sampler',
+});
 
 let fake: FakeComfy;
 let client: ComfyClient;

@@ -104,9 +104,7 @@ describe('luna-tray run (runCommand) against the fake', () => {
         await runCommand([randomized, '--instance', fake.url, '--out', `${dir}/seed-out`, ...args], t.io),
       ).toBe(0);
       const queued = fake.calls.filter((c) => c.path === '/prompt' && c.method === 'POST').at(-1)!;
-      return (((queued.body as JsonObject)['prompt'] as JsonObject)['3'] as JsonObject)[
-        'inputs'
-      ];
+      return (((queued.body as JsonObject)['prompt'] as JsonObject)['3'] as JsonObject)['inputs'];
     };
     expect(await sentSeed([])).toMatchObject({ seed: 18446744073709551615n });
     const a = ((await sentSeed(['--new-seed'])) as JsonObject)['seed'];

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ComfyClient } from '../../src/core/comfyui/client.js';
-import type { JsonObject } from '../../src/core/comfyui/json.js';
 import {
   openComfySocket,
   parseBinaryFrame,
@@ -10,6 +9,7 @@ import {
   type ComfyWsMessage,
 } from '../../src/core/comfyui/ws.js';
 import { startFakeComfy, TINY_PNG, type FakeComfy } from '../fakes/fake-comfyui.js';
+import { txt2imgPrompt } from '../fakes/sample-prompt.js';
 
 const u32 = (n: number) => {
   const b = Buffer.alloc(4);
@@ -160,28 +160,7 @@ describe('openComfySocket against the fake', () => {
     await fake.close();
   });
 
-  const prompt: JsonObject = {
-    '5': { class_type: 'EmptyLatentImage', inputs: { width: 512, height: 512, batch_size: 1 } },
-    '4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' } },
-    '6': { class_type: 'CLIPTextEncode', inputs: { text: 'x', clip: ['4', 1] } },
-    '3': {
-      class_type: 'KSampler',
-      inputs: {
-        seed: 1,
-        steps: 2,
-        cfg: 8,
-        sampler_name: 'euler',
-        scheduler: 'normal',
-        denoise: 1,
-        model: ['4', 0],
-        positive: ['6', 0],
-        negative: ['6', 0],
-        latent_image: ['5', 0],
-      },
-    },
-    '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
-    '9': { class_type: 'SaveImage', inputs: { images: ['8', 0], filename_prefix: 'w' } },
-  };
+  const prompt = txt2imgPrompt({ filenamePrefix: 'w' });
 
   it('gets the sid, the handshake reply, the §2.5 event order and type-4 previews; other sockets get only status', async () => {
     const ours = await openComfySocket(fake.url);
