@@ -133,14 +133,14 @@ export async function startServe(
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exit = exited(child);
-  const panelUrl: string = (await waitFor<string | undefined>(
+  const panelUrl: string = await waitFor<string | undefined>(
     () => {
       if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${out}`);
       return /Panel: (http:\/\/\S+)/.exec(out)?.[1];
     },
     'the panel URL',
     20_000,
-  ));
+  );
   return {
     child,
     pid: child.pid!,
