@@ -1,5 +1,5 @@
 /** `luna-tray convert WORKFLOW.json (--instance URL | --object-info FILE)`: print the API-format JSON. */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { ComfyClient } from '../../core/comfyui/client.js';
 import { convertWorkflow, readWorkflowFile } from '../../core/comfyui/convert.js';
@@ -17,6 +17,47 @@ export interface CommandIo {
 
 const USAGE = 'usage: luna-tray convert WORKFLOW.json (--instance URL | --object-info FILE)';
 
+/** `parseArgs`'s option table type. */
+type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
+/** The parsed option values of a workflow command, typed from its option table. */
+type WorkflowValues<O extends ParseArgsOptionsConfig> = ReturnType<
+  typeof parseArgs<{ args: string[]; allowPositionals: true; options: O }>
+>['values'];
+
+/**
+ * The shared preamble of the workflow commands: parse `argv` with `options` (which must include
+ * `help`), print parse errors with the usage, and require exactly one WORKFLOW.json. Returns the
+ * values and the workflow path, or the exit code to return (0 after --help, 2 on a usage error).
+ */
+export function parseWorkflowArgs<const O extends ParseArgsOptionsConfig & { help: { type: 'boolean' } }>(
+  command: string,
+  usage: string,
+  argv: string[],
+  options: O,
+  io: CommandIo,
+): { values: WorkflowValues<O>; workflow: string } | number {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options });
+  } catch (e) {
+    io.stderr.write(`luna-tray ${command}: ${(e as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if ((values as { help?: boolean }).help) {
+    io.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    io.stderr.write(
+      `luna-tray ${command}: ${positionals.length === 0 ? 'missing WORKFLOW.json' : `one workflow at a time (got ${positionals.length})`}\n${usage}\n`,
+    );
+    return 2;
+  }
+  return { values, workflow: positionals[0]! };
+}
+
 /** Exit code for a ComfyUI failure: 2 usage, 3 unreachable, 130 interrupted, 1 otherwise. */
 export function exitCodeOf(e: unknown): number {
   if (e instanceof ComfyWorkflowError) return e.kind === 'usage' ? 2 : 1;
@@ -27,32 +68,19 @@ export function exitCodeOf(e: unknown): number {
 
 /** Run the convert command; returns the exit code (0 ok, 1 conversion failed, 2 usage, 3 unreachable). */
 export async function convertCommand(argv: string[], io: CommandIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        instance: { type: 'string' },
-        'object-info': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.stderr.write(`luna-tray convert: ${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    io.stderr.write(
-      `luna-tray convert: ${positionals.length === 0 ? 'missing WORKFLOW.json' : `one workflow at a time (got ${positionals.length})`}\n${USAGE}\n`,
-    );
-    return 2;
-  }
+  const args = parseWorkflowArgs(
+    'convert',
+    USAGE,
+    argv,
+    {
+      instance: { type: 'string' },
+      'object-info': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    io,
+  );
+  if (typeof args === 'number') return args;
+  const { values } = args;
   if (!values.instance && !values['object-info']) {
     io.stderr.write(
       `luna-tray convert: need --instance URL (a running ComfyUI to read /object_info from) or --object-info FILE (a saved object_info.json)\n${USAGE}\n`,
@@ -65,7 +93,7 @@ export async function convertCommand(argv: string[], io: CommandIo): Promise<num
   }
   let client: ComfyClient | null = null;
   try {
-    const workflow = await readWorkflowFile(positionals[0]!);
+    const workflow = await readWorkflowFile(args.workflow);
     let info;
     if (values['object-info']) info = await loadObjectInfoFile(values['object-info']);
     else {

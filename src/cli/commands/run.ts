@@ -4,13 +4,11 @@
  * written files (or the result JSON with --json). Exit: 0 ok, 1 validation/execution error, 2 usage,
  * 3 unreachable, 130 interrupted.
  */
-import { parseArgs } from 'node:util';
-
 import { readWorkflowFile } from '../../core/comfyui/convert.js';
 import { ComfyExecutionError, ComfyValidationError } from '../../core/comfyui/errors.js';
 import { stringifyJson } from '../../core/comfyui/json.js';
 import { runWorkflow, type RunProgress } from '../../core/comfyui/run-workflow.js';
-import { exitCodeOf, type CommandIo } from './convert.js';
+import { exitCodeOf, parseWorkflowArgs, type CommandIo } from './convert.js';
 
 const USAGE =
   'usage: luna-tray run WORKFLOW.json [--instance URL] [--set NODE.INPUT=VALUE]... [--image PATH]... [--out DIR] [--timeout S] [--new-seed] [--json]';
@@ -20,37 +18,24 @@ export const DEFAULT_INSTANCE = 'http://127.0.0.1:8188';
 
 /** Run the run command; returns the exit code. */
 export async function runCommand(argv: string[], io: CommandIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        instance: { type: 'string' },
-        set: { type: 'string', multiple: true },
-        image: { type: 'string', multiple: true },
-        out: { type: 'string' },
-        timeout: { type: 'string' },
-        'new-seed': { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.stderr.write(`luna-tray run: ${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    io.stderr.write(
-      `luna-tray run: ${positionals.length === 0 ? 'missing WORKFLOW.json' : `one workflow at a time (got ${positionals.length})`}\n${USAGE}\n`,
-    );
-    return 2;
-  }
+  const args = parseWorkflowArgs(
+    'run',
+    USAGE,
+    argv,
+    {
+      instance: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      image: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      timeout: { type: 'string' },
+      'new-seed': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    io,
+  );
+  if (typeof args === 'number') return args;
+  const { values } = args;
   const instance = values.instance ?? io.env['LUNA_TRAY_COMFY_URL'] ?? DEFAULT_INSTANCE;
   if (!/^https?:\/\/[^/]+/i.test(instance)) {
     io.stderr.write(
@@ -67,7 +52,7 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
   }
   const bar = createProgressRenderer(io);
   try {
-    const workflow = await readWorkflowFile(positionals[0]!);
+    const workflow = await readWorkflowFile(args.workflow);
     const res = await runWorkflow({
       instance,
       workflow,
