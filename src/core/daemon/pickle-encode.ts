@@ -83,6 +83,24 @@ function longBytes(v: bigint): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/**
+ * An opcode with a length operand: the 1-byte form (`shortOp`) when allowed and the length fits,
+ * else the 4-byte little-endian form (`longOp`). Lengths here are far below 2^31, so the unsigned
+ * write also serves LONG4's signed operand.
+ */
+function writeSized(w: Writer, length: number, shortOp: number, longOp: number, shortAllowed = true): void {
+  if (shortAllowed && length <= 0xff) {
+    w.ensure(2);
+    w.buf[w.pos++] = shortOp;
+    w.buf[w.pos++] = length;
+    return;
+  }
+  w.ensure(5);
+  w.buf[w.pos++] = longOp;
+  w.buf.writeUInt32LE(length, w.pos);
+  w.pos += 4;
+}
+
 function writeInt(w: Writer, v: number | bigint): void {
   if (typeof v === 'number') {
     if (v >= 0 && v <= 0xff) {
@@ -112,15 +130,7 @@ function writeInt(w: Writer, v: number | bigint): void {
   }
   // Ints beyond 32 bits: LONG1 (LONG4 beyond 255 bytes), as Python writes them.
   const b = longBytes(v);
-  if (b.length <= 0xff) {
-    w.byte(LONG1);
-    w.byte(b.length);
-  } else {
-    w.ensure(5);
-    w.buf[w.pos++] = LONG4;
-    w.buf.writeInt32LE(b.length, w.pos);
-    w.pos += 4;
-  }
+  writeSized(w, b.length, LONG1, LONG4);
   w.bytes(b);
 }
 
@@ -143,16 +153,8 @@ function writeValue(w: Writer, v: PickleValue, proto: number, depth: number, max
       return;
     case 'string': {
       const b = enc.encode(v);
-      if (proto >= 4 && b.length <= 0xff) {
-        w.ensure(2);
-        w.buf[w.pos++] = SHORT_BINUNICODE;
-        w.buf[w.pos++] = b.length;
-      } else {
-        w.ensure(5);
-        w.buf[w.pos++] = BINUNICODE;
-        w.buf.writeUInt32LE(b.length, w.pos);
-        w.pos += 4;
-      }
+      // SHORT_BINUNICODE is a protocol 4 opcode; protocol 2 output uses BINUNICODE throughout.
+      writeSized(w, b.length, SHORT_BINUNICODE, BINUNICODE, proto >= 4);
       return w.bytes(b);
     }
     case 'object':
@@ -163,15 +165,7 @@ function writeValue(w: Writer, v: PickleValue, proto: number, depth: number, max
   if (v instanceof Uint8Array) {
     // SHORT_BINBYTES / BINBYTES are protocol 3 opcodes; Python's unpickler accepts them under any
     // declared protocol (spec §6.1).
-    if (v.length <= 0xff) {
-      w.byte(SHORT_BINBYTES);
-      w.byte(v.length);
-    } else {
-      w.ensure(5);
-      w.buf[w.pos++] = BINBYTES;
-      w.buf.writeUInt32LE(v.length, w.pos);
-      w.pos += 4;
-    }
+    writeSized(w, v.length, SHORT_BINBYTES, BINBYTES);
     return w.bytes(v);
   }
   if (Array.isArray(v)) {
