@@ -205,31 +205,25 @@ export function detectFromComfyUI(
   } catch {
     // No custom_nodes folder: reported below as a missing daemon.
   }
-  for (const name of collections) {
-    const dir = path.join(customNodes, name);
-    const server = path.join(dir, 'luna_daemon', 'daemon_server.py');
-    if (isFileSafe(server)) {
-      collectionDir = dir;
-      script = server;
-      scriptKind = 'daemon_server';
-      break;
+  // daemon_server.py in any collection folder wins over tray_app.py in any of them (spec §3.2).
+  for (const kind of ['daemon_server', 'tray_app'] as const) {
+    const found = collections
+      .map((name) => ({
+        dir: path.join(customNodes, name),
+        file: path.join(customNodes, name, 'luna_daemon', `${kind}.py`),
+      }))
+      .find((c) => isFileSafe(c.file));
+    if (!found) continue;
+    collectionDir = found.dir;
+    script = found.file;
+    scriptKind = kind;
+    if (kind === 'tray_app') {
+      notes.push(
+        `Using ${found.file}: daemon_server.py was not found. In GUI mode the tray app keeps running after a ` +
+          'shutdown and its exit code is not meaningful (spec §9.2); update ComfyUI-Luna-Collection if you can',
+      );
     }
-  }
-  if (!script) {
-    for (const name of collections) {
-      const dir = path.join(customNodes, name);
-      const tray = path.join(dir, 'luna_daemon', 'tray_app.py');
-      if (isFileSafe(tray)) {
-        collectionDir = dir;
-        script = tray;
-        scriptKind = 'tray_app';
-        notes.push(
-          `Using ${tray}: daemon_server.py was not found. In GUI mode the tray app keeps running after a ` +
-            'shutdown and its exit code is not meaningful (spec §9.2); update ComfyUI-Luna-Collection if you can',
-        );
-        break;
-      }
-    }
+    break;
   }
   if (!collectionDir && collections.length > 0) collectionDir = path.join(customNodes, collections[0]!);
   return {

@@ -133,6 +133,21 @@ describe('resolveLaunchProfile: comfyui', () => {
     expect(r.ok && r.notes.join()).toMatch(/keeps running after a shutdown/);
   });
 
+  it('prefers daemon_server.py in any collection folder over tray_app.py in an earlier one', () => {
+    // The canonical folder (searched first) has only the tray app; a second copy has the daemon.
+    const root = fakeComfy({ venv: 'venv/bin/python', script: 'tray_app.py' });
+    const other = join(root, 'custom_nodes', 'my-luna-collection-fork', 'luna_daemon');
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, 'daemon_server.py'), 'print("daemon")\n');
+    const r = resolveLaunchProfile(settings({ comfyui: { path: root } }), {
+      ...base,
+      env: envWithoutPython(),
+      platform: 'linux',
+    });
+    expect(r.ok && r.args[0]).toBe(join(other, 'daemon_server.py'));
+    expect(r.ok && r.notes.join()).not.toMatch(/tray app/);
+  });
+
   it('uses daemon.command / daemon.args / daemon.cwd when set', () => {
     const root = fakeComfy();
     const r = resolveLaunchProfile(
