@@ -1076,7 +1076,8 @@ class LunaDaemonSim:
             "message": f"CLIP device set to {device} (will apply on next model load)",
         }
 
-    def _cmd_set_vae_device(self, data: Dict[str, Any]) -> Dict[str, Any]:
+    def _set_plain_device(self, data: Dict[str, Any], attr: str, label: str, applies: str) -> Dict[str, Any]:
+        """set_vae_device / set_llm_device (spec §8.1): validate, swap, log; no pool to restart."""
         device = data.get("device")
         if not device:
             return {"error": "device parameter required"}
@@ -1084,31 +1085,21 @@ class LunaDaemonSim:
         if error:
             return error
         with self.lock:
-            old_device, self.vae_device = self.vae_device, device
-        LOGGER.info(f"[Daemon] VAE device changed: {old_device} -> {device}")
+            old_device = getattr(self, attr)
+            setattr(self, attr, device)
+        LOGGER.info(f"[Daemon] {label} device changed: {old_device} -> {device}")
         return {
             "success": True,
             "old_device": old_device,
             "new_device": device,
-            "message": f"VAE device set to {device} (will apply on next operation)",
+            "message": f"{label} device set to {device} (will apply on {applies})",
         }
 
+    def _cmd_set_vae_device(self, data: Dict[str, Any]) -> Dict[str, Any]:
+        return self._set_plain_device(data, "vae_device", "VAE", "next operation")
+
     def _cmd_set_llm_device(self, data: Dict[str, Any]) -> Dict[str, Any]:
-        device = data.get("device")
-        if not device:
-            return {"error": "device parameter required"}
-        error = self._validate_device(device)
-        if error:
-            return error
-        with self.lock:
-            old_device, self.llm_device = self.llm_device, device
-        LOGGER.info(f"[Daemon] LLM device changed: {old_device} -> {device}")
-        return {
-            "success": True,
-            "old_device": old_device,
-            "new_device": device,
-            "message": f"LLM device set to {device} (will apply on next model load)",
-        }
+        return self._set_plain_device(data, "llm_device", "LLM", "next model load")
 
     def _cmd_set_attention_mode(self, data: Dict[str, Any]) -> Dict[str, Any]:
         mode = data.get("mode", "auto")

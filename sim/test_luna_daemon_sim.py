@@ -336,6 +336,9 @@ class CurrentProtocolTests(SimTestCase):
         self.assertEqual(call(s, {"cmd": "set_vae_device", "device": "cpu"}),
                          {"success": True, "old_device": "cuda:0", "new_device": "cpu",
                           "message": "VAE device set to cpu (will apply on next operation)"})
+        self.assertEqual(call(s, {"cmd": "set_llm_device", "device": "cuda:1"}),
+                         {"success": True, "old_device": "cuda:1", "new_device": "cuda:1",
+                          "message": "LLM device set to cuda:1 (will apply on next model load)"})
         reply = call(s, {"cmd": "set_clip_device", "device": "cuda:0"})  # live pool: workers stopped
         self.assertEqual(reply["message"], "CLIP device changed to cuda:0")
         self.assertEqual(call(s, {"cmd": "get_devices"})["devices"], {"clip": "cuda:0", "vae": "cpu", "llm": "cuda:1"})
