@@ -59,9 +59,11 @@ async function runOurs(i) {
   const capture = logs.createLogCapture({ store, file, maxLineLength: 16 * 1024 });
   let entries = 0;
   let done = false;
-  const unsubscribe = store.subscribe((batch) => {
-    entries += batch.length;
-    if (batch[batch.length - 1].text.endsWith(MARKER)) done = true;
+  // The product's own listeners follow the store by seq range (no entry objects); so does this one,
+  // reading back only the newest entry of each batch.
+  const unsubscribe = store.onAppend((first, last) => {
+    entries += last - first + 1;
+    if (store.tail(1).entries[0].text.endsWith(MARKER)) done = true;
   });
   global.gc?.();
   const rss0 = process.memoryUsage().rss;

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 
 import { stripAnsi } from './strip-ansi.js';
@@ -13,18 +14,36 @@ export interface LineSplitterOptions {
   stripAnsi?: boolean;
 }
 
+/** Receives each completed line as the span `str[start, end)` (no line break inside). */
+export interface LineSink {
+  line(str: string, start: number, end: number, ts: number): void;
+}
+
 /** Turns a byte stream into complete text lines; see {@link createLineSplitter}. */
 export interface LineSplitter {
   /** Feed one chunk; returns the lines it completed (possibly none). Never throws on bad bytes. */
   push(chunk: Buffer | Uint8Array | string): readonly string[];
+  /**
+   * Feed one chunk and hand each completed line to `sink` as a span of the decoded chunk (the
+   * capture hot path: no string per line); `ts` is passed through. Returns the number of lines.
+   */
+  pushTo(chunk: Buffer | Uint8Array | string, sink: LineSink, ts: number): number;
   /** End of stream: returns the partial last line (if any) as a complete line, and resets. */
   flush(): string[];
+  /** {@link flush} into a sink; returns the number of lines. */
+  flushTo(sink: LineSink, ts: number): number;
   /**
-   * The lines returned by the last `push`/`flush` as one string, each followed by `\n` (`''` when
+   * The lines of the last `push`/`pushTo`/`flush` as one string, each followed by `\n` (`''` when
    * there were none): what the daemon log file gets, verbatim. When no line of the chunk was altered
-   * (stripped, truncated) it is built from the decoded chunk itself, without a per-line join.
+   * (stripped, truncated) it is one slice of the decoded chunk, without a per-line join.
    */
   joinedLines(): string;
+  /**
+   * The same content as {@link joinedLines}, as parts to write in order. When the chunk's lines are
+   * unaltered, valid UTF-8 bytes, the bulk is the chunk's own bytes (a `subarray`, no copy), so the
+   * file costs no string building or encoding.
+   */
+  joinedParts(): (string | Uint8Array)[];
 }
 
 /**
@@ -81,12 +100,19 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
   let skipLeadingLf = false;
   /** The partial line contains control characters (it came from an earlier chunk). */
   let tailHasControls = false;
-  // What `joinedLines()` needs about the last push: its lines, and when lines 1… are unaltered
-  // slices of the decoded text, that text and the range [lastFrom, lastTo) holding them.
-  let lastLines: readonly string[] = NO_LINES;
+  /** Offsets of the line ends (`\n`) of the chunk being pushed; reused across pushes. */
+  let ends = new Int32Array(1024);
+  // What `joinedLines()` needs about the last push: either the lines completed before the chunk's
+  // first line end plus the range [lastFrom, lastTo) of `lastSource` holding the others unaltered,
+  // or (lastFrom === -1) every line as a string in `lastLines`.
+  let lastFirst = '';
+  let lastLines: string[] = [];
   let lastSource = '';
   let lastFrom = -1;
   let lastTo = -1;
+  let lastCount = 0;
+  /** The bytes of the chunk holding what `lastSource.slice(lastFrom, lastTo)` decodes to, or null. */
+  let lastBytes: Uint8Array | null = null;
 
   function finishLine(line: string, dropped: number, hasControls: boolean): string {
     let out = line;
@@ -122,86 +148,158 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
     tailDropped = Buffer.byteLength(joined) - Buffer.byteLength(tail);
   }
 
-  function push(chunk: Buffer | Uint8Array | string): readonly string[] {
-    lastLines = NO_LINES;
+  function resetLast(): void {
+    lastCount = 0;
     lastFrom = -1;
+    lastFirst = '';
+    if (lastLines.length !== 0) lastLines = [];
+    lastSource = '';
+    lastBytes = null;
+  }
+
+  function pushTo(chunk: Buffer | Uint8Array | string, sink: LineSink, ts: number): number {
+    resetLast();
     let text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
-    if (text.length === 0) return NO_LINES;
+    if (text.length === 0) return 0;
+    let skipped = false;
     if (skipLeadingLf) {
       skipLeadingLf = false;
       if (text.charCodeAt(0) === 10) {
         text = text.slice(1);
-        if (text.length === 0) return NO_LINES;
+        skipped = true;
+        if (text.length === 0) return 0;
       }
     }
+    const decoded = text;
     if (text.indexOf('\r') !== -1) {
       if (text.charCodeAt(text.length - 1) === 13) skipLeadingLf = true;
       text = text.replace(/\r\n?/g, '\n');
     }
     const chunkHasControls = shouldStrip && chunkNeedsStrip(text);
-    const firstNl = text.indexOf('\n');
-    if (firstNl === -1) {
+    // Pass 1: the line ends (a native indexOf per line), and whether a line is over the cap.
+    let n = 0;
+    let overlong = false;
+    let prev = -1;
+    for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) {
+      if (n === ends.length) {
+        const grown = new Int32Array(ends.length * 2);
+        grown.set(ends);
+        ends = grown;
+      }
+      ends[n++] = at;
+      if (at - prev - 1 > max) overlong = true;
+      prev = at;
+    }
+    if (n === 0) {
       addToTail(text);
       tailHasControls ||= chunkHasControls;
-      return NO_LINES;
+      return 0;
     }
-    const parts = text.split('\n');
-    const last = parts.length - 1;
-    // The first part completes the partial line carried over from earlier chunks.
-    const first = parts[0]!;
+    const firstNl = ends[0]!;
+    const lastNl = ends[n - 1]!;
+    // The first line completes the partial line carried over from earlier chunks.
+    let first: string | null = null;
     if (tail.length > 0 || tailDropped > 0) {
-      addToTail(first);
-      parts[0] = finishLine(tail, tailDropped, tailHasControls || chunkHasControls);
-    } else if (first.length > max || chunkHasControls) {
-      parts[0] = finishLine(first, 0, chunkHasControls);
+      addToTail(text.slice(0, firstNl));
+      first = finishLine(tail, tailDropped, tailHasControls || chunkHasControls);
     }
-    let unaltered = !chunkHasControls;
-    if (chunkHasControls) {
-      for (let i = 1; i < last; i++) parts[i] = finishLine(parts[i]!, 0, true);
-    } else {
-      for (let i = 1; i < last; i++) {
-        if (parts[i]!.length > max) {
-          parts[i] = finishLine(parts[i]!, 0, false);
-          unaltered = false;
-        }
+    if (!chunkHasControls && !overlong) {
+      // Fast path: every line is an unaltered span of `text`.
+      if (first !== null) {
+        sink.line(first, 0, first.length, ts);
+        lastFirst = first + '\n';
+      } else {
+        sink.line(text, 0, firstNl, ts);
+        lastFirst = text.slice(0, firstNl + 1);
       }
-    }
-    if (unaltered) {
+      let from = firstNl + 1;
+      for (let i = 1; i < n; i++) {
+        const to = ends[i]!;
+        sink.line(text, from, to, ts);
+        from = to + 1;
+      }
       lastSource = text;
-      lastFrom = firstNl;
-      lastTo = text.length - parts[last]!.length;
+      lastFrom = firstNl + 1;
+      lastTo = lastNl + 1;
+      if (typeof chunk !== 'string' && text === decoded && lastTo > lastFrom) {
+        // The same range in the chunk's bytes: a line end is the single byte 10 in UTF-8, and the
+        // bytes before the chunk's first one (a character completed from the previous chunk, a
+        // skipped LF) belong to the first line. Invalid UTF-8 keeps the text path (U+FFFD).
+        const from = chunk.indexOf(10, skipped ? 1 : 0) + 1;
+        const to = chunk.lastIndexOf(10) + 1;
+        const bytes = chunk.subarray(from, to);
+        if (from > 0 && to > from && isUtf8(bytes)) lastBytes = bytes;
+      }
+    } else {
+      // Slow path: lines are stripped and/or truncated into strings of their own.
+      const lines: string[] = new Array<string>(n);
+      lines[0] = first ?? finishLine(text.slice(0, firstNl), 0, chunkHasControls);
+      for (let i = 1; i < n; i++) {
+        const line = text.slice(ends[i - 1]! + 1, ends[i]);
+        lines[i] = chunkHasControls || line.length > max ? finishLine(line, 0, chunkHasControls) : line;
+      }
+      for (let i = 0; i < n; i++) sink.line(lines[i]!, 0, lines[i]!.length, ts);
+      lastLines = lines;
     }
+    lastCount = n;
     tail = '';
     tailDropped = 0;
     tailHasControls = chunkHasControls;
-    addToTail(parts[last]!);
-    parts.length = last;
-    lastLines = parts;
-    return parts;
+    addToTail(text.slice(lastNl + 1));
+    return n;
+  }
+
+  function joinedParts(): (string | Uint8Array)[] {
+    if (lastBytes !== null) return [lastFirst, lastBytes];
+    return [joinedLines()];
   }
 
   function joinedLines(): string {
-    if (lastLines.length === 0) return '';
-    // Lines 1… are the decoded text between the first and the last line end: one slice, no join.
-    if (lastFrom !== -1) return lastLines[0]! + lastSource.slice(lastFrom, lastTo);
+    if (lastCount === 0) return '';
+    if (lastFrom !== -1) return lastFirst + lastSource.slice(lastFrom, lastTo);
     return lastLines.join('\n') + '\n';
   }
 
-  function flush(): string[] {
+  function flushTo(sink: LineSink, ts: number): number {
     const rest = decoder.end();
     decoder = new StringDecoder('utf8');
-    const out = rest.length > 0 ? [...push(rest)] : [];
+    // Collect everything as strings: a flush is rare and `joinedLines()` must cover all of it.
+    const out: string[] = [];
+    const collect: LineSink = { line: (str, a, b) => out.push(str.slice(a, b)) };
+    if (rest.length > 0) pushTo(rest, collect, ts);
     skipLeadingLf = false;
-    if (tail.length > 0 || tailDropped > 0) {
-      out.push(finishLine(tail, tailDropped, tailHasControls));
-    }
+    if (tail.length > 0 || tailDropped > 0) out.push(finishLine(tail, tailDropped, tailHasControls));
     tail = '';
     tailDropped = 0;
     tailHasControls = false;
+    resetLast();
     lastLines = out;
-    lastFrom = -1;
-    return out;
+    lastCount = out.length;
+    for (const line of out) sink.line(line, 0, line.length, ts);
+    return out.length;
   }
 
-  return { push, flush, joinedLines };
+  /** Collects lines as strings, for the line-array interface. */
+  let collected: string[] = [];
+  const collector: LineSink = {
+    line(str, a, b) {
+      collected.push(a === 0 && b === str.length ? str : str.slice(a, b));
+    },
+  };
+
+  return {
+    push(chunk) {
+      collected = [];
+      return pushTo(chunk, collector, 0) === 0 ? NO_LINES : collected;
+    },
+    pushTo,
+    flush() {
+      collected = [];
+      flushTo(collector, 0);
+      return collected;
+    },
+    flushTo,
+    joinedLines,
+    joinedParts,
+  };
 }

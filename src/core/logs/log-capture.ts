@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { LogEntry, LogLevel } from '../../shared/log-entry.js';
 import { createLineSplitter, DEFAULT_MAX_LINE_LENGTH } from './line-splitter.js';
 import type { LogStore } from './log-store.js';
-import { createRecordAssembler } from './record-assembler.js';
+import { createSpanRecordAssembler, type RecordSink } from './record-assembler.js';
 import type { RotatingFile } from './rotating-file.js';
 
 /**
@@ -12,6 +12,12 @@ import type { RotatingFile } from './rotating-file.js';
  * microseconds; 40 ms is far beyond that and still invisible to a human.
  */
 export const DEFAULT_RECORD_IDLE_MS = 40;
+
+/**
+ * The most output processed in one go before the capture yields to the event loop (see `onData` in
+ * {@link createLogCapture}).
+ */
+export const SLICE_BYTES = 16 * 1024;
 
 /** Options of {@link createLogCapture}. */
 export interface LogCaptureOptions {
@@ -68,7 +74,9 @@ export function formatSupervisorFileLine(ts: number, level: LogLevel, text: stri
  * Create the capture pipeline for the daemon's output (STYLE.md §9.8): per chunk, split lines
  * (`line-splitter.ts`, with ANSI stripping), parse levels and group continuation lines into
  * records (`record-assembler.ts`), append the chunk's records to the store as ONE batch, and write
- * the chunk's lines to the file with ONE call.
+ * the chunk's lines to the file with ONE call. A line travels as a span of the decoded chunk from
+ * the splitter to the store's columns: no string and no object is built per line (they made the
+ * garbage collector the biggest cost of a log flood, docs/benchmarks.md).
  *
  * The file gets the daemon's lines VERBATIM (ANSI-stripped and capped like the store's, but
  * otherwise as the daemon printed them, in arrival order, stdout and stderr merged, blank lines
@@ -91,32 +99,36 @@ export function createLogCapture(options: LogCaptureOptions): LogCapture {
   const detachers = new Set<() => void>();
   const closers = new Set<() => void>();
 
-  function publish(batch: LogEntry[]): void {
-    if (batch.length !== 0) store.append(batch);
-  }
-
   function attach(stream: Readable, source: 'stdout' | 'stderr'): () => void {
     const splitter = createLineSplitter({ maxLineLength, stripAnsi: true });
-    const assembler = createRecordAssembler(source);
+    // Records go straight into the store's columns as spans of the decoded chunk (no per-line
+    // string or object); the store tells its listeners once per chunk, at `commit()`.
+    const sink: RecordSink = {
+      record(ts, level, logger, str, start, end) {
+        store.appendSpan(ts, source, level, logger, str, start, end);
+      },
+    };
+    const assembler = createSpanRecordAssembler(sink);
     let timer: NodeJS.Timeout | null = null;
     let attached = true;
 
+    // Chunks waiting to be processed, and the pending `setImmediate` that processes the next slice.
+    const pending: (Buffer | string)[] = [];
+    let scheduled: NodeJS.Immediate | null = null;
+
     function closeOpen(): void {
+      drainAll();
       if (timer) clearTimeout(timer);
       timer = null;
       if (!assembler.hasOpen) return;
-      const batch: LogEntry[] = [];
-      assembler.close(batch);
-      publish(batch);
+      assembler.close();
+      store.commit();
     }
 
-    const onData = (chunk: Buffer | string): void => {
-      const lines = splitter.push(chunk);
-      if (lines.length === 0) return;
-      file?.write(splitter.joinedLines());
-      const batch: LogEntry[] = [];
-      assembler.push(lines, now(), batch);
-      publish(batch);
+    function processChunk(chunk: Buffer | string): void {
+      if (splitter.pushTo(chunk, assembler, now()) === 0) return;
+      if (file) for (const part of splitter.joinedParts()) file.write(part);
+      store.commit();
       if (assembler.hasOpen) {
         if (timer) timer.refresh();
         else timer = setTimeout(closeOpen, idleMs);
@@ -124,6 +136,46 @@ export function createLogCapture(options: LogCaptureOptions): LogCapture {
         clearTimeout(timer);
         timer = null;
       }
+    }
+
+    /** Process up to {@link SLICE_BYTES} of the queue, then yield to the event loop. */
+    function drainSlice(): void {
+      scheduled = null;
+      let budget = SLICE_BYTES;
+      while (pending.length > 0 && budget > 0) {
+        const chunk = pending[0]!;
+        if (chunk.length <= budget) {
+          pending.shift();
+          budget -= chunk.length;
+          processChunk(chunk);
+        } else {
+          // A Buffer may be cut inside a UTF-8 sequence: the splitter's decoder reassembles it.
+          const head = typeof chunk === 'string' ? chunk.slice(0, budget) : chunk.subarray(0, budget);
+          pending[0] = typeof chunk === 'string' ? chunk.slice(budget) : chunk.subarray(budget);
+          budget = 0;
+          processChunk(head);
+        }
+      }
+      if (pending.length > 0) scheduled = setImmediate(drainSlice);
+    }
+
+    function drainAll(): void {
+      if (scheduled) clearImmediate(scheduled);
+      scheduled = null;
+      while (pending.length > 0) processChunk(pending.shift()!);
+    }
+
+    // A small chunk (the daemon's normal output) is processed at once. A big one (a flood) is queued
+    // and processed a slice per event-loop turn, so the pipe keeps being READ while we parse: the
+    // pipe holds only 64 KiB, and a daemon blocked on a full pipe cannot produce its next lines
+    // meanwhile (docs/benchmarks.md, "log capture").
+    const onData = (chunk: Buffer | string): void => {
+      if (pending.length === 0 && chunk.length <= SLICE_BYTES) {
+        processChunk(chunk);
+        return;
+      }
+      pending.push(chunk);
+      scheduled ??= setImmediate(drainSlice);
     };
 
     const finish = (): void => {
@@ -132,16 +184,12 @@ export function createLogCapture(options: LogCaptureOptions): LogCapture {
       stream.off('data', onData);
       stream.off('end', finish);
       stream.off('close', finish);
-      const batch: LogEntry[] = [];
-      const rest = splitter.flush();
-      if (rest.length > 0) {
-        file?.write(splitter.joinedLines());
-        assembler.push(rest, now(), batch);
-      }
-      assembler.close(batch);
+      drainAll();
+      if (splitter.flushTo(assembler, now()) > 0) file?.write(splitter.joinedLines());
+      assembler.close();
       if (timer) clearTimeout(timer);
       timer = null;
-      publish(batch);
+      store.commit();
       detachers.delete(finish);
       closers.delete(closeOpen);
     };
@@ -161,7 +209,7 @@ export function createLogCapture(options: LogCaptureOptions): LogCapture {
     attach,
     supervisor(level, text) {
       const entry: LogEntry = { seq: 0, ts: now(), source: 'supervisor', level, logger: undefined, text };
-      publish([entry]);
+      store.append([entry]);
       file?.write(formatSupervisorFileLine(entry.ts, level, text));
       return entry;
     },

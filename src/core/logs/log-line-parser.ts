@@ -31,67 +31,84 @@ export interface ParsedLogLine {
   text: string;
 }
 
-/** Reusable scratch object for {@link parseLogLineInto} (avoids one allocation per line). */
+/**
+ * Reusable scratch object for {@link parseSpanInto} (no allocation per line). A line is a SPAN
+ * `str[start, end)` of a larger string (the decoded chunk), so the hot path never slices it.
+ */
 export interface ParsedLogLineScratch {
   format: LogLineFormat;
   level: LogLevel;
   logger: string | undefined;
+  /** Where the message starts in the parsed string (it runs to the end of the line). */
+  textStart: number;
+  /** The message; set by {@link parseLogLineInto} only (the span parser leaves it alone). */
   text: string;
   /** The last logger name parsed, reused when the next line has the same one. */
   lastLogger: string | undefined;
   /**
-   * The whole prefix (timestamp, logger, level, separators) of the last tray/direct line, and what it
-   * parsed to. A tray/direct parse depends on the prefix alone, so a line starting with the same
-   * prefix parses the same: a flood of records within one millisecond costs one `startsWith`.
+   * The whole prefix (timestamp, logger, level, separators) of the last tray/direct line, as the
+   * span `prefixStr[prefixStart, prefixStart + prefixLength)`, and what it parsed to. A tray/direct
+   * parse depends on the prefix alone, so a line starting with the same characters parses the same:
+   * a flood of records within one millisecond costs one character comparison loop.
    */
-  prefix: string;
+  prefixStr: string;
+  prefixStart: number;
+  prefixLength: number;
   prefixFormat: LogLineFormat;
   prefixLevel: LogLevel;
   prefixLogger: string | undefined;
 }
 
-/** A fresh scratch object for {@link parseLogLineInto}. */
+/** A fresh scratch object for {@link parseSpanInto}. */
 export function createParseScratch(): ParsedLogLineScratch {
   return {
     format: 'direct',
     level: 'info',
     logger: undefined,
+    textStart: 0,
     text: '',
     lastLogger: undefined,
-    prefix: '',
+    prefixStr: '',
+    prefixStart: 0,
+    prefixLength: 0,
     prefixFormat: 'direct',
     prefixLevel: 'info',
     prefixLogger: undefined,
   };
 }
 
-/** True when `word` occurs in `line` at `pos` (a charCode loop the JIT inlines; cheaper than startsWith). */
-function hasAt(line: string, pos: number, word: string): boolean {
-  if (pos + word.length > line.length) return false;
+/** True when `word` occurs in `str` at `pos` and ends by `end` (a charCode loop the JIT inlines). */
+function hasAt(str: string, pos: number, end: number, word: string): boolean {
+  if (pos + word.length > end) return false;
   for (let i = 0; i < word.length; i++) {
-    if (line.charCodeAt(pos + i) !== word.charCodeAt(i)) return false;
+    if (str.charCodeAt(pos + i) !== word.charCodeAt(i)) return false;
   }
   return true;
 }
 
-/** `" - "` at `pos`. */
-function hasDashAt(line: string, pos: number): boolean {
-  return line.charCodeAt(pos) === 32 && line.charCodeAt(pos + 1) === 45 && line.charCodeAt(pos + 2) === 32;
+/** `" - "` at `pos`, ending by `end`. */
+function hasDashAt(str: string, pos: number, end: number): boolean {
+  return (
+    pos + 3 <= end &&
+    str.charCodeAt(pos) === 32 &&
+    str.charCodeAt(pos + 1) === 45 &&
+    str.charCodeAt(pos + 2) === 32
+  );
 }
 
 /** The Python level name at `pos`, as our level. */
-function levelAt(line: string, pos: number): LogLevel | undefined {
-  switch (line.charCodeAt(pos)) {
+function levelAt(str: string, pos: number, end: number): LogLevel | undefined {
+  switch (str.charCodeAt(pos)) {
     case 73: // I
-      return hasAt(line, pos, 'INFO') ? 'info' : undefined;
+      return hasAt(str, pos, end, 'INFO') ? 'info' : undefined;
     case 87: // W
-      return hasAt(line, pos, 'WARNING') ? 'warning' : undefined;
+      return hasAt(str, pos, end, 'WARNING') ? 'warning' : undefined;
     case 69: // E
-      return hasAt(line, pos, 'ERROR') ? 'error' : undefined;
+      return hasAt(str, pos, end, 'ERROR') ? 'error' : undefined;
     case 68: // D
-      return hasAt(line, pos, 'DEBUG') ? 'debug' : undefined;
+      return hasAt(str, pos, end, 'DEBUG') ? 'debug' : undefined;
     case 67: // C
-      return hasAt(line, pos, 'CRITICAL') ? 'critical' : undefined;
+      return hasAt(str, pos, end, 'CRITICAL') ? 'critical' : undefined;
     default:
       return undefined;
   }
@@ -103,155 +120,174 @@ function isDigit(code: number): boolean {
   return code >= 48 && code <= 57;
 }
 
-/** `\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}` at the start of the line (Python's default asctime). */
-function hasAsctime(line: string): boolean {
-  if (line.length < 23) return false;
+/** `\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}` at `s` (Python's default asctime). */
+function hasAsctime(str: string, s: number, end: number): boolean {
+  if (end - s < 23) return false;
+  // The separators first: they reject most non-timestamps in one or two comparisons.
+  if (
+    str.charCodeAt(s + 4) !== 45 || // -
+    str.charCodeAt(s + 7) !== 45 ||
+    str.charCodeAt(s + 10) !== 32 || // space
+    str.charCodeAt(s + 13) !== 58 || // :
+    str.charCodeAt(s + 16) !== 58 ||
+    str.charCodeAt(s + 19) !== 44 // ,
+  ) {
+    return false;
+  }
   for (let i = 0; i < 23; i++) {
-    const c = line.charCodeAt(i);
-    switch (i) {
-      case 4:
-      case 7:
-        if (c !== 45) return false; // -
-        break;
-      case 10:
-        if (c !== 32) return false; // space
-        break;
-      case 13:
-      case 16:
-        if (c !== 58) return false; // :
-        break;
-      case 19:
-        if (c !== 44) return false; // ,
-        break;
-      default:
-        if (!isDigit(c)) return false;
-    }
+    if (i === 4 || i === 7 || i === 10 || i === 13 || i === 16 || i === 19) continue;
+    if (!isDigit(str.charCodeAt(s + i))) return false;
   }
   return true;
 }
 
 /** True when the range holds no whitespace (the spec regexes' `\S+`). */
-function isNonSpace(line: string, from: number, to: number): boolean {
+function isNonSpace(str: string, from: number, to: number): boolean {
   if (to <= from) return false;
   for (let i = from; i < to; i++) {
-    const c = line.charCodeAt(i);
+    const c = str.charCodeAt(i);
     if (c === 32 || c === 9 || c === 10 || c === 11 || c === 12 || c === 13 || c === 0xa0) return false;
   }
   return true;
 }
 
-/** Remember the prefix `line[0, end)` of a tray/direct line just parsed into `out`. */
-function rememberPrefix(line: string, end: number, out: ParsedLogLineScratch): void {
-  out.prefix = line.slice(0, end);
+/** The next `char` in `str[from, end)`, or -1. */
+function indexIn(str: string, char: string, from: number, end: number): number {
+  const i = str.indexOf(char, from);
+  return i !== -1 && i < end ? i : -1;
+}
+
+/** True when `str[s, end)` starts with the remembered prefix (compared from its end: the milliseconds differ first). */
+function hasRememberedPrefix(str: string, s: number, end: number, out: ParsedLogLineScratch): boolean {
+  const n = out.prefixLength;
+  if (n === 0 || end - s < n) return false;
+  const p = out.prefixStr;
+  const ps = out.prefixStart;
+  for (let i = n - 1; i >= 0; i--) {
+    if (str.charCodeAt(s + i) !== p.charCodeAt(ps + i)) return false;
+  }
+  return true;
+}
+
+/** Remember the prefix `str[s, textStart)` of a tray/direct line just parsed into `out`. */
+function rememberPrefix(str: string, s: number, textStart: number, out: ParsedLogLineScratch): void {
+  out.prefixStr = str;
+  out.prefixStart = s;
+  out.prefixLength = textStart - s;
   out.prefixFormat = out.format;
   out.prefixLevel = out.level;
   out.prefixLogger = out.logger;
 }
 
-function parseTimestamped(line: string, out: ParsedLogLineScratch): boolean {
-  const prefix = out.prefix;
-  // `slice` + `===` rather than `startsWith`: with a prefix that is not a compile-time constant,
-  // `startsWith` measured ~170 ns per call on Node 20, the slice and compare ~50 ns.
-  if (prefix.length !== 0 && line.slice(0, prefix.length) === prefix) {
+function parseTimestamped(str: string, s: number, end: number, out: ParsedLogLineScratch): boolean {
+  if (hasRememberedPrefix(str, s, end, out)) {
     out.format = out.prefixFormat;
     out.level = out.prefixLevel;
     out.logger = out.prefixLogger;
-    out.text = line.slice(prefix.length);
+    out.textStart = s + out.prefixLength;
     return true;
   }
   let sep1: number;
-  if (hasAsctime(line)) {
-    if (!hasDashAt(line, 23)) return false;
+  if (hasAsctime(str, s, end)) {
+    if (!hasDashAt(str, s + 23, end)) return false;
     // Tray: asctime, " - ", LEVEL, " - ".
-    const level = levelAt(line, 26);
-    if (level !== undefined && hasDashAt(line, 26 + LEVEL_NAME_LENGTH[level])) {
+    const level = levelAt(str, s + 26, end);
+    if (level !== undefined && hasDashAt(str, s + 26 + LEVEL_NAME_LENGTH[level], end)) {
       out.format = 'tray';
       out.level = level;
       out.logger = undefined;
-      out.text = line.slice(29 + LEVEL_NAME_LENGTH[level]);
-      rememberPrefix(line, 29 + LEVEL_NAME_LENGTH[level], out);
+      out.textStart = s + 29 + LEVEL_NAME_LENGTH[level];
+      rememberPrefix(str, s, out.textStart, out);
       return true;
     }
-    sep1 = 23;
+    sep1 = s + 23;
   } else {
     // Direct with another asctime shape: `\S+ \S+` then " - ". Each `\S+` ends at the next space,
     // so the regex cannot backtrack and a left-to-right scan matches exactly the same lines.
-    const sp = line.indexOf(' ');
-    if (sp <= 0 || !isNonSpace(line, 0, sp)) return false;
-    sep1 = line.indexOf(' ', sp + 1);
-    if (sep1 === -1 || !hasDashAt(line, sep1) || !isNonSpace(line, sp + 1, sep1)) return false;
+    const sp = indexIn(str, ' ', s, end);
+    if (sp <= s || !isNonSpace(str, s, sp)) return false;
+    sep1 = indexIn(str, ' ', sp + 1, end);
+    if (sep1 === -1 || !hasDashAt(str, sep1, end) || !isNonSpace(str, sp + 1, sep1)) return false;
   }
   // Direct: name, " - ", LEVEL, " - ".
   const nameStart = sep1 + 3;
-  const sep2 = line.indexOf(' ', nameStart);
-  if (sep2 === -1 || !hasDashAt(line, sep2) || !isNonSpace(line, nameStart, sep2)) return false;
-  const level = levelAt(line, sep2 + 3);
+  const sep2 = indexIn(str, ' ', nameStart, end);
+  if (sep2 === -1 || !hasDashAt(str, sep2, end) || !isNonSpace(str, nameStart, sep2)) return false;
+  const level = levelAt(str, sep2 + 3, end);
   if (level === undefined) return false;
   const afterLevel = sep2 + 3 + LEVEL_NAME_LENGTH[level];
-  if (!hasDashAt(line, afterLevel)) return false;
+  if (!hasDashAt(str, afterLevel, end)) return false;
   out.format = 'direct';
   out.level = level;
   // Consecutive records nearly always share the logger name: reuse the previous string.
   const prev = out.lastLogger;
   out.logger =
-    prev !== undefined && prev.length === sep2 - nameStart && hasAt(line, nameStart, prev)
+    prev !== undefined && prev.length === sep2 - nameStart && hasAt(str, nameStart, sep2, prev)
       ? prev
-      : (out.lastLogger = line.slice(nameStart, sep2));
-  out.text = line.slice(afterLevel + 3);
-  rememberPrefix(line, afterLevel + 3, out);
+      : (out.lastLogger = str.slice(nameStart, sep2));
+  out.textStart = afterLevel + 3;
+  rememberPrefix(str, s, out.textStart, out);
   return true;
 }
 
-function parseBracketed(line: string, out: ParsedLogLineScratch): boolean {
+function parseBracketed(str: string, s: number, end: number, out: ParsedLogLineScratch): boolean {
   // Legacy: "[HH:MM:SS] [Daemon] LEVEL: ".
   if (
-    line.length >= 20 &&
-    line.charCodeAt(3) === 58 &&
-    line.charCodeAt(6) === 58 &&
-    hasAt(line, 9, '] [Daemon] ') &&
-    isDigit(line.charCodeAt(1)) &&
-    isDigit(line.charCodeAt(2)) &&
-    isDigit(line.charCodeAt(4)) &&
-    isDigit(line.charCodeAt(5)) &&
-    isDigit(line.charCodeAt(7)) &&
-    isDigit(line.charCodeAt(8))
+    end - s >= 20 &&
+    str.charCodeAt(s + 3) === 58 &&
+    str.charCodeAt(s + 6) === 58 &&
+    hasAt(str, s + 9, end, '] [Daemon] ') &&
+    isDigit(str.charCodeAt(s + 1)) &&
+    isDigit(str.charCodeAt(s + 2)) &&
+    isDigit(str.charCodeAt(s + 4)) &&
+    isDigit(str.charCodeAt(s + 5)) &&
+    isDigit(str.charCodeAt(s + 7)) &&
+    isDigit(str.charCodeAt(s + 8))
   ) {
-    const level = levelAt(line, 20);
-    if (level !== undefined && hasAt(line, 20 + LEVEL_NAME_LENGTH[level], ': ')) {
+    const level = levelAt(str, s + 20, end);
+    if (level !== undefined && hasAt(str, s + 20 + LEVEL_NAME_LENGTH[level], end, ': ')) {
       out.format = 'legacy';
       out.level = level;
       out.logger = undefined;
-      out.text = line.slice(22 + LEVEL_NAME_LENGTH[level]);
+      out.textStart = s + 22 + LEVEL_NAME_LENGTH[level];
       return true;
     }
     return false;
   }
   // `[Luna.Daemon] Using attention mode: …`, `[Luna.DaemonAPI] …`: tagged prints (spec §3.5, §12).
-  if (line.startsWith('[Luna')) {
-    const close = line.indexOf(']', 5);
-    if (close === -1 || !isNonSpace(line, 1, close)) return false;
+  if (hasAt(str, s, end, '[Luna')) {
+    const close = indexIn(str, ']', s + 5, end);
+    if (close === -1 || !isNonSpace(str, s + 1, close)) return false;
     out.format = 'luna-print';
-    out.logger = line.slice(1, close);
-    out.text = line.charCodeAt(close + 1) === 32 ? line.slice(close + 2) : line.slice(close + 1);
-    out.level = rawLineLevel(out.text);
+    out.logger = str.slice(s + 1, close);
+    out.textStart = close + 1 < end && str.charCodeAt(close + 1) === 32 ? close + 2 : close + 1;
+    out.level = rawSpanLevel(str, out.textStart, end);
     return true;
   }
   return false;
 }
 
 /**
- * Parse a line into `out` when it starts a record (tray, direct, legacy, or a `[Luna.…]` print).
- * Returns false for every other line: a continuation or a raw print, which the record assembler
- * handles.
+ * Parse the line `str[start, end)` into `out` when it starts a record (tray, direct, legacy, or a
+ * `[Luna.…]` print): its message is `str.slice(out.textStart, end)`. Returns false for every other
+ * line: a continuation or a raw print, which the record assembler handles. The line must not contain
+ * a line break (the span ends at one, or at the end of `str`).
  */
-export function parseLogLineInto(line: string, out: ParsedLogLineScratch): boolean {
-  const c = line.charCodeAt(0);
-  if (isDigit(c)) return parseTimestamped(line, out);
-  if (c === 91) return parseBracketed(line, out); // [
+export function parseSpanInto(str: string, start: number, end: number, out: ParsedLogLineScratch): boolean {
+  const c = str.charCodeAt(start);
+  if (isDigit(c)) return parseTimestamped(str, start, end, out);
+  if (c === 91) return parseBracketed(str, start, end, out); // [
   return false;
 }
 
-/** Parse one line; `null` when it does not start a record (see {@link parseLogLineInto}). */
+/** {@link parseSpanInto} for a whole line; also sets `out.text`. */
+export function parseLogLineInto(line: string, out: ParsedLogLineScratch): boolean {
+  if (!parseSpanInto(line, 0, line.length, out)) return false;
+  out.text = line.slice(out.textStart);
+  return true;
+}
+
+/** Parse one line; `null` when it does not start a record (see {@link parseSpanInto}). */
 export function parseLogLine(line: string): ParsedLogLine | null {
   const out = createParseScratch();
   if (!parseLogLineInto(line, out)) return null;
@@ -304,6 +340,32 @@ export function rawLineLevel(line: string): LogLevel {
   const word = LEVEL_WORD_RE.exec(line);
   if (word) return word[1] !== undefined ? 'error' : 'warning';
   return LABELLED_ERROR_RE.test(line) ? 'error' : 'info';
+}
+
+/** {@link rawLineLevel} of the span `str[start, end)`; slices only when the cheap gate lets it through. */
+export function rawSpanLevel(str: string, start: number, end: number): LogLevel {
+  const c = str.charCodeAt(start);
+  if (start >= end || !((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95)) return 'info';
+  return rawLineLevel(str.slice(start, end));
+}
+
+/** {@link isTracebackStart} for the span `str[start, end)`. */
+export function isTracebackStartAt(str: string, start: number, end: number): boolean {
+  return str.charCodeAt(start) === 84 && hasAt(str, start, end, TRACEBACK_START); // T
+}
+
+/** {@link isBlankLine} for the span `str[start, end)`: only spaces, tabs and other whitespace. */
+export function isBlankSpan(str: string, start: number, end: number): boolean {
+  if (start >= end) return true;
+  const c = str.charCodeAt(start);
+  return (c === 32 || c === 9) && str.slice(start, end).trim().length === 0;
+}
+
+/** {@link isIndentedLine} for the span `str[start, end)`. */
+export function isIndentedAt(str: string, start: number, end: number): boolean {
+  if (start >= end) return false;
+  const c = str.charCodeAt(start);
+  return c === 32 || c === 9;
 }
 
 /** True for an empty or whitespace-only line. */

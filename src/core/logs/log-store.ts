@@ -22,6 +22,13 @@ export interface LogSlice {
 /** Receives each appended batch (one call per batch, never per line). */
 export type LogListener = (entries: readonly LogEntry[]) => void;
 
+/**
+ * Told the `seq` range `[firstSeq, lastSeq]` of each appended batch, without the entries: the cheap
+ * way to follow the store (read what you need with {@link LogStore.since} or {@link LogStore.tail}).
+ * No entry object is built for a batch that only has range listeners.
+ */
+export type LogRangeListener = (firstSeq: number, lastSeq: number) => void;
+
 /** Options of {@link LogStore}. */
 export interface LogStoreOptions {
   /** Entries kept (`logs.bufferSize`). */
@@ -42,13 +49,19 @@ const SOURCES: readonly LogSource[] = ['stdout', 'stderr', 'supervisor'];
 const LEVEL_CODE: Record<LogLevel, number> = { debug: 0, info: 1, warning: 2, error: 3, critical: 4 };
 const SOURCE_CODE: Record<LogSource, number> = { stdout: 0, stderr: 1, supervisor: 2 };
 
-/** The ring's columns: one slot per entry. */
+/**
+ * The ring's columns: one slot per entry. An entry's text is `text[slot].slice(start[slot],
+ * end[slot])`: the capture path stores a reference to the decoded chunk and the line's offsets
+ * ({@link LogStore.appendSpan}), so a line costs no allocation at all until somebody reads it.
+ */
 interface Columns {
   ts: Float64Array;
   level: Uint8Array;
   source: Uint8Array;
   logger: (string | undefined)[];
   text: string[];
+  start: Int32Array;
+  end: Int32Array;
 }
 
 function makeColumns(capacity: number): Columns {
@@ -58,6 +71,8 @@ function makeColumns(capacity: number): Columns {
     source: new Uint8Array(capacity),
     logger: new Array<string | undefined>(capacity).fill(undefined),
     text: new Array<string>(capacity).fill(''),
+    start: new Int32Array(capacity),
+    end: new Int32Array(capacity),
   };
 }
 
@@ -66,10 +81,13 @@ function makeColumns(capacity: number): Columns {
  * entry for the life of the store, so clients can resume with {@link since} and detect gaps. Memory
  * is bounded by the capacity: old entries are overwritten in place.
  *
- * Entries are stored in columns (typed arrays for time, level and source; arrays for the strings)
- * rather than as the objects passed to {@link append}: an object kept for 50,000 lines outlives V8's
- * young generation and gets promoted, and promoting one object per line of a log flood costs as much
- * as all the parsing. {@link since} and {@link tail} build fresh entry objects on demand.
+ * Entries are stored in columns (typed arrays for time, level, source and text offsets; arrays for
+ * the strings) rather than as objects: an object or string kept for 50,000 lines outlives V8's young
+ * generation and gets promoted, and promoting one per line of a log flood cost more than all the
+ * parsing (docs/benchmarks.md, "log capture"). The capture path appends {@link appendSpan}s — the
+ * decoded chunk plus the line's offsets — and {@link since} and {@link tail} build entry objects on
+ * demand. Memory stays bounded by the capacity: a slot holds at most one chunk reference, and a chunk
+ * is at most one pipe read (64 KiB).
  */
 export class LogStore {
   #cols: Columns;
@@ -79,6 +97,9 @@ export class LogStore {
   #size = 0;
   #lastSeq = 0;
   readonly #listeners = new Set<LogListener>();
+  readonly #rangeListeners = new Set<LogRangeListener>();
+  /** `seq` of the first entry appended since the last {@link commit}. */
+  #uncommittedFrom = 1;
   readonly #onListenerError: (error: unknown) => void;
 
   constructor(options: LogStoreOptions = {}) {
@@ -119,34 +140,96 @@ export class LogStore {
    */
   append(batch: readonly NewLogEntry[]): LogEntry[] {
     if (batch.length === 0) return [];
+    // Spans appended but not committed yet go out first, as their own batch (order is kept).
+    this.commit();
     const entries = batch as LogEntry[];
-    const cap = this.#capacity;
-    const { ts, level, source, logger, text } = this.#cols;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
-      e.seq = ++this.#lastSeq;
-      let slot: number;
-      if (this.#size < cap) {
-        slot = (this.#head + this.#size) % cap;
-        this.#size++;
-      } else {
-        slot = this.#head;
-        this.#head = (this.#head + 1) % cap;
-      }
-      ts[slot] = e.ts;
-      level[slot] = LEVEL_CODE[e.level];
-      source[slot] = SOURCE_CODE[e.source];
-      logger[slot] = e.logger;
-      text[slot] = e.text;
+      e.seq = this.#lastSeq + 1;
+      this.#put(e.ts, SOURCE_CODE[e.source], LEVEL_CODE[e.level], e.logger, e.text, 0, e.text.length);
     }
-    for (const listener of this.#listeners) {
+    this.#notify(entries);
+    return entries;
+  }
+
+  /**
+   * The capture hot path: keep one entry whose text is `str.slice(start, end)` WITHOUT building that
+   * string or an entry object (the store keeps `str` and the offsets). Listeners hear of it at the
+   * next {@link commit}, together with the rest of the batch.
+   */
+  appendSpan(
+    ts: number,
+    source: LogSource,
+    level: LogLevel,
+    logger: string | undefined,
+    str: string,
+    start: number,
+    end: number,
+  ): void {
+    this.#put(ts, SOURCE_CODE[source], LEVEL_CODE[level], logger, str, start, end);
+  }
+
+  /** Notify listeners (once) of everything appended with {@link appendSpan} since the last commit. */
+  commit(): void {
+    if (this.#uncommittedFrom > this.#lastSeq) return;
+    this.#notify(null);
+  }
+
+  #put(
+    tsValue: number,
+    sourceCode: number,
+    levelCode: number,
+    loggerValue: string | undefined,
+    str: string,
+    start: number,
+    end: number,
+  ): void {
+    const cap = this.#capacity;
+    this.#lastSeq++;
+    let slot: number;
+    if (this.#size < cap) {
+      slot = this.#head + this.#size;
+      if (slot >= cap) slot -= cap;
+      this.#size++;
+    } else {
+      slot = this.#head;
+      this.#head = slot + 1 === cap ? 0 : slot + 1;
+    }
+    const cols = this.#cols;
+    cols.ts[slot] = tsValue;
+    cols.level[slot] = levelCode;
+    cols.source[slot] = sourceCode;
+    cols.logger[slot] = loggerValue;
+    cols.text[slot] = str;
+    cols.start[slot] = start;
+    cols.end[slot] = end;
+  }
+
+  /**
+   * Tell the listeners about `[#uncommittedFrom, lastSeq]`. `entries` are that range's objects when
+   * the caller has them ({@link append}); otherwise they are built only if a {@link subscribe}
+   * listener exists (from the ring, so entries already evicted by a huge batch are not included).
+   */
+  #notify(entries: LogEntry[] | null): void {
+    const from = this.#uncommittedFrom;
+    const to = this.#lastSeq;
+    this.#uncommittedFrom = to + 1;
+    for (const listener of this.#rangeListeners) {
       try {
-        listener(entries);
+        listener(from, to);
       } catch (error) {
         this.#onListenerError(error);
       }
     }
-    return entries;
+    if (this.#listeners.size === 0) return;
+    const batch = entries ?? this.since(from - 1).entries;
+    for (const listener of this.#listeners) {
+      try {
+        listener(batch);
+      } catch (error) {
+        this.#onListenerError(error);
+      }
+    }
   }
 
   /**
@@ -186,6 +269,8 @@ export class LogStore {
       cols.source[i] = old.source[j]!;
       cols.logger[i] = old.logger[j];
       cols.text[i] = old.text[j]!;
+      cols.start[i] = old.start[j]!;
+      cols.end[i] = old.end[j]!;
     }
     this.#cols = cols;
     this.#capacity = capacity;
@@ -200,7 +285,10 @@ export class LogStore {
     this.#size = 0;
   }
 
-  /** Call `listener` with every appended batch; returns the disposer. */
+  /**
+   * Call `listener` with every appended batch; returns the disposer. This builds an entry object per
+   * line for every batch while subscribed; prefer {@link onAppend} on hot paths.
+   */
   subscribe(listener: LogListener): () => void {
     this.#listeners.add(listener);
     return () => {
@@ -208,20 +296,31 @@ export class LogStore {
     };
   }
 
+  /** Call `listener` with the `seq` range of every appended batch; returns the disposer. */
+  onAppend(listener: LogRangeListener): () => void {
+    this.#rangeListeners.add(listener);
+    return () => {
+      this.#rangeListeners.delete(listener);
+    };
+  }
+
   #slice(offset: number, count: number): LogEntry[] {
     const out = new Array<LogEntry>(count);
     const cap = this.#capacity;
-    const { ts, level, source, logger, text } = this.#cols;
+    const { ts, level, source, logger, text, start, end } = this.#cols;
     const firstSeq = this.firstSeq;
     for (let i = 0; i < count; i++) {
       const j = (this.#head + offset + i) % cap;
+      const str = text[j]!;
+      const a = start[j]!;
+      const b = end[j]!;
       out[i] = {
         seq: firstSeq + offset + i,
         ts: ts[j]!,
         source: SOURCES[source[j]!]!,
         level: LEVELS[level[j]!]!,
         logger: logger[j],
-        text: text[j]!,
+        text: a === 0 && b === str.length ? str : str.slice(a, b),
       };
     }
     return out;

@@ -2,11 +2,12 @@ import type { LogEntry, LogLevel, LogSource } from '../../shared/log-entry.js';
 import {
   createParseScratch,
   isBlankLine,
-  isIndentedLine,
+  isBlankSpan,
+  isIndentedAt,
   isTracebackChainLine,
-  isTracebackStart,
-  parseLogLineInto,
-  rawLineLevel,
+  isTracebackStartAt,
+  parseSpanInto,
+  rawSpanLevel,
 } from './log-line-parser.js';
 
 /**
@@ -43,6 +44,28 @@ const enum OpenKind {
   Traceback,
 }
 
+/** Where completed records go: the text of each is `str.slice(start, end)` (not built here). */
+export interface RecordSink {
+  record(
+    ts: number,
+    level: LogLevel,
+    logger: string | undefined,
+    str: string,
+    start: number,
+    end: number,
+  ): void;
+}
+
+/** The span-based assembler of ONE stream: lines in as spans, records out to a {@link RecordSink}. */
+export interface SpanRecordAssembler {
+  /** Push the line `str[start, end)` (no line break inside), received at `ts`. */
+  line(str: string, start: number, end: number, ts: number): void;
+  /** True while a multi-line record is held open, waiting for continuations. */
+  readonly hasOpen: boolean;
+  /** Publish the open record (if any). */
+  close(): void;
+}
+
 /** Turns lines of ONE stream into log entries (with `seq` 0 until the store numbers them). */
 export interface RecordAssembler {
   /** Push the lines of one chunk, received at `ts`; completed records are appended to `out`. */
@@ -53,39 +76,51 @@ export interface RecordAssembler {
   close(out: LogEntry[]): void;
 }
 
-/** Create the record assembler for one stream (`stdout` or `stderr`). */
-export function createRecordAssembler(source: LogSource): RecordAssembler {
+/**
+ * Create the span-based record assembler for one stream: the capture hot path. A one-line record
+ * (nearly every record) reaches the sink as the span of the line it came from — no string is built;
+ * only a record with continuation lines is joined into a string of its own.
+ */
+export function createSpanRecordAssembler(sink: RecordSink): SpanRecordAssembler {
   const scratch = createParseScratch();
   let kind = OpenKind.None;
   let openTs = 0;
   let openLevel: LogLevel = 'info';
   let openLogger: string | undefined;
-  let openFirst = '';
+  // The first line's message, as a span.
+  let openStr = '';
+  let openStart = 0;
+  let openEnd = 0;
   let openMore: string[] | null = null;
   let openChars = 0;
   /** Traceback record: the exception line has been seen (only chains and blanks may follow). */
   let tracebackDone = false;
 
-  function entry(ts: number, level: LogLevel, logger: string | undefined, text: string): LogEntry {
-    // Always the same shape (seq first, logger present even when undefined): one hidden class.
-    return { seq: 0, ts, source, level, logger, text };
-  }
-
-  function open(k: OpenKind, ts: number, level: LogLevel, logger: string | undefined, text: string): void {
+  function open(
+    k: OpenKind,
+    ts: number,
+    level: LogLevel,
+    logger: string | undefined,
+    str: string,
+    start: number,
+    end: number,
+  ): void {
     kind = k;
     openTs = ts;
     openLevel = level;
     openLogger = logger;
-    openFirst = text;
+    openStr = str;
+    openStart = start;
+    openEnd = end;
     openMore = null;
-    openChars = text.length;
+    openChars = end - start;
     tracebackDone = false;
   }
 
-  function append(line: string, out: LogEntry[]): boolean {
+  function append(line: string): boolean {
     if (openMore === null) openMore = [];
     if (openMore.length >= MAX_CONTINUATION_LINES || openChars + line.length > MAX_RECORD_CHARS) {
-      close(out);
+      close();
       return false;
     }
     openMore.push(line);
@@ -93,73 +128,111 @@ export function createRecordAssembler(source: LogSource): RecordAssembler {
     return true;
   }
 
-  function close(out: LogEntry[]): void {
+  function close(): void {
     if (kind === OpenKind.None) return;
-    let text = openFirst;
-    if (openMore !== null) {
-      let end = openMore.length;
-      while (end > 0 && isBlankLine(openMore[end - 1]!)) end--;
-      if (end > 0) text = openFirst + '\n' + openMore.slice(0, end).join('\n');
-    }
-    out.push(entry(openTs, openLevel, openLogger, text));
     kind = OpenKind.None;
+    const more = openMore;
     openMore = null;
+    if (more !== null) {
+      let end = more.length;
+      while (end > 0 && isBlankLine(more[end - 1]!)) end--;
+      if (end > 0) {
+        const text = openStr.slice(openStart, openEnd) + '\n' + more.slice(0, end).join('\n');
+        sink.record(openTs, openLevel, openLogger, text, 0, text.length);
+        return;
+      }
+    }
+    sink.record(openTs, openLevel, openLogger, openStr, openStart, openEnd);
   }
 
-  function raw(line: string, ts: number, out: LogEntry[]): void {
-    if (isTracebackStart(line)) {
-      open(OpenKind.Traceback, ts, 'error', undefined, line);
+  function raw(str: string, s: number, e: number, ts: number): void {
+    if (isTracebackStartAt(str, s, e)) {
+      open(OpenKind.Traceback, ts, 'error', undefined, str, s, e);
       return;
     }
-    if (isBlankLine(line)) return;
-    out.push(entry(ts, rawLineLevel(line), undefined, line));
+    if (isBlankSpan(str, s, e)) return;
+    sink.record(ts, rawSpanLevel(str, s, e), undefined, str, s, e);
   }
 
-  function pushLine(line: string, ts: number, out: LogEntry[]): void {
-    if (parseLogLineInto(line, scratch)) {
-      close(out);
-      if (scratch.format === 'luna-print') out.push(entry(ts, scratch.level, scratch.logger, scratch.text));
-      else open(OpenKind.Formatted, ts, scratch.level, scratch.logger, scratch.text);
+  function line(str: string, s: number, e: number, ts: number): void {
+    if (parseSpanInto(str, s, e, scratch)) {
+      close();
+      if (scratch.format === 'luna-print') {
+        sink.record(ts, scratch.level, scratch.logger, str, scratch.textStart, e);
+      } else {
+        open(OpenKind.Formatted, ts, scratch.level, scratch.logger, str, scratch.textStart, e);
+      }
+      return;
+    }
+    if (kind === OpenKind.None) {
+      raw(str, s, e, ts);
       return;
     }
     if (kind === OpenKind.Formatted) {
-      if (isTracebackStart(line) && (openLevel === 'debug' || openLevel === 'info')) {
-        close(out);
-        raw(line, ts, out);
+      if (isTracebackStartAt(str, s, e) && (openLevel === 'debug' || openLevel === 'info')) {
+        close();
+        raw(str, s, e, ts);
         return;
       }
-      if (!append(line, out)) raw(line, ts, out);
+      if (!append(str.slice(s, e))) raw(str, s, e, ts);
       return;
     }
-    if (kind === OpenKind.Traceback) {
-      let continues: boolean;
-      if (!tracebackDone) {
-        continues = true;
-        // The first unindented line after the frames is the exception line that ends a traceback.
-        if (!isBlankLine(line) && !isIndentedLine(line) && !isTracebackStart(line)) tracebackDone = true;
-      } else if (isTracebackChainLine(line) || isTracebackStart(line)) {
-        continues = true;
-        tracebackDone = false;
-      } else {
-        // Blank lines between chained tracebacks, and indented exception notes.
-        continues = isBlankLine(line) || isIndentedLine(line);
+    // An open traceback.
+    let continues: boolean;
+    if (!tracebackDone) {
+      continues = true;
+      // The first unindented line after the frames is the exception line that ends a traceback.
+      if (!isBlankSpan(str, s, e) && !isIndentedAt(str, s, e) && !isTracebackStartAt(str, s, e)) {
+        tracebackDone = true;
       }
-      if (continues) {
-        if (!append(line, out)) raw(line, ts, out);
-        return;
-      }
-      close(out);
+    } else if (isTracebackChainLine(str.slice(s, e)) || isTracebackStartAt(str, s, e)) {
+      continues = true;
+      tracebackDone = false;
+    } else {
+      // Blank lines between chained tracebacks, and indented exception notes.
+      continues = isBlankSpan(str, s, e) || isIndentedAt(str, s, e);
     }
-    raw(line, ts, out);
+    if (continues) {
+      if (!append(str.slice(s, e))) raw(str, s, e, ts);
+      return;
+    }
+    close();
+    raw(str, s, e, ts);
   }
 
   return {
-    push(lines, ts, out) {
-      for (let i = 0; i < lines.length; i++) pushLine(lines[i]!, ts, out);
-    },
+    line,
     get hasOpen() {
       return kind !== OpenKind.None;
     },
     close,
+  };
+}
+
+/**
+ * Create the record assembler for one stream (`stdout` or `stderr`) with a line-array interface:
+ * {@link createSpanRecordAssembler} wrapped to build {@link LogEntry} objects.
+ */
+export function createRecordAssembler(source: LogSource): RecordAssembler {
+  let out: LogEntry[] = [];
+  const inner = createSpanRecordAssembler({
+    record(ts, level, logger, str, start, end) {
+      const text = start === 0 && end === str.length ? str : str.slice(start, end);
+      // Always the same shape (seq first, logger present even when undefined): one hidden class.
+      out.push({ seq: 0, ts, source, level, logger, text });
+    },
+  });
+  return {
+    push(lines, ts, target) {
+      out = target;
+      for (let i = 0; i < lines.length; i++) inner.line(lines[i]!, 0, lines[i]!.length, ts);
+    },
+    get hasOpen() {
+      return inner.hasOpen;
+    },
+    close(target) {
+      out = target;
+      inner.close();
+    },
   };
 }

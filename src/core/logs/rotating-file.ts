@@ -9,6 +9,12 @@ export const DEFAULT_LOG_FILE_COUNT = 5;
 export const DEFAULT_RETRY_DELAY_MS = 1_000;
 /** Longest retry delay after repeated write failures. */
 export const MAX_RETRY_DELAY_MS = 30_000;
+/** Most bytes joined into one `write` call from the queue (a single larger batch goes alone). */
+const MAX_WRITE_BYTES = 1024 * 1024;
+
+function byteLength(part: string | Uint8Array): number {
+  return typeof part === 'string' ? Buffer.byteLength(part) : part.byteLength;
+}
 
 /** A failure to write the log file (unwritable directory, disk full, read-only file system, …). */
 export class RotatingFileError extends Error {
@@ -55,8 +61,11 @@ export interface RotatingFile {
   readonly path: string;
   /** True between a failure and the next successful write. */
   readonly isFailing: boolean;
-  /** Queue text (one batch of complete lines, `\n`-terminated) for an ordered, asynchronous append. */
-  write(text: string): void;
+  /**
+   * Queue text (one batch of complete lines, `\n`-terminated; UTF-8 bytes or a string) for an
+   * ordered, asynchronous append. A byte array is written as is and must not be modified afterwards.
+   */
+  write(text: string | Uint8Array): void;
   /** Resolves once everything queued so far is written, or writing is failing (then it is kept for retry). */
   flush(): Promise<void>;
   /** Change the limits (`logs.fileMaxBytes`, `logs.fileCount`) for later writes. */
@@ -67,8 +76,8 @@ export interface RotatingFile {
 
 /**
  * Create the daemon's own log file (STYLE.md §9.8, spec/luna-daemon.md §15 problem 11: the original
- * tray's log grows forever). Writes are queued and coalesced, so each batch costs at most one
- * `write` call and batches stay in order. Write failures (EACCES, ENOSPC, EROFS…) are reported once
+ * tray's log grows forever). Writes are queued and coalesced: batches queued while a write is in
+ * flight are joined into the next `write` call (up to 1 MiB), and they stay in order. Write failures (EACCES, ENOSPC, EROFS…) are reported once
  * per episode through `onError`, the text is kept (bounded) and retried on the next batch after a
  * backoff, or by a timer; the capture path never sees an exception. The in-memory log store is
  * independent of this file, so a failing disk never loses what the store holds.
@@ -80,7 +89,8 @@ export function createRotatingFile(options: RotatingFileOptions): RotatingFile {
   const initialRetry = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
   const maxBacklog = options.maxBacklogChars ?? maxBytes;
 
-  const queue: string[] = [];
+  /** Pending batches, oldest first. Sizes below count string characters and array bytes alike. */
+  const queue: (string | Uint8Array)[] = [];
   let queuedChars = 0;
   /** Characters dropped from the backlog during the current failure episode. */
   let droppedChars = 0;
@@ -124,18 +134,26 @@ export function createRotatingFile(options: RotatingFileOptions): RotatingFile {
     await renameIfExists(path, `${path}.1`);
   }
 
-  async function writeText(text: string): Promise<void> {
-    const bytes = Buffer.byteLength(text);
+  async function writeParts(parts: readonly (string | Uint8Array)[]): Promise<void> {
+    let bytes = 0;
+    for (const part of parts) bytes += byteLength(part);
     let h = await openFile();
     if (size > 0 && size + bytes > maxBytes) {
       await rotate();
       h = await openFile();
     }
-    // Writing the string directly lets Node encode it outside the JS heap (no Buffer per batch).
-    const { bytesWritten } = await h.write(text, null, 'utf8');
+    let bytesWritten: number;
+    if (parts.length === 1 && typeof parts[0] === 'string') {
+      // Writing the string directly lets Node encode it outside the JS heap (no Buffer per batch).
+      bytesWritten = (await h.write(parts[0], null, 'utf8')).bytesWritten;
+    } else {
+      // Several batches (the capture's chunk bytes among them): one gathered write, no copy.
+      bytesWritten = (await h.writev(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p))))
+        .bytesWritten;
+    }
     if (bytesWritten < bytes) {
-      // A short write (rare on regular files): finish from a Buffer.
-      const buf = Buffer.from(text, 'utf8');
+      // A short write (rare on regular files): finish from one Buffer.
+      const buf = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
       let offset = bytesWritten;
       while (offset < buf.length) offset += (await h.write(buf, offset, buf.length - offset)).bytesWritten;
     }
@@ -151,17 +169,50 @@ export function createRotatingFile(options: RotatingFileOptions): RotatingFile {
     return note;
   }
 
+  /**
+   * Take the oldest queued batches, joined, up to {@link MAX_WRITE_BYTES} (at least one batch): while
+   * one write is in flight the capture keeps queueing, and the next write takes all of that at once,
+   * so a flood costs a few large writes instead of one thread-pool round trip per chunk.
+   */
+  function takeQueued(): (string | Uint8Array)[] {
+    // Never join past `maxBytes`, so a joined write never makes a file bigger than a lone batch would.
+    const limit = Math.min(MAX_WRITE_BYTES, maxBytes);
+    let n = 1;
+    let chars = queue[0]!.length;
+    let bytes = byteLength(queue[0]!);
+    while (n < queue.length) {
+      const next = byteLength(queue[n]!);
+      if (bytes + next > limit) break;
+      bytes += next;
+      chars += queue[n++]!.length;
+    }
+    queuedChars -= chars;
+    const parts = queue.splice(0, n);
+    // Consecutive strings are joined (one copy); byte arrays are passed through untouched.
+    const merged: (string | Uint8Array)[] = [];
+    for (const part of parts) {
+      const last = merged.length - 1;
+      if (typeof part === 'string' && last >= 0 && typeof merged[last] === 'string') merged[last] += part;
+      else merged.push(part);
+    }
+    return merged;
+  }
+
   async function drain(): Promise<void> {
     while (queue.length > 0) {
-      // One write per queued batch, in order: joining queued batches first would copy them again.
+      // In order; the gap note (if any) goes in front of the first text written after a failure.
       const note = gapNote();
-      const text = note === '' ? queue.shift()! : note + queue.shift()!;
-      queuedChars -= text.length - note.length;
+      const parts = takeQueued();
+      if (note !== '') parts.unshift(note);
       try {
-        await writeText(text);
+        await writeParts(parts);
       } catch (error) {
         await closeHandle();
-        // Keep the text for the retry, in front of anything queued meanwhile.
+        // Keep the text for the retry, as one batch in front of anything queued meanwhile.
+        const text =
+          parts.length === 1
+            ? parts[0]!
+            : Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
         queue.unshift(text);
         queuedChars += text.length;
         trimBacklog();
@@ -206,7 +257,10 @@ export function createRotatingFile(options: RotatingFileOptions): RotatingFile {
     if (queuedChars > maxBacklog && queue.length === 1) {
       // One oversized pending text: keep its newest part.
       const only = queue[0]!;
-      const keep = only.slice(only.length - maxBacklog);
+      const keep =
+        typeof only === 'string'
+          ? only.slice(only.length - maxBacklog)
+          : only.subarray(only.length - maxBacklog);
       droppedChars += only.length - keep.length;
       queue[0] = keep;
       queuedChars = keep.length;

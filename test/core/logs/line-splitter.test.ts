@@ -142,4 +142,60 @@ describe('createLineSplitter', () => {
       { numRuns: 500 },
     );
   });
+
+  it('joinedParts() writes the same bytes as joinedLines(), as a slice of the chunk when it can', () => {
+    const piece = fc.constantFrom('a', 'bc', '\n', '\r', '\r\n', '\x1b[1m', 'é', '€', 'x'.repeat(12), '');
+    // Raw byte chunks, cut anywhere (inside UTF-8 sequences too), sometimes with invalid bytes.
+    const chunkBytes = fc
+      .tuple(fc.array(piece, { maxLength: 12 }), fc.constantFrom(null, 0xff, 0xc3))
+      .map(([parts, bad]) => {
+        const b = Buffer.from(parts.join(''));
+        return bad === null ? b : Buffer.concat([b, Buffer.from([bad])]);
+      });
+    fc.assert(
+      fc.property(fc.array(chunkBytes, { maxLength: 8 }), fc.boolean(), (chunks, strip) => {
+        const s = createLineSplitter({ maxLineLength: 8, stripAnsi: strip });
+        for (const c of chunks) {
+          s.push(c);
+          const parts = s.joinedParts();
+          const bytes = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+          expect(bytes.toString('utf8')).toBe(s.joinedLines());
+          // Only valid UTF-8 ever goes to the file as raw bytes.
+          for (const p of parts)
+            if (typeof p !== 'string') expect(Buffer.from(p).toString('utf8')).not.toContain('\ufffd');
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('hands the unaltered lines of a chunk over as spans of the decoded chunk and its bytes to the file', () => {
+    const s = createLineSplitter({ maxLineLength: 100 });
+    const spans: [string, number, number, number][] = [];
+    const chunk = Buffer.from('head\nalpha\nbeta\ntail');
+    s.push(Buffer.from('pre-'));
+    const n = s.pushTo(chunk, { line: (str, a, b, ts) => spans.push([str, a, b, ts]) }, 42);
+    expect(n).toBe(3);
+    expect(spans.map(([str, a, b]) => str.slice(a, b))).toEqual(['pre-head', 'alpha', 'beta']);
+    // Lines after the first are spans of ONE string (the decoded chunk): no string per line.
+    expect(spans[1]![0]).toBe(spans[2]![0]);
+    expect(spans.every(([, , , ts]) => ts === 42)).toBe(true);
+    const parts = s.joinedParts();
+    expect(parts[0]).toBe('pre-head\n');
+    expect(Buffer.isBuffer(parts[1]) && parts[1].buffer === chunk.buffer).toBe(true);
+    expect(Buffer.from(parts[1] as Uint8Array).toString()).toBe('alpha\nbeta\n');
+    expect(s.flush()).toEqual(['tail']);
+  });
+
+  it('keeps the text path for the file when the chunk had CRs, controls or overlong lines', () => {
+    for (const [text, opts] of [
+      ['a\r\nb\r\nc\n', {}],
+      ['a\nb\x1b[1m\nc\n', { stripAnsi: true }],
+      ['a\nbbbbbbbbbbbbbbbbbbbb\nc\n', { maxLineLength: 5 }],
+    ] as const) {
+      const s = createLineSplitter(opts);
+      s.push(Buffer.from(text));
+      expect(s.joinedParts()).toEqual([s.joinedLines()]);
+    }
+  });
 });

@@ -6,7 +6,11 @@ import { PassThrough } from 'node:stream';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { createLogCapture, formatSupervisorFileLine } from '../../../src/core/logs/log-capture.js';
+import {
+  createLogCapture,
+  formatSupervisorFileLine,
+  SLICE_BYTES,
+} from '../../../src/core/logs/log-capture.js';
 import { parseLogFileLine } from '../../../src/core/logs/log-line-parser.js';
 import { LogStore } from '../../../src/core/logs/log-store.js';
 import { createRotatingFile } from '../../../src/core/logs/rotating-file.js';
@@ -191,5 +195,50 @@ describe('createLogCapture', () => {
     expect(all.filter((e) => e.source === 'stdout').map((e) => e.text)).toEqual(
       Array.from({ length: 10_000 }, (_, i) => `print ${i}`),
     );
+  });
+
+  it('processes a big chunk a slice per event-loop turn, in order, and flush() finishes it at once', async () => {
+    const store = new LogStore({ capacity: 10_000 });
+    const dir = mkdtempSync(join(tmpdir(), 'luna-capture-'));
+    dirs.push(dir);
+    const file = createRotatingFile({ path: join(dir, 'daemon.log') });
+    const capture = createLogCapture({ store, file, now: () => TS });
+    const stderr = new PassThrough();
+    capture.attach(stderr, 'stderr');
+    // ~4 slices of records, with a 3-byte character straddling slice boundaries somewhere.
+    const lines = Array.from(
+      { length: 800 },
+      (_, i) => `2025-12-12 14:03:11,123 - L - INFO - line ${i} €€€ ${'x'.repeat(60)}`,
+    );
+    const big = Buffer.from(lines.join('\n') + '\n');
+    expect(big.length).toBeGreaterThan(3 * SLICE_BYTES);
+    stderr.write(big);
+    await new Promise((r) => setImmediate(r));
+    // Not all at once: the pipe must keep being read while a flood is parsed.
+    const afterOneTurn = store.lastSeq;
+    expect(afterOneTurn).toBeGreaterThan(0);
+    expect(afterOneTurn).toBeLessThan(799);
+    stderr.write('2025-12-12 14:03:11,124 - L - INFO - after\n');
+    capture.flush();
+    const texts = store.since(0).entries.map((e) => e.text);
+    expect(texts).toEqual([
+      ...lines.map((l) => l.slice('2025-12-12 14:03:11,123 - L - INFO - '.length)),
+      'after',
+    ]);
+    capture.dispose();
+    await file.close();
+    expect(readFileSync(join(dir, 'daemon.log'), 'utf8')).toBe(
+      lines.join('\n') + '\n2025-12-12 14:03:11,124 - L - INFO - after\n',
+    );
+  });
+
+  it('keeps a small chunk synchronous: normal daemon output is published at once', () => {
+    const store = new LogStore();
+    const capture = createLogCapture({ store, now: () => TS });
+    const stdout = new PassThrough();
+    capture.attach(stdout, 'stdout');
+    stdout.write('hello\nworld\n');
+    expect(store.since(0).entries.map((e) => e.text)).toEqual(['hello', 'world']);
+    capture.dispose();
   });
 });

@@ -131,4 +131,59 @@ describe('LogStore', () => {
     // RSS only roughly: freed pages are not always returned to the OS at once.
     expect((process.memoryUsage().rss - rssBefore) / 1e6).toBeLessThan(400);
   });
+
+  it('keeps spans of a shared string and builds their text only when read', () => {
+    const store = new LogStore({ capacity: 3 });
+    const chunk = 'one\ntwo\nthree\nfour\n';
+    const ranges: [number, number][] = [];
+    store.onAppend((a, b) => ranges.push([a, b]));
+    store.appendSpan(1, 'stdout', 'info', undefined, chunk, 0, 3);
+    store.appendSpan(2, 'stderr', 'warning', 'L', chunk, 4, 7);
+    expect(ranges).toEqual([]); // nothing is announced before commit()
+    store.commit();
+    store.commit(); // nothing new: no second notification
+    expect(ranges).toEqual([[1, 2]]);
+    store.appendSpan(3, 'stdout', 'error', undefined, chunk, 8, 13);
+    store.appendSpan(4, 'stdout', 'info', undefined, chunk, 14, 18);
+    store.commit();
+    expect(ranges).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(store.since(0).entries).toEqual([
+      { seq: 2, ts: 2, source: 'stderr', level: 'warning', logger: 'L', text: 'two' },
+      { seq: 3, ts: 3, source: 'stdout', level: 'error', logger: undefined, text: 'three' },
+      { seq: 4, ts: 4, source: 'stdout', level: 'info', logger: undefined, text: 'four' },
+    ]);
+    store.setCapacity(2);
+    expect(texts(store.since(0).entries)).toEqual(['three', 'four']);
+  });
+
+  it('gives subscribers the committed spans as entries, and append() commits pending spans first', () => {
+    const store = new LogStore({ capacity: 10 });
+    const batches: string[][] = [];
+    store.subscribe((es) => batches.push(texts(es)));
+    const chunk = 'a\nb\n';
+    store.appendSpan(1, 'stdout', 'info', undefined, chunk, 0, 1);
+    store.appendSpan(1, 'stdout', 'info', undefined, chunk, 2, 3);
+    store.append(entries(1));
+    expect(batches).toEqual([['a', 'b'], ['l0']]);
+    expect(store.since(0).entries.map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('builds no entry objects for a batch when only range listeners follow the store', () => {
+    const store = new LogStore({ capacity: 10 });
+    const since = vi.spyOn(store, 'since');
+    const seen: number[] = [];
+    store.onAppend((_a, b) => seen.push(b));
+    store.appendSpan(1, 'stdout', 'info', undefined, 'x\n', 0, 1);
+    store.commit();
+    expect(seen).toEqual([1]);
+    expect(since).not.toHaveBeenCalled();
+    const off = store.subscribe(() => undefined);
+    store.appendSpan(1, 'stdout', 'info', undefined, 'y\n', 0, 1);
+    store.commit();
+    expect(since).toHaveBeenCalledTimes(1);
+    off();
+  });
 });

@@ -11,7 +11,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { open } from 'node:fs/promises';
+
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { createRotatingFile, RotatingFileError } from '../../../src/core/logs/rotating-file.js';
 import { waitFor } from '../../helpers/processes.js';
@@ -38,6 +40,45 @@ describe('createRotatingFile', () => {
       expect(statSync(path).mode & 0o777).toBe(0o600);
     }
     await file.close();
+  });
+
+  it('joins batches queued during a write, strings and bytes, in order and within maxBytes', async () => {
+    const path = join(tempDir(), 'daemon.log');
+    // Count the write calls on Node's FileHandle.
+    const probe = await open(join(tempDir(), 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { write: () => unknown; writev: () => unknown };
+    await probe.close();
+    const writes = vi.spyOn(proto, 'write');
+    const writevs = vi.spyOn(proto, 'writev');
+    const file = createRotatingFile({ path, maxBytes: 200, count: 20 });
+    const expected: string[] = [];
+    // Queued synchronously: all but the first wait for the first write, then go out joined.
+    for (let i = 0; i < 30; i++) {
+      const text = `${i} ${'é'.repeat(10)} ${'x'.repeat(i % 7)}\n`;
+      expected.push(text);
+      file.write(i % 2 === 0 ? text : Buffer.from(text));
+    }
+    await file.flush();
+    await file.close();
+    const calls = writes.mock.calls.length + writevs.mock.calls.length;
+    const gathered = writevs.mock.calls.length;
+    writes.mockRestore();
+    writevs.mockRestore();
+    // Batches were joined: far fewer write calls than batches (one per file here), strings and
+    // bytes together in gathered writes.
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThan(10);
+    expect(gathered).toBeGreaterThan(0);
+    const files = [path, ...Array.from({ length: 20 }, (_, i) => `${path}.${i + 1}`)].filter((f) =>
+      existsSync(f),
+    );
+    const sizes = files.map((f) => readFileSync(f).length);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(200);
+    const content = files
+      .reverse()
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('');
+    expect(content).toBe(expected.join(''));
   });
 
   it('rotates daemon.log → .1 … .N and drops the oldest', async () => {
