@@ -6,7 +6,6 @@ import type { FreeVramReport } from '../../shared/contract/invoke.js';
 import type { InvokeHandlers } from '../../shared/contract/renderer-api.js';
 import { err, ok, type ApiResult } from '../../shared/contract/result.js';
 import type { ComfyInstance, LocalGpu } from '../../shared/comfy-instance.js';
-import type { LogEntry } from '../../shared/log-entry.js';
 import type { AppWarning, DaemonSnapshot } from '../../shared/snapshot.js';
 import type { Settings } from '../../shared/settings-schema.js';
 import { createLogCapture } from '../logs/log-capture.js';
@@ -131,18 +130,20 @@ export async function createLunaCore(
     supervisor.on('stats', pushStatus),
   ];
 
-  // Log pushes are coalesced: a flood becomes a few messages per second, not one per chunk.
-  let pending: LogEntry[] = [];
+  // Log pushes are coalesced: a flood becomes a few messages per second, not one per chunk. The
+  // store is followed by seq range and the entries are read back when the push goes out, so a line
+  // costs nothing here (a flood bigger than the ring between two pushes arrives with a seq gap,
+  // which clients fill or report as they do for any gap).
+  let pushedSeq = store.lastSeq;
   let pushTimer: NodeJS.Timeout | null = null;
   const pushInterval = opts.logPushIntervalMs ?? 50;
   disposers.push(
-    store.subscribe((entries) => {
-      for (const e of entries) pending.push(e);
+    store.onAppend(() => {
       pushTimer ??= setTimeout(() => {
         pushTimer = null;
-        const batch = pending;
-        pending = [];
-        events.fire('logs:appended', { entries: batch });
+        const { entries } = store.since(pushedSeq);
+        pushedSeq = store.lastSeq;
+        if (entries.length > 0) events.fire('logs:appended', { entries });
       }, pushInterval);
     }),
   );

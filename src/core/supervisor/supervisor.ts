@@ -8,7 +8,6 @@ import {
   type FailureKind,
   type Generation,
 } from '../../shared/daemon-status.js';
-import type { LogEntry } from '../../shared/log-entry.js';
 import type { Settings } from '../../shared/settings-schema.js';
 import { isDaemonError } from '../daemon/errors.js';
 import { probeGeneration } from '../daemon/generation-probe.js';
@@ -121,13 +120,11 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   private stopEpoch = 0;
   private backoffTimer: NodeJS.Timeout | null = null;
   private watchers: (() => void)[] = [];
-  private recentOutput: string[] = [];
   private disposed = false;
 
   private readonly now: () => number;
   private readonly launcher: ProcessLauncher;
   private readonly pidFile: PidFile;
-  private readonly unsubscribeStore: () => void;
 
   constructor(private readonly opts: SupervisorOptions) {
     super();
@@ -135,8 +132,6 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.launcher = opts.launcher ?? nodeProcessLauncher;
     this.pidFile = new PidFile(`${opts.dataDir}/daemon.pid.json`);
     this.statusValue = { ...INITIAL_STATUS, at: this.now() };
-    // Keep the tail of the daemon's own output for exit records (spec §15 problem 6).
-    this.unsubscribeStore = opts.store.subscribe((entries) => this.rememberOutput(entries));
   }
 
   get status(): DaemonStatus {
@@ -295,7 +290,6 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     await this.opChain.catch(() => undefined);
     this.disposed = true;
     this.stopWatching();
-    this.unsubscribeStore();
   }
 
   // ---- starting ----------------------------------------------------------------------------
@@ -545,7 +539,8 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   /** Wire a freshly spawned process: capture its output, build its exit record, watch its exit. */
   private adoptChildProcess(proc: LaunchedProcess): OwnedChild {
     const gen = ++this.childGen;
-    this.recentOutput = [];
+    // The exit record's output tail is read back from the store: this child's entries come after it.
+    const outputFromSeq = this.opts.store.lastSeq;
     if (proc.child.stdout) this.opts.capture.attach(proc.child.stdout, 'stdout');
     if (proc.child.stderr) this.opts.capture.attach(proc.child.stderr, 'stderr');
     // Listen for 'close' from spawn time: after a SIGKILL it fires in the same tick as 'exit', and a
@@ -557,7 +552,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       // that inherited them.
       await Promise.race([closed, new Promise((r) => setTimeout(r, PIPE_CLOSE_WAIT_MS))]);
       this.opts.capture.flush();
-      return { code, signal, at, stderrTail: this.recentOutput.slice(-TAIL_LINES) } satisfies ExitRecord;
+      return { code, signal, at, stderrTail: this.outputTail(outputFromSeq) } satisfies ExitRecord;
     });
     const child: OwnedChild = { gen, proc, exit, readyAt: null };
     this.child = child;
@@ -990,12 +985,22 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.emit('status', next);
   }
 
-  private rememberOutput(entries: readonly LogEntry[]): void {
-    for (const e of entries) {
-      if (e.source === 'supervisor') continue;
-      for (const line of e.text.split('\n')) this.recentOutput.push(line);
+  /**
+   * The last {@link TAIL_LINES} lines the daemon printed after `fromSeq` (spec §15 problem 6), read
+   * back from the log store when the record is built: nothing is copied per line while it runs.
+   */
+  private outputTail(fromSeq: number): string[] {
+    const store = this.opts.store;
+    // Look further back only while the supervisor's own events crowd out the daemon's lines.
+    for (let window = TAIL_LINES * 2; ; window *= 4) {
+      const after = Math.max(fromSeq, store.lastSeq - window);
+      const lines: string[] = [];
+      for (const e of store.since(after).entries) {
+        if (e.source !== 'supervisor') lines.push(...e.text.split('\n'));
+      }
+      if (lines.length >= TAIL_LINES || after === fromSeq || after < store.firstSeq)
+        return lines.slice(-TAIL_LINES);
     }
-    if (this.recentOutput.length > TAIL_LINES * 4) this.recentOutput = this.recentOutput.slice(-TAIL_LINES);
   }
 
   private cancelBackoff(): void {
