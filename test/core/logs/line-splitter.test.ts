@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { createLineSplitter, truncationMarker } from '../../../src/core/logs/line-splitter.js';
+import {
+  bytesNeedStrip,
+  createLineSplitter,
+  truncationMarker,
+} from '../../../src/core/logs/line-splitter.js';
 
 function feed(chunks: (string | Buffer)[], max = 1024, stripAnsi = false): string[] {
   const s = createLineSplitter({ maxLineLength: max, stripAnsi });
@@ -197,5 +201,44 @@ describe('createLineSplitter', () => {
       s.push(Buffer.from(text));
       expect(s.joinedParts()).toEqual([s.joinedLines()]);
     }
+  });
+
+  it('bytesNeedStrip() agrees with the control-character regex on the decoded text', () => {
+    // eslint-disable-next-line no-control-regex
+    const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+    const char = fc.constantFrom(
+      'a',
+      ' ',
+      '\t',
+      '\n',
+      '\r',
+      '\x00',
+      '\x07',
+      '\x1b',
+      '\x1f',
+      '\x7f',
+      '\u0080',
+      '\u009b',
+      '\u009f',
+      '\u00a0',
+      '°',
+      'é',
+      '€',
+      '😀',
+    );
+    fc.assert(
+      fc.property(fc.array(char, { maxLength: 40 }), (chars) => {
+        const text = chars.join('');
+        expect(bytesNeedStrip(Buffer.from(text))).toBe(CONTROLS.test(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('strips a C1 control whose two bytes arrive in different chunks', () => {
+    const s = createLineSplitter({ stripAnsi: true });
+    const bytes = Buffer.from('ab\u0085cd\nnext\n');
+    // Cut between 0xC2 and 0x85 (NEL).
+    expect([...s.push(bytes.subarray(0, 3)), ...s.push(bytes.subarray(3))]).toEqual(['abcd', 'next']);
   });
 });
