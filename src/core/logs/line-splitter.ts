@@ -28,6 +28,16 @@ export interface LineSplitter {
    * capture hot path: no string per line); `ts` is passed through. Returns the number of lines.
    */
   pushTo(chunk: Buffer | Uint8Array | string, sink: LineSink, ts: number): number;
+  /**
+   * {@link pushTo} in two steps, so a big chunk's lines can be handed out over several event-loop
+   * turns: `feed` decodes and splits the chunk (the file parts are ready at once) and returns its
+   * line count; `drainTo` hands out at most `maxLines` of them. `feed` throws while lines remain.
+   */
+  feed(chunk: Buffer | Uint8Array | string): number;
+  /** Hand out up to `maxLines` lines of the last {@link feed}; returns how many. */
+  drainTo(sink: LineSink, ts: number, maxLines: number): number;
+  /** Lines of the last {@link feed} not handed out yet. */
+  readonly pendingLines: number;
   /** End of stream: returns the partial last line (if any) as a complete line, and resets. */
   flush(): string[];
   /** {@link flush} into a sink; returns the number of lines. */
@@ -180,8 +190,23 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
     lastBytes = null;
   }
 
-  function pushTo(chunk: Buffer | Uint8Array | string, sink: LineSink, ts: number): number {
+  // The lines of the last `feed`, handed out by `drainTo`: spans of `readyText` (fast path: the
+  // first line may be `readyFirst`, completed from the partial line) or strings of `readyLines`.
+  let readyText = '';
+  let readyFirst: string | null = null;
+  let readyLines: string[] | null = null;
+  let readyCount = 0;
+  let readyNext = 0;
+
+  function feed(chunk: Buffer | Uint8Array | string): number {
+    if (readyNext < readyCount) {
+      throw new Error('LineSplitter.feed: the previous chunk still has lines to hand out (drainTo)');
+    }
     resetLast();
+    readyCount = 0;
+    readyNext = 0;
+    readyLines = null;
+    readyFirst = null;
     let text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
     if (text.length === 0) return 0;
     let skipped = false;
@@ -235,19 +260,9 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
     }
     if (!chunkHasControls && !overlong) {
       // Fast path: every line is an unaltered span of `text`.
-      if (first !== null) {
-        sink.line(first, 0, first.length, ts);
-        lastFirst = first + '\n';
-      } else {
-        sink.line(text, 0, firstNl, ts);
-        lastFirst = text.slice(0, firstNl + 1);
-      }
-      let from = firstNl + 1;
-      for (let i = 1; i < n; i++) {
-        const to = ends[i]!;
-        sink.line(text, from, to, ts);
-        from = to + 1;
-      }
+      readyText = text;
+      readyFirst = first;
+      lastFirst = first !== null ? first + '\n' : text.slice(0, firstNl + 1);
       lastSource = text;
       lastFrom = firstNl + 1;
       lastTo = lastNl + 1;
@@ -268,15 +283,46 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
         const line = text.slice(ends[i - 1]! + 1, ends[i]);
         lines[i] = chunkHasControls || line.length > max ? finishLine(line, 0, chunkHasControls) : line;
       }
-      for (let i = 0; i < n; i++) sink.line(lines[i]!, 0, lines[i]!.length, ts);
+      readyLines = lines;
       lastLines = lines;
     }
+    readyCount = n;
     lastCount = n;
     tail = '';
     tailDropped = 0;
     tailHasControls = chunkHasControls;
     addToTail(text.slice(lastNl + 1));
     return n;
+  }
+
+  function drainTo(sink: LineSink, ts: number, maxLines: number): number {
+    const stop = Math.min(readyCount, readyNext + maxLines);
+    const start = readyNext;
+    let i = start;
+    if (readyLines !== null) {
+      for (; i < stop; i++) sink.line(readyLines[i]!, 0, readyLines[i]!.length, ts);
+    } else {
+      const text = readyText;
+      if (i === 0 && i < stop) {
+        if (readyFirst !== null) sink.line(readyFirst, 0, readyFirst.length, ts);
+        else sink.line(text, 0, ends[0]!, ts);
+        i = 1;
+      }
+      for (; i < stop; i++) sink.line(text, ends[i - 1]! + 1, ends[i]!, ts);
+    }
+    readyNext = stop;
+    if (stop === readyCount) {
+      // Everything handed out: drop the references (the store holds what it needs).
+      readyText = '';
+      readyFirst = null;
+      readyLines = null;
+    }
+    return stop - start;
+  }
+
+  function pushTo(chunk: Buffer | Uint8Array | string, sink: LineSink, ts: number): number {
+    feed(chunk);
+    return drainTo(sink, ts, Infinity);
   }
 
   function joinedParts(): (string | Uint8Array)[] {
@@ -323,6 +369,11 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
       return pushTo(chunk, collector, 0) === 0 ? NO_LINES : collected;
     },
     pushTo,
+    feed,
+    drainTo,
+    get pendingLines() {
+      return readyCount - readyNext;
+    },
     flush() {
       collected = [];
       flushTo(collector, 0);

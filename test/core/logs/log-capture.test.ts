@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   createLogCapture,
   formatSupervisorFileLine,
+  MAX_PENDING_BYTES,
   SLICE_BYTES,
 } from '../../../src/core/logs/log-capture.js';
 import { parseLogFileLine } from '../../../src/core/logs/log-line-parser.js';
@@ -239,6 +240,23 @@ describe('createLogCapture', () => {
     capture.attach(stdout, 'stdout');
     stdout.write('hello\nworld\n');
     expect(store.since(0).entries.map((e) => e.text)).toEqual(['hello', 'world']);
+    capture.dispose();
+  });
+
+  it('pauses a stream that outruns the parser and resumes it once the queue is down', async () => {
+    const store = new LogStore({ capacity: 1_000 });
+    const capture = createLogCapture({ store, now: () => TS });
+    const stdout = new PassThrough({ highWaterMark: 4 * MAX_PENDING_BYTES });
+    capture.attach(stdout, 'stdout');
+    const line = `print ${'x'.repeat(90)}\n`;
+    const chunk = Buffer.from(line.repeat(Math.ceil(MAX_PENDING_BYTES / 2 / line.length)));
+    for (let i = 0; i < 6; i++) stdout.write(chunk);
+    await new Promise((r) => setImmediate(r));
+    expect(stdout.isPaused()).toBe(true);
+    const total = 6 * (chunk.length / line.length);
+    await waitFor(() => store.lastSeq === total, 'every line captured', 10_000);
+    expect(stdout.isPaused()).toBe(false);
+    expect(store.tail(1).entries[0]!.text).toBe(line.slice(0, -1));
     capture.dispose();
   });
 });
