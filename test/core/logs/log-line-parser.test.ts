@@ -2,11 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import {
+  createParseScratch,
   DIRECT_LINE_RE,
   LEGACY_LINE_RE,
   TRAY_LINE_RE,
   parseLogFileLine,
   parseLogLine,
+  parseSpanInto,
   rawLineLevel,
 } from '../../../src/core/logs/log-line-parser.js';
 
@@ -205,5 +207,33 @@ describe('parseLogFileLine', () => {
     expect(parseLogFileLine('2025-12-12 14:03:11,123 - LunaDaemon - INFO - Luna Daemon Ready!')).toBeNull();
     expect(parseLogFileLine('2026-11-21T05:41:00.123Z stderr INFO  [LunaDaemon] old format')).toBeNull();
     expect(parseLogFileLine('  File "x.py", line 1')).toBeNull();
+  });
+
+  it('reuses a repeated prefix (compiled to a sticky regex) only for lines that really start with it', () => {
+    const scratch = createParseScratch();
+    // A logger name full of regex syntax: an unescaped pattern would match the impostor below.
+    const logger = 'a.b(c)[d]+*?^$|\\/-{2}';
+    const prefix = `2025-12-12 14:03:11,123 - ${logger} - INFO - `;
+    const str = Array.from({ length: 20 }, (_, i) => `${prefix}line ${i}`).join('\n');
+    let at = 0;
+    for (let i = 0; i < 20; i++) {
+      const end = str.indexOf('\n', at) === -1 ? str.length : str.indexOf('\n', at);
+      expect(parseSpanInto(str, at, end, scratch)).toBe(true);
+      expect([scratch.logger, scratch.level, str.slice(scratch.textStart, end)]).toEqual([
+        logger,
+        'info',
+        `line ${i}`,
+      ]);
+      at = end + 1;
+    }
+    expect(scratch.prefixRe).not.toBeNull();
+    // Same length, `.` → `x`: a different logger, parsed afresh.
+    const impostor = prefix.replace('a.b', 'axb') + 'other';
+    expect(parseSpanInto(impostor, 0, impostor.length, scratch)).toBe(true);
+    expect(scratch.logger).toBe('axb(c)[d]+*?^$|\\/-{2}');
+    // And the prefix again, after a level change in between.
+    const warn = `2025-12-12 14:03:11,123 - ${logger} - WARNING - w`;
+    expect(parseSpanInto(warn, 0, warn.length, scratch)).toBe(true);
+    expect(scratch.level).toBe('warning');
   });
 });
