@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 
 import { stripAnsi } from './strip-ansi.js';
@@ -38,6 +38,13 @@ export interface LineSplitter {
   drainTo(sink: LineSink, ts: number, maxLines: number): number;
   /** Lines of the last {@link feed} not handed out yet. */
   readonly pendingLines: number;
+  /**
+   * The chunk's bytes when `str` is the decoded text of one of the last two chunks fed and they are
+   * pure ASCII (so text offsets are byte offsets), else null. A span of those bytes can be kept
+   * instead of a span of the string: a Buffer's memory lives outside V8's heap and costs the garbage
+   * collector nothing to keep, where a kept 64 KiB string is copied when it survives.
+   */
+  asciiBytesOf(str: string): Buffer | null;
   /** End of stream: returns the partial last line (if any) as a complete line, and resets. */
   flush(): string[];
   /** {@link flush} into a sink; returns the number of lines. */
@@ -197,6 +204,11 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
   let readyLines: string[] | null = null;
   let readyCount = 0;
   let readyNext = 0;
+  // The decoded text and the bytes of the last two pure-ASCII chunks (see `asciiBytesOf`).
+  let asciiText: string | null = null;
+  let asciiBytes: Buffer | null = null;
+  let prevAsciiText: string | null = null;
+  let prevAsciiBytes: Buffer | null = null;
 
   function feed(chunk: Buffer | Uint8Array | string): number {
     if (readyNext < readyCount) {
@@ -258,9 +270,23 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
       addToTail(text.slice(0, firstNl));
       first = finishLine(tail, tailDropped, tailHasControls || chunkHasControls);
     }
+    prevAsciiText = asciiText;
+    prevAsciiBytes = asciiBytes;
+    asciiText = null;
+    asciiBytes = null;
     if (!chunkHasControls && !overlong) {
       // Fast path: every line is an unaltered span of `text`.
       readyText = text;
+      if (
+        Buffer.isBuffer(chunk) &&
+        !skipped &&
+        text === decoded &&
+        text.length === chunk.length &&
+        isAscii(chunk)
+      ) {
+        asciiText = text;
+        asciiBytes = chunk;
+      }
       readyFirst = first;
       lastFirst = first !== null ? first + '\n' : text.slice(0, firstNl + 1);
       lastSource = text;
@@ -373,6 +399,10 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
     drainTo,
     get pendingLines() {
       return readyCount - readyNext;
+    },
+    asciiBytesOf(str) {
+      if (str === asciiText) return asciiBytes;
+      return str === prevAsciiText ? prevAsciiBytes : null;
     },
     flush() {
       collected = [];

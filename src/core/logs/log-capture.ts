@@ -110,7 +110,8 @@ export function createLogCapture(options: LogCaptureOptions): LogCapture {
     // string or object); the store tells its listeners once per chunk, at `commit()`.
     const sink: RecordSink = {
       record(ts, level, logger, str, start, end) {
-        store.appendSpan(ts, source, level, logger, str, start, end);
+        // A span of a pure-ASCII chunk is kept as a span of its bytes (see `asciiBytesOf`).
+        store.appendSpan(ts, source, level, logger, splitter.asciiBytesOf(str) ?? str, start, end);
       },
     };
     const assembler = createSpanRecordAssembler(sink);

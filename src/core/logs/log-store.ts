@@ -59,7 +59,8 @@ interface Columns {
   level: Uint8Array;
   source: Uint8Array;
   logger: (string | undefined)[];
-  text: string[];
+  /** A string, or the pure-ASCII bytes of a chunk (read back as latin1: one byte, one character). */
+  text: (string | Buffer)[];
   start: Int32Array;
   end: Int32Array;
 }
@@ -70,7 +71,7 @@ function makeColumns(capacity: number): Columns {
     level: new Uint8Array(capacity),
     source: new Uint8Array(capacity),
     logger: new Array<string | undefined>(capacity).fill(undefined),
-    text: new Array<string>(capacity).fill(''),
+    text: new Array<string | Buffer>(capacity).fill(''),
     start: new Int32Array(capacity),
     end: new Int32Array(capacity),
   };
@@ -154,15 +155,16 @@ export class LogStore {
 
   /**
    * The capture hot path: keep one entry whose text is `str.slice(start, end)` WITHOUT building that
-   * string or an entry object (the store keeps `str` and the offsets). Listeners hear of it at the
-   * next {@link commit}, together with the rest of the batch.
+   * string or an entry object (the store keeps `str` and the offsets). `str` may also be a Buffer of
+   * pure ASCII (the text is then its bytes `start…end`). Listeners hear of it at the next
+   * {@link commit}, together with the rest of the batch.
    */
   appendSpan(
     ts: number,
     source: LogSource,
     level: LogLevel,
     logger: string | undefined,
-    str: string,
+    str: string | Buffer,
     start: number,
     end: number,
   ): void {
@@ -180,7 +182,7 @@ export class LogStore {
     sourceCode: number,
     levelCode: number,
     loggerValue: string | undefined,
-    str: string,
+    str: string | Buffer,
     start: number,
     end: number,
   ): void {
@@ -314,6 +316,17 @@ export class LogStore {
       const str = text[j]!;
       const a = start[j]!;
       const b = end[j]!;
+      if (typeof str !== 'string') {
+        out[i] = {
+          seq: firstSeq + offset + i,
+          ts: ts[j]!,
+          source: SOURCES[source[j]!]!,
+          level: LEVELS[level[j]!]!,
+          logger: logger[j],
+          text: str.toString('latin1', a, b),
+        };
+        continue;
+      }
       out[i] = {
         seq: firstSeq + offset + i,
         ts: ts[j]!,

@@ -241,4 +241,23 @@ describe('createLineSplitter', () => {
     // Cut between 0xC2 and 0x85 (NEL).
     expect([...s.push(bytes.subarray(0, 3)), ...s.push(bytes.subarray(3))]).toEqual(['abcd', 'next']);
   });
+
+  it('asciiBytesOf() gives the bytes of the last two pure-ASCII chunks, for their decoded text only', () => {
+    const s = createLineSplitter();
+    const texts: string[] = [];
+    const sink = { line: (str: string) => void texts.push(str) };
+    const a = Buffer.from('a1\na2\n');
+    const b = Buffer.from('b1 é\nb2\n');
+    const c = Buffer.from('c1\nc2\n');
+    s.pushTo(a, sink, 0);
+    const textA = texts.at(-1)!;
+    expect(s.asciiBytesOf(textA)).toBe(a);
+    s.pushTo(b, sink, 0);
+    const textB = texts.at(-1)!;
+    expect(s.asciiBytesOf(textB)).toBeNull(); // not ASCII: offsets would not be byte offsets
+    expect(s.asciiBytesOf(textA)).toBe(a); // still the previous chunk
+    s.pushTo(c, sink, 0);
+    expect(s.asciiBytesOf(texts.at(-1)!)).toBe(c);
+    expect(s.asciiBytesOf(textA)).toBeNull(); // two chunks ago
+  });
 });

@@ -186,4 +186,18 @@ describe('LogStore', () => {
     expect(since).toHaveBeenCalledTimes(1);
     off();
   });
+
+  it('keeps spans of ASCII bytes and reads them back as text', () => {
+    const store = new LogStore({ capacity: 4 });
+    const bytes = Buffer.from('alpha\nbeta\n');
+    store.appendSpan(1, 'stderr', 'info', 'L', bytes, 0, 5);
+    store.appendSpan(2, 'stderr', 'error', 'L', bytes, 6, 10);
+    store.commit();
+    expect(store.since(0).entries.map((e) => [e.seq, e.level, e.text])).toEqual([
+      [1, 'info', 'alpha'],
+      [2, 'error', 'beta'],
+    ]);
+    store.setCapacity(1);
+    expect(texts(store.tail(5).entries)).toEqual(['beta']);
+  });
 });
