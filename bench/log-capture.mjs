@@ -7,11 +7,14 @@
 //       own log files; we poll the END of those files (4 KiB) every 5 ms for the marker line and
 //       count their lines after the clock stops (reading them whole while pm2 runs would steal CPU
 //       from it on this 2-core machine);
-//   (c) raw: this Node process reading the pipes, splitting lines and discarding them.
+//   (c) raw: this Node process reading the pipes, splitting lines and discarding them;
+//   (d) raw+file, for reference (no target): raw, also appending each chunk to a file (WriteStream) —
+//       the ceiling of any reader that must write the log file, as (a) and (b) do.
 // Time = from just before the spawn (pm2.start for pm2) to the `[Sim] flood done N` line being
 // captured; it includes the simulator's own start-up (~0.1 s, same for all three). Runs alternate.
 import {
   closeSync,
+  createWriteStream,
   fstatSync,
   openSync,
   readdirSync,
@@ -120,15 +123,22 @@ async function runOurs(i) {
 
 // ---- (c) raw -----------------------------------------------------------------------------------
 
-async function runRaw() {
+/**
+ * The raw baseline. With `toFile`, it also appends every chunk as is to a file through a WriteStream
+ * (clock stopped after the stream has finished): not a target, but the ceiling of any reader that
+ * must also write the log file, as ours and pm2 do.
+ */
+async function runRaw(toFile = null) {
   const port = await getPort();
   let lines = 0;
   let done = false;
+  const out = toFile ? createWriteStream(toFile) : null;
   const t0 = performance.now();
   const child = spawnSim(simArgs(port));
   for (const stream of [child.stdout, child.stderr]) {
     let carry = '';
     stream.on('data', (chunk) => {
+      out?.write(chunk);
       const parts = (carry + chunk.toString('utf8')).split('\n');
       carry = parts.pop();
       lines += parts.length;
@@ -136,9 +146,11 @@ async function runRaw() {
     });
   }
   await waitFor(() => done, 'raw: the flood marker', 120_000, 1);
+  if (out) await new Promise((res) => out.end(res));
   const seconds = (performance.now() - t0) / 1000;
   child.kill('SIGKILL');
   await exited(child);
+  if (toFile) rmSync(toFile, { force: true });
   return { seconds, linesPerSec: LINES / seconds, lines };
 }
 
@@ -248,6 +260,7 @@ async function runPm2(i) {
 
 const ours = [];
 const raw = [];
+const rawFile = [];
 const pm = [];
 await pm2Up();
 try {
@@ -255,11 +268,13 @@ try {
   await runRaw();
   for (let i = 0; i < RUNS; i++) {
     raw.push(await runRaw());
+    rawFile.push(await runRaw(join(dir, `raw-${i}.log`)));
     ours.push(await runOurs(i));
     pm.push(await runPm2(i));
     const o = ours[i];
     console.log(
       `run ${i + 1}: raw ${r(raw[i].seconds, 2)} s (${r(raw[i].linesPerSec / 1e3, 0)} k/s) | ` +
+        `raw+file ${r(rawFile[i].seconds, 2)} s | ` +
         `ours ${r(o.seconds, 2)} s (${r(o.linesPerSec / 1e3, 0)} k/s, ${o.entries} entries, ring ${o.held}, ` +
         `RSS +${r(o.rssGrowthMiB, 1)} MiB, file ${r(o.fileMiB, 1)} MiB in ${o.files} files, marker in file: ${o.fileHasMarker}) | ` +
         `pm2 ${r(pm[i].seconds, 2)} s (${r(pm[i].linesPerSec / 1e3, 0)} k/s, ${pm[i].lines} lines in its files)`,
@@ -272,6 +287,7 @@ try {
 
 const oursRate = median(ours.map((x) => x.linesPerSec));
 const rawRate = median(raw.map((x) => x.linesPerSec));
+const rawFileRate = median(rawFile.map((x) => x.linesPerSec));
 const pm2Rate = median(pm.map((x) => x.linesPerSec));
 const rss = median(ours.map((x) => x.rssGrowthMiB));
 // Later runs reuse the heap the first one grew, so their own growth is small: the bound that
@@ -287,8 +303,12 @@ bench('log-capture', {
   ours_lps: Math.round(oursRate),
   pm2_lps: Math.round(pm2Rate),
   raw_lps: Math.round(rawRate),
+  raw_file_lps: Math.round(rawFileRate),
   vs_pm2: oursRate / pm2Rate,
   vs_raw: oursRate / rawRate,
+  // Not targets: how close we are to a reader that only splits and appends, and its own lead on pm2.
+  vs_raw_file: oursRate / rawFileRate,
+  raw_file_vs_pm2: rawFileRate / pm2Rate,
   rss_growth_mib: rss,
   rss_growth_max_mib: rssMax,
   file_ok: ours.every((x) => x.fileHasMarker),
