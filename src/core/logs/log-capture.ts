@@ -78,10 +78,11 @@ export function formatSupervisorFileLine(ts: number, level: LogLevel, text: stri
 /**
  * Create the capture pipeline for the daemon's output (STYLE.md §9.8): per chunk, split lines
  * (`line-splitter.ts`, with ANSI stripping), parse levels and group continuation lines into
- * records (`record-assembler.ts`), append the chunk's records to the store as ONE batch, and write
- * the chunk's lines to the file with ONE call. A line travels as a span of the decoded chunk from
- * the splitter to the store's columns: no string and no object is built per line (they made the
- * garbage collector the biggest cost of a log flood, docs/benchmarks.md).
+ * records (`record-assembler.ts`), append the chunk's records to the store as ONE batch (one per
+ * {@link SLICE_LINES} lines while a flood is queued), and queue the chunk's lines for the file at
+ * once (usually the chunk's own bytes). A line travels as a span of the decoded chunk from the
+ * splitter to the store's columns: no string and no object is built per line (they made the
+ * garbage collector the biggest cost of a log flood, docs/benchmarks.md "Round 2").
  *
  * The file gets the daemon's lines VERBATIM (ANSI-stripped and capped like the store's, but
  * otherwise as the daemon printed them, in arrival order, stdout and stderr merged, blank lines
