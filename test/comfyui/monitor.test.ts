@@ -6,6 +6,9 @@ import {
   createComfyMonitor,
   freeVram,
   interrupt,
+  tcpReachable,
+  unreachableBackoffCapMs,
+  unreachableBackoffMs,
   type ComfyInstanceError,
 } from '../../src/core/comfyui/monitor.js';
 import { parseNvidiaSmi, readLocalGpus } from '../../src/core/comfyui/nvidia-smi.js';
@@ -132,6 +135,98 @@ describe('createComfyMonitor', () => {
     } finally {
       await mon.dispose();
     }
+  });
+});
+
+describe('unreachable instances back off', () => {
+  it('doubles the wait after each failed poll, up to six periods (a minute at most)', () => {
+    expect([1, 2, 3, 4, 5, 9].map((n) => unreachableBackoffMs(5_000, n))).toEqual([
+      5_000, 10_000, 20_000, 30_000, 30_000, 30_000,
+    ]);
+    expect(unreachableBackoffCapMs(5_000)).toBe(30_000);
+    expect(unreachableBackoffCapMs(20_000)).toBe(60_000);
+    expect(unreachableBackoffCapMs(3_600_000)).toBe(3_600_000);
+    expect(unreachableBackoffMs(100, 1_000)).toBe(600);
+  });
+
+  it('a dead instance is probed ever less often (TCP only), a live one every period; it is found when it comes up', async () => {
+    const downPort = await getPort();
+    const down = `http://127.0.0.1:${downPort}`;
+    const probes: number[] = [];
+    let latest: ComfyInstance[] = [];
+    const t0 = performance.now();
+    const mon = createComfyMonitor({
+      instances: [b.url, down],
+      discover: false,
+      pollIntervalMs: 100,
+      websocket: false,
+      onChange: (l) => (latest = l),
+      probe: (url, ms) => {
+        if (url === down) probes.push(performance.now() - t0);
+        return tcpReachable(url, ms);
+      },
+    });
+    const statsCalls = () => b.calls.filter((c) => c.path === '/system_stats').length;
+    const bBefore = statsCalls();
+    let late: FakeComfy | undefined;
+    try {
+      await waitFor(() => probes.length >= 4, 'four probes of the dead instance', 8_000);
+      // Failed polls 1, 2, 3, 4 → waits of 100, 200, 400, 600 ms (the cap is 6 periods).
+      const gaps = probes.slice(1).map((t, i) => t - probes[i]!);
+      expect(gaps[0]).toBeGreaterThanOrEqual(150);
+      expect(gaps[1]).toBeGreaterThanOrEqual(350);
+      expect(gaps[2]).toBeGreaterThanOrEqual(550);
+      // Meanwhile the live instance was polled over HTTP every period.
+      const elapsed = performance.now() - t0;
+      expect(statsCalls() - bBefore).toBeGreaterThanOrEqual(Math.floor(elapsed / 100 / 2));
+      expect(latest.find((i) => i.url === down)).toMatchObject({ reachable: false });
+      expect(latest.find((i) => i.url === down)?.problem).toMatch(/refused/);
+
+      // It comes up: found within the cap (600 ms) plus a poll.
+      late = await startFakeComfy({ port: downPort });
+      const up = performance.now();
+      await waitFor(() => latest.find((i) => i.url === down)?.reachable, 'the late instance', 5_000);
+      expect(performance.now() - up).toBeLessThan(600 + 1_000);
+      expect(late.calls.some((c) => c.path === '/system_stats')).toBe(true);
+    } finally {
+      await mon.dispose();
+      await late?.close();
+    }
+  });
+
+  it('refresh() checks every instance at once, backed off or not', async () => {
+    const downPort = await getPort();
+    const down = `http://127.0.0.1:${downPort}`;
+    let probes = 0;
+    const mon = createComfyMonitor({
+      instances: [down],
+      discover: false,
+      pollIntervalMs: 5_000,
+      websocket: false,
+      onChange: () => undefined,
+      probe: (url, ms) => {
+        probes++;
+        return tcpReachable(url, ms);
+      },
+    });
+    let late: FakeComfy | undefined;
+    try {
+      await waitFor(() => mon.snapshot()[0]!.checkedAt > 0, 'the first poll');
+      late = await startFakeComfy({ port: downPort });
+      // The next scheduled check is seconds away; a refresh does not wait for it.
+      const snap = await mon.refresh();
+      expect(snap[0]).toMatchObject({ url: down, reachable: true });
+      expect(probes).toBe(1);
+    } finally {
+      await mon.dispose();
+      await late?.close();
+    }
+  });
+
+  it('tcpReachable: true on a listening port, false on a closed one and on a bad URL', async () => {
+    expect(await tcpReachable(b.url, 1000)).toBe(true);
+    expect(await tcpReachable(`http://127.0.0.1:${await getPort()}`, 1000)).toBe(false);
+    expect(await tcpReachable('not a url', 1000)).toBe(false);
   });
 });
 

@@ -12,13 +12,13 @@ import WebSocket from 'ws';
 import { INVOKE_CHANNELS } from '../../src/shared/contract/invoke.js';
 import { ok, err } from '../../src/shared/contract/result.js';
 import type { InvokeHandlers } from '../../src/shared/contract/renderer-api.js';
-import type { EventChannel } from '../../src/shared/contract/events.js';
+import { EVENT_CHANNELS, type EventChannel } from '../../src/shared/contract/events.js';
 import { defaultSettings } from '../../src/shared/settings-schema.js';
 import type { DaemonSnapshot } from '../../src/shared/snapshot.js';
 import type { LunaCore } from '../../src/core/app/luna-core.types.js';
 import { startControlServer, type ControlServer } from '../../src/core/control/control-server.js';
 import { LockHeldError } from '../../src/core/control/lock.js';
-import { killAllTracked, track } from '../helpers/processes.js';
+import { killAllTracked, track, waitFor } from '../helpers/processes.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/processes/', import.meta.url));
 
@@ -68,6 +68,8 @@ interface Fixture {
   dataDir: string;
   core: LunaCore;
   fire: (channel: EventChannel, data: unknown) => void;
+  /** How many listeners the server has on the core's `channel`. */
+  listeners: (channel: EventChannel) => number;
   onShow: ReturnType<typeof vi.fn>;
 }
 
@@ -138,6 +140,7 @@ async function start(port?: number, dataDir?: string): Promise<Fixture> {
     core,
     onShow,
     fire: (channel, data) => listeners.get(channel)?.forEach((l) => l(data)),
+    listeners: (channel) => listeners.get(channel)?.size ?? 0,
   };
 }
 
@@ -388,6 +391,37 @@ describe('control server', () => {
     f.fire('app:navigate', { view: 'logs' });
     expect(await got).toEqual({ type: 'app:navigate', data: { view: 'logs' } });
     ws.close();
+  });
+
+  it('follows the core events only while an event client is connected', async () => {
+    const f = await start();
+    const p = f.server.port;
+    // Nobody connected: the core sees no listener, so it builds no payloads for nobody.
+    expect(EVENT_CHANNELS.map((c) => f.listeners(c))).toEqual(EVENT_CHANNELS.map(() => 0));
+    const connect = async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${p}/api/events`, { headers: auth(f) });
+      await new Promise((r) => ws.once('open', r));
+      return ws;
+    };
+    const a = await connect();
+    const b = await connect();
+    // One subscription per channel, however many clients.
+    expect(EVENT_CHANNELS.map((c) => f.listeners(c))).toEqual(EVENT_CHANNELS.map(() => 1));
+    const got = new Promise<unknown>((r) =>
+      b.once('message', (d: WebSocket.RawData) => r(JSON.parse((d as Buffer).toString('utf8')))),
+    );
+    a.close();
+    await new Promise((r) => a.once('close', r));
+    // One client left: still followed.
+    expect(f.listeners('daemon:status-changed')).toBe(1);
+    f.fire('daemon:status-changed', snapshot());
+    expect(await got).toMatchObject({ type: 'daemon:status-changed', data: { restarts: 2 } });
+    b.terminate();
+    await waitFor(() => EVENT_CHANNELS.every((c) => f.listeners(c) === 0), 'no listener left');
+    // A new client is followed again.
+    const c = await connect();
+    expect(f.listeners('logs:appended')).toBe(1);
+    c.close();
   });
 
   it('POST /app/show calls the host; /app/identity says who holds the port', async () => {

@@ -51,6 +51,25 @@ type CoreEventMap = { [K in EventChannel]: EventPayload<K> };
 
 /** The core's push events; `fire` is the only way in. */
 class CoreEvents extends TypedEmitter<CoreEventMap> {
+  private readonly counts = new Map<EventChannel, number>();
+
+  override on<K extends EventChannel>(channel: K, listener: (payload: CoreEventMap[K]) => void): () => void {
+    const off = super.on(channel, listener);
+    this.counts.set(channel, (this.counts.get(channel) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      off();
+      this.counts.set(channel, (this.counts.get(channel) ?? 1) - 1);
+    };
+  }
+
+  /** Whether anyone listens to `channel`: a payload nobody receives need not be built. */
+  listening(channel: EventChannel): boolean {
+    return (this.counts.get(channel) ?? 0) > 0;
+  }
+
   fire<K extends EventChannel>(channel: K, payload: CoreEventMap[K]): void {
     this.emit(channel, payload);
   }
@@ -119,6 +138,9 @@ export async function createLunaCore(
     logSeq: store.lastSeq,
   });
   function pushStatus(): void {
+    // Every feed message (1 Hz) and stats sample lands here; with no subscriber (a headless
+    // `serve` without a panel or CLI follower connected) there is nobody to build a snapshot for.
+    if (!events.listening('daemon:status-changed')) return;
     events.fire('daemon:status-changed', snapshot());
   }
   // Only now: `warn` pushes a snapshot, which needs the supervisor and `snapshot` defined (a damaged

@@ -4,6 +4,8 @@
  * by others are followed by polling /queue (and /history on completion) whenever a `status` broadcast
  * arrives; `progress`/`progress_state` that do reach our socket (prompts without client_id) refine it.
  */
+import net from 'node:net';
+
 import type { ComfyInstance } from '../../shared/comfy-instance.js';
 import { ComfyClient, normalizeBaseUrl } from './client.js';
 import { ComfyError, ComfyExecutionError, ComfyUnreachableError } from './errors.js';
@@ -20,7 +22,11 @@ export interface ComfyMonitorOptions {
   instances: string[];
   /** Also probe 127.0.0.1 on `ports` (loopback only). */
   discover: boolean;
-  /** Poll period, ms. */
+  /**
+   * Poll period, ms. An instance that does not answer is re-checked less and less often: after `n`
+   * failed polls in a row it waits `pollIntervalMs × 2^(n-1)`, up to {@link unreachableBackoffCapMs}
+   * (30 s at the default 5-s period). `refresh()` and `setInstances()` check every instance at once.
+   */
   pollIntervalMs: number;
   /** Called with the full list whenever something other than `checkedAt` changed. */
   onChange(instances: ComfyInstance[]): void;
@@ -34,6 +40,12 @@ export interface ComfyMonitorOptions {
   websocket?: boolean;
   /** Client factory (tests). */
   createClient?: (url: string) => ComfyClient;
+  /**
+   * Whether something accepts TCP connections at an instance's address (default: a plain TCP
+   * connect). An instance whose last poll failed is probed this way first, and polled over HTTP
+   * only when the probe connects: a refused connect costs a fraction of a failed HTTP request.
+   */
+  probe?: (url: string, timeoutMs: number) => Promise<boolean>;
 }
 
 /** Handle returned by {@link createComfyMonitor}. */
@@ -46,6 +58,44 @@ export interface ComfyMonitor {
   refresh(): Promise<ComfyInstance[]>;
   /** Stop timers, close sockets and pools. */
   dispose(): Promise<void>;
+}
+
+/**
+ * The longest wait between two checks of an unreachable instance: six poll periods, but never more
+ * than a minute (unless the poll period itself is longer). 5-s period → 5, 10, 20, 30, 30 … s.
+ */
+export function unreachableBackoffCapMs(pollIntervalMs: number): number {
+  return Math.max(pollIntervalMs, Math.min(6 * pollIntervalMs, 60_000));
+}
+
+/** Delay before the next check of an instance that failed `failures` polls in a row (≥ 1). */
+export function unreachableBackoffMs(pollIntervalMs: number, failures: number): number {
+  const cap = unreachableBackoffCapMs(pollIntervalMs);
+  return Math.min(cap, pollIntervalMs * 2 ** Math.min(Math.max(0, failures - 1), 30));
+}
+
+/** True when a TCP connect to the host and port of `baseUrl` succeeds within `timeoutMs`. */
+export function tcpReachable(baseUrl: string, timeoutMs: number): Promise<boolean> {
+  let host: string;
+  let port: number;
+  try {
+    const u = new URL(baseUrl);
+    host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+    port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80);
+  } catch {
+    return Promise.resolve(false);
+  }
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 /** Default discovery ports: core 8188 upwards, Desktop 8000 (spec §5). */
@@ -67,7 +117,14 @@ interface Entry {
   reported: Set<string>;
   queuePoll: Promise<void> | null;
   disposers: Array<() => void>;
+  /** Failed polls in a row (reachable again → 0). */
+  failures: number;
+  /** When the scheduled poll cycle checks this entry next (monotonic ms; 0 = next cycle). */
+  nextPollAt: number;
 }
+
+/** Durations use a monotonic clock: a wall-clock jump must not stall or rush the polling. */
+const monotonic = (): number => performance.now();
 
 function blank(url: string, discovered: boolean): ComfyInstance {
   return {
@@ -98,6 +155,8 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
   let lastEmitted = '';
   let timer: NodeJS.Timeout | null = null;
   let polling: Promise<ComfyInstance[]> | null = null;
+  /** Whether the poll in flight checks every instance (a `refresh()`), not only the due ones. */
+  let pollingAll = false;
   let cycle = 0;
 
   const entryFor = (url: string, discovered: boolean): Entry => {
@@ -115,6 +174,8 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
         reported: new Set(),
         queuePoll: null,
         disposers: [],
+        failures: 0,
+        nextPollAt: 0,
       };
       entries.set(url, e);
     }
@@ -314,7 +375,16 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
     );
   };
 
+  const probe = opts.probe ?? tcpReachable;
   const pollOne = async (e: Entry): Promise<void> => {
+    // Down last time and still nothing listening: it stays unreachable, with its last problem.
+    if (e.failures > 0 && !(await probe(e.url, Math.min(timeout, 1_000)))) {
+      e.state.reachable = false;
+      e.state.checkedAt = Date.now();
+      e.failures++;
+      e.nextPollAt = monotonic() + unreachableBackoffMs(opts.pollIntervalMs, e.failures);
+      return;
+    }
     try {
       const stats = await e.client.systemStats();
       e.state.reachable = true;
@@ -339,6 +409,13 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
       }
     }
     e.state.checkedAt = Date.now();
+    // Reachable: every period. Unreachable (nothing listens, the usual case for the default
+    // instance when ComfyUI is not running): back off, so an idle Luna Tray stops knocking every
+    // few seconds on a port nobody serves (bench: idle).
+    e.failures = e.state.reachable ? 0 : e.failures + 1;
+    e.nextPollAt =
+      monotonic() +
+      (e.failures === 0 ? opts.pollIntervalMs : unreachableBackoffMs(opts.pollIntervalMs, e.failures));
   };
 
   const discover = async (): Promise<void> => {
@@ -363,28 +440,53 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
     );
   };
 
-  const pollAll = async (): Promise<ComfyInstance[]> => {
+  /** A scheduled cycle polls the entries that are due; `all` (a refresh) polls every entry. */
+  const pollAll = async (all: boolean): Promise<ComfyInstance[]> => {
     if (opts.discover && cycle % 5 === 0) await discover();
     cycle++;
-    await Promise.all([...entries.values()].map((e) => pollOne(e)));
+    // Timers may fire a little early or late: an entry due within a tenth of a period is due now.
+    const horizon = monotonic() + opts.pollIntervalMs / 10;
+    await Promise.all(
+      [...entries.values()].filter((e) => all || e.nextPollAt <= horizon).map((e) => pollOne(e)),
+    );
     for (const e of [...entries.values()])
       if (e.discovered && !e.state.reachable && e.state.checkedAt > 0) await drop(e);
     emitIfChanged();
     return snapshot();
   };
 
-  const refresh = (): Promise<ComfyInstance[]> => {
-    polling ??= pollAll().finally(() => {
-      polling = null;
-    });
-    return polling;
+  const refresh = (all = true): Promise<ComfyInstance[]> => {
+    if (polling && (pollingAll || !all)) return polling;
+    // A refresh asked for while a scheduled cycle (due entries only) runs: poll everything after it.
+    const run: Promise<ComfyInstance[]> = (polling ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => pollAll(all))
+      .finally(() => {
+        if (polling === run) polling = null;
+      });
+    polling = run;
+    pollingAll = all;
+    return run;
   };
 
+  /**
+   * The next scheduled cycle: one period away while an instance is reachable (or discovery runs),
+   * otherwise when the earliest backed-off instance is due. No instance at all: no timer
+   * (`setInstances` schedules again).
+   */
   const schedule = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = null;
     if (disposed) return;
+    let delay = opts.discover ? opts.pollIntervalMs : Number.POSITIVE_INFINITY;
+    const now = monotonic();
+    for (const e of entries.values())
+      delay = Math.min(delay, Math.max(opts.pollIntervalMs, e.nextPollAt - now));
+    if (delay === Number.POSITIVE_INFINITY) return;
     timer = setTimeout(() => {
-      void refresh().finally(schedule);
-    }, opts.pollIntervalMs);
+      timer = null;
+      void refresh(false).finally(schedule);
+    }, delay);
     timer.unref?.();
   };
 
@@ -401,11 +503,10 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
       } else entryFor(u, false);
     }
     emitIfChanged();
-    void refresh();
+    void refresh().finally(schedule);
   };
 
   setInstances(opts.instances);
-  schedule();
 
   return {
     snapshot,

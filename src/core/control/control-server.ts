@@ -100,10 +100,24 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const clients = new Set<WebSocket>();
-  const disposers: (() => void)[] = [];
-  for (const channel of EVENT_CHANNELS) {
-    disposers.push(core.events.on(channel, (data) => broadcast(channel, data)));
-  }
+  // The core's events are followed only while an event client is connected: with none, the core
+  // sees no listener and skips building payloads nobody would receive (bench: idle). A client
+  // gets the events fired after its upgrade, exactly as before.
+  const subscriptions: (() => void)[] = [];
+  const follow = (): void => {
+    if (subscriptions.length > 0) return;
+    for (const channel of EVENT_CHANNELS) {
+      subscriptions.push(core.events.on(channel, (data) => broadcast(channel, data)));
+    }
+  };
+  const unfollow = (): void => {
+    for (const d of subscriptions.splice(0)) d();
+  };
+  let closing = false;
+  const dropClient = (ws: WebSocket): void => {
+    clients.delete(ws);
+    if (clients.size === 0) unfollow();
+  };
 
   function broadcast(channel: EventChannel, data: unknown): void {
     if (clients.size === 0) return;
@@ -344,9 +358,14 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       return refuse(403, 'Forbidden');
     if (!tokenMatches(presentedToken(req.headers), token)) return refuse(401, 'Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => {
+      if (closing) {
+        ws.terminate();
+        return;
+      }
       clients.add(ws);
-      ws.on('close', () => clients.delete(ws));
-      ws.on('error', () => clients.delete(ws));
+      follow();
+      ws.on('close', () => dropClient(ws));
+      ws.on('error', () => dropClient(ws));
       // The event socket is push-only; anything a client sends is ignored.
     });
   });
@@ -369,7 +388,6 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     // Loopback only, exclusively: binding this port is the single-instance lock.
     server.listen({ port: opts.port, host: '127.0.0.1', exclusive: true });
   }).catch(async (e: NodeJS.ErrnoException) => {
-    for (const d of disposers) d();
     if (e.code === 'EADDRINUSE') throw new LockHeldError(opts.port, await identifyHolder(opts.port));
     throw e;
   });
@@ -385,7 +403,8 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     },
     panelUrl,
     async close() {
-      for (const d of disposers) d();
+      closing = true;
+      unfollow();
       for (const ws of clients) ws.terminate();
       wss.close();
       server.closeAllConnections();

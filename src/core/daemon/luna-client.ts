@@ -149,6 +149,25 @@ export function exchange(body: Uint8Array, o: ExchangeOptions): Promise<Exchange
   });
 }
 
+/**
+ * Encoded bodies of parameterless requests (`ping`, `get_info`, …), by command: the health checks
+ * send the same bytes again and again, and encoding them each time was a visible part of a ping.
+ */
+const bodyCache = new Map<string, Uint8Array>();
+const BODY_CACHE_MAX = 64;
+
+/** The pickled request `{...params, cmd}`; cached when there are no parameters. */
+function requestBody(cmd: string, params: Record<string, PickleValue | undefined>): Uint8Array {
+  for (const k in params)
+    if (Object.hasOwn(params, k)) return encodePickle({ ...params, cmd }, { protocol: 4 });
+  let body = bodyCache.get(cmd);
+  if (!body) {
+    body = encodePickle({ cmd }, { protocol: 4 });
+    if (bodyCache.size < BODY_CACHE_MAX) bodyCache.set(cmd, body);
+  }
+  return body;
+}
+
 /** Options of {@link LunaClient}. */
 export interface LunaClientOptions {
   host?: string;
@@ -296,7 +315,7 @@ export class LunaClient {
     params: Record<string, PickleValue | undefined> = {},
     options: RequestOptions = {},
   ): Promise<ExchangeResult> {
-    const body = encodePickle({ ...params, cmd }, { protocol: 4 });
+    const body = requestBody(cmd, params);
     const base: ExchangeOptions = {
       host: this.host,
       port: this.port,

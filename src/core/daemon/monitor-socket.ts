@@ -88,6 +88,20 @@ export function sanitizeNonFiniteJson(text: string): string {
  */
 export const MAX_MONITOR_MESSAGE_DEPTH = 64;
 
+/**
+ * True when `text` cannot nest deeper than `limit`: it has at most `limit` opening brackets in all
+ * (brackets inside strings only make the count larger, so the answer stays safe). Real messages
+ * have about fifteen, and a few native `indexOf` calls are much cheaper than walking the parsed
+ * value, which matters for a message that arrives every second (bench: idle).
+ */
+function fewBrackets(text: string, limit: number): boolean {
+  let n = 0;
+  for (const open of ['{', '[']) {
+    for (let i = text.indexOf(open); i !== -1; i = text.indexOf(open, i + 1)) if (++n > limit) return false;
+  }
+  return true;
+}
+
 /** True when `v` nests objects/arrays more than `limit` levels deep (iterative: no recursion). */
 function nestedDeeperThan(v: unknown, limit: number): boolean {
   const stack: [unknown, number][] = [[v, 1]];
@@ -117,7 +131,85 @@ export function parseMonitorMessage(text: string): Record<string, unknown> | und
     }
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  if (fewBrackets(text, MAX_MONITOR_MESSAGE_DEPTH)) return v as Record<string, unknown>;
   return nestedDeeperThan(v, MAX_MONITOR_MESSAGE_DEPTH) ? undefined : (v as Record<string, unknown>);
+}
+
+/** A status message with its uptime value cut out, and where the uptime lives. */
+interface UptimeSplit {
+  /** The message text without the uptime field. */
+  rest: string;
+  key: 'uptime_sec' | 'uptime_seconds';
+  value: number;
+}
+
+/** A JSON number as `json.dumps` writes a float or an int (no `NaN`/`Infinity`: those are tokens). */
+const JSON_NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * Split the one `"uptime_sec": <number>` (current) or `"uptime_seconds": <number>` (legacy) field
+ * out of a message; null when there is none, more than one, or its value is not a plain number.
+ * Native `indexOf` calls only: this runs for every feed message.
+ */
+function splitUptime(text: string): UptimeSplit | null {
+  const at = text.indexOf('"uptime_sec');
+  if (at === -1 || text.indexOf('"uptime_sec', at + 1) !== -1) return null;
+  let i = at + '"uptime_sec'.length;
+  let key: UptimeSplit['key'] = 'uptime_sec';
+  if (text.startsWith('onds', i)) {
+    key = 'uptime_seconds';
+    i += 4;
+  }
+  if (!text.startsWith('":', i)) return null;
+  i += 2;
+  while (text.charCodeAt(i) === 0x20) i++;
+  const start = i;
+  const comma = text.indexOf(',', start);
+  const brace = text.indexOf('}', start);
+  const end = comma === -1 ? brace : brace === -1 ? comma : Math.min(comma, brace);
+  if (end === -1) return null;
+  const literal = text.slice(start, end).trimEnd();
+  if (!JSON_NUMBER.test(literal)) return null;
+  const value = Number(literal);
+  if (!Number.isFinite(value)) return null;
+  return { rest: text.slice(0, at) + text.slice(start + literal.length), key, value };
+}
+
+/** The last status message, for {@link repeatedStatus}. */
+export interface StatusMemo {
+  /** Its text without the uptime field. */
+  rest: string;
+  key: 'uptime_sec' | 'uptime_seconds';
+  info: DaemonInfo;
+  raw: Record<string, unknown>;
+}
+
+/**
+ * Remember a fully parsed status message so that its repeats can skip parsing. Only when the text
+ * has exactly one uptime field and it is the top-level one the info was built from.
+ */
+export function memoStatus(text: string, info: DaemonInfo, raw: Record<string, unknown>): StatusMemo | null {
+  const split = splitUptime(text);
+  if (!split || raw[split.key] !== split.value) return null;
+  const ownKey = info.generation === 'current' ? 'uptime_sec' : 'uptime_seconds';
+  if (split.key !== ownKey) return null;
+  return { rest: split.rest, key: split.key, info, raw };
+}
+
+/**
+ * An idle daemon sends the same status every second with only its uptime moving. When `text` is
+ * the memo's message with nothing but another uptime, return what a full parse and
+ * {@link normalizeInfo} would give (a new info and raw object, the uptime replaced) without doing
+ * either; otherwise null. This is most of the feed's per-message cost on an idle daemon (bench: idle).
+ */
+export function repeatedStatus(
+  text: string,
+  memo: StatusMemo,
+): { info: DaemonInfo; raw: Record<string, unknown> } | null {
+  const split = splitUptime(text);
+  if (!split || split.key !== memo.key || split.rest !== memo.rest) return null;
+  const raw = { ...memo.raw, [split.key]: split.value };
+  return { info: { ...memo.info, uptimeSec: split.value, raw }, raw };
 }
 
 function detectGeneration(data: Record<string, unknown>): Generation {
@@ -137,6 +229,8 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
   let disposed = false;
   let connected = false;
   let invalid = 0;
+  /** The last status message in full, to recognise its repeats cheaply. */
+  let memo: StatusMemo | null = null;
 
   const setConnected = (c: boolean): void => {
     if (connected === c) return;
@@ -148,6 +242,16 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
     if (disposed) return;
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     const text = isBinary ? undefined : buf.toString('utf8');
+    const repeat = text !== undefined && memo ? repeatedStatus(text, memo) : null;
+    if (repeat) {
+      memo = { ...memo!, info: repeat.info, raw: repeat.raw };
+      try {
+        opts.onStatus(repeat.info, repeat.raw);
+      } catch {
+        invalid++;
+      }
+      return;
+    }
     const msg = text === undefined ? undefined : parseMonitorMessage(text);
     if (!msg || typeof msg.type !== 'string') {
       invalid++;
@@ -161,7 +265,10 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
     const raw = payload as Record<string, unknown>;
     try {
       if (msg.type === 'status') {
-        opts.onStatus(normalizeInfo(raw, opts.generation ?? detectGeneration(raw)), raw);
+        // Parsed from JSON: already JSON-safe, no deep copy needed (a per-second saving).
+        const info = normalizeInfo(raw, opts.generation ?? detectGeneration(raw), { jsonSafe: true });
+        memo = memoStatus(text!, info, raw);
+        opts.onStatus(info, raw);
       } else if (msg.type === 'scaling') {
         opts.onScaling?.(raw);
       }

@@ -140,10 +140,25 @@ function legacyModels(raw: Rec): LoadedModel[] {
   return models;
 }
 
+/** Options of {@link normalizeInfo}. */
+export interface NormalizeInfoOptions {
+  /**
+   * `raw` is already JSON-safe because it came out of `JSON.parse` (the WebSocket feed): it is kept
+   * as `raw` instead of being deep-copied by {@link toJsonSafe}. JSON has no bigints and no byte
+   * arrays, and `JSON.parse` already makes `__proto__` an own property, so the copy would be equal.
+   * The caller must not mutate it afterwards.
+   */
+  jsonSafe?: boolean;
+}
+
 /** Normalise a decoded `get_info` (current) or `info` (legacy) reply. Missing fields get neutral defaults. */
-export function normalizeInfo(raw: unknown, generation: Generation): DaemonInfo {
+export function normalizeInfo(
+  raw: unknown,
+  generation: Generation,
+  options: NormalizeInfoOptions = {},
+): DaemonInfo {
   const r: Rec = isRec(raw) ? raw : {};
-  const safeRaw = toJsonSafe(r) as Rec;
+  const safeRaw = options.jsonSafe ? r : (toJsonSafe(r) as Rec);
   if (generation === 'current') {
     const devices = isRec(r.devices) ? r.devices : {};
     const dev: DaemonInfo['devices'] = {};

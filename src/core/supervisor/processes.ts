@@ -137,13 +137,14 @@ export function createProcessSampler(pid: number): () => Promise<ProcessSample |
     if (process.platform === 'linux') {
       try {
         // Synchronous on purpose: /proc reads never block, and the async form costs ~10 thread-pool
-        // hops per sample — measurably more idle CPU than the reads themselves (bench: idle).
+        // hops per sample — measurably more idle CPU than the reads themselves (bench: idle). One
+        // file: `stat` has the resident set too (the same figure as `statm`'s second field).
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const statm = readFileSync(`/proc/${pid}/statm`, 'utf8');
         const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after the name.
+        // utime, stime and rss are fields 14, 15 and 24 (1-based), i.e. 11, 12 and 21 after the name.
         const cpuSec = (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
-        const rssBytes = Number(statm.split(' ')[1]) * PAGE_BYTES;
+        const rssBytes = Number(f[21]) * PAGE_BYTES;
+        if (!Number.isFinite(cpuSec) || !Number.isFinite(rssBytes)) return null;
         const now = Date.now();
         const cpuPercent = last ? Math.max(0, ((cpuSec - last.cpuSec) / ((now - last.at) / 1000)) * 100) : 0;
         last = { cpuSec, at: now };

@@ -11,6 +11,7 @@ import {
 import type { Settings } from '../../shared/settings-schema.js';
 import { isDaemonError } from '../daemon/errors.js';
 import { probeGeneration } from '../daemon/generation-probe.js';
+import { LunaChannel } from '../daemon/luna-channel.js';
 import { LunaClient } from '../daemon/luna-client.js';
 import { createMonitorSocket } from '../daemon/monitor-socket.js';
 import type { LogCapture } from '../logs/log-capture.js';
@@ -59,6 +60,12 @@ export interface SupervisorOptions {
   capture: LogCapture;
   launcher?: ProcessLauncher;
   now?: () => number;
+  /**
+   * While the status feed proves liveness, a protocol ping over a fresh connection still goes out
+   * this often (never more often than the health interval). Default {@link PROTOCOL_CHECK_MS}; tests
+   * shorten it.
+   */
+  protocolCheckMs?: number;
 }
 
 /** How many lines of the daemon's last output an exit record keeps. */
@@ -71,6 +78,19 @@ const READY_POLL_MS = 50;
 const READY_PING_TIMEOUT_MS = 1_000;
 /** Process CPU/RSS sampling interval. */
 const STATS_INTERVAL_MS = 5_000;
+/** The WebSocket monitor sends a `status` message every second (spec §10). */
+const FEED_PERIOD_MS = 1_000;
+/**
+ * The shortest health interval for which the status feed stands in for pings: one and a half feed
+ * periods, so that the feed's normal jitter never looks like silence.
+ */
+const FEED_LIVENESS_MIN_INTERVAL_MS = 1.5 * FEED_PERIOD_MS;
+/**
+ * While the status feed proves liveness, a protocol ping still goes out this often (at least every
+ * health interval): the feed has its own daemon thread, and a deadlocked request handler must still
+ * be noticed.
+ */
+const PROTOCOL_CHECK_MS = 30_000;
 /** After a stop, how long to wait for the port to stop answering. */
 const PORT_RELEASE_TIMEOUT_MS = 5_000;
 
@@ -782,16 +802,86 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   // ---- while running -------------------------------------------------------------------------
 
+  /**
+   * Health, info and process stats while the daemon runs, with as few wake-ups as the guarantees
+   * allow (bench: idle):
+   *
+   * - **Liveness.** A protocol ping every `health.intervalSec`; `failuresBeforeUnresponsive` failed
+   *   pings in a row → `unresponsive`. While the WebSocket status feed delivers (spec §10: one
+   *   message per second), each message proves the daemon process is alive, so the ping is skipped:
+   *   the check runs when the feed has been silent for one whole interval, and pings from then on.
+   *   A SIGSTOPped or wedged process stops the feed too, so the first ping leaves at most one
+   *   interval after the hang, exactly as with plain interval pings, and `unresponsive` still comes
+   *   within interval × failures + ping timeout. This needs an interval of at least
+   *   {@link FEED_LIVENESS_MIN_INTERVAL_MS} (room for the feed's jitter); shorter intervals always ping.
+   * - **Pings** of the current generation reuse one connection (spec §5.1: one write and one read
+   *   each); every {@link PROTOCOL_CHECK_MS} a ping takes a fresh connection instead, so a daemon that
+   *   stopped accepting connections is noticed too. A check that finds the previous ping still
+   *   pending sends the next one as soon as it settles (never two at once, never one skipped).
+   * - **Protocol check.** The feed runs on its own daemon thread, so a handler deadlock with a live
+   *   feed is caught by a protocol ping that still runs every {@link PROTOCOL_CHECK_MS} while the feed
+   *   proves liveness; its failure switches to interval pings until a ping answers again.
+   * - **Info** (models, VRAM, uptime) comes from the feed; `get_info` is polled every
+   *   `health.infoIntervalSec` only while the feed is down (spec §15 problem 11).
+   * - **Process stats** are sampled every {@link STATS_INTERVAL_MS} on a feed message or an interval
+   *   ping, and on a timer of their own only while the feed is down.
+   */
   private startWatching(generation: Generation): void {
     this.stopWatching();
     const d = this.opts.settings().daemon;
+    const intervalMs = d.health.intervalSec * 1000;
+
+    // Process CPU/RSS, every STATS_INTERVAL_MS, piggybacked on wake-ups that happen anyway.
+    const pid = this.pid;
+    const sample = pid ? createProcessSampler(pid) : null;
+    let lastSampleAt = monotonic();
+    const sampleStatsIfDue = (): void => {
+      // The tolerance lets a 5-s timer sample on every tick despite sub-millisecond timer jitter.
+      if (!sample || monotonic() - lastSampleAt < STATS_INTERVAL_MS - 50) return;
+      lastSampleAt = monotonic();
+      void sample().then((s) => {
+        this.statsValue = s;
+        this.emit('stats', s);
+      });
+    };
+
+    // Liveness.
+    const feedLiveness = d.wsPort > 0 && intervalMs >= FEED_LIVENESS_MIN_INTERVAL_MS;
+    const protocolCheckMs = Math.max(this.opts.protocolCheckMs ?? PROTOCOL_CHECK_MS, intervalMs);
     let failedPings = 0;
     let pinging = false;
-    const health = setInterval(() => {
-      if (pinging) return;
+    /** Set when the watchers stop: a late ping result must not start another ping. */
+    let stopped = false;
+    /** Monotonic time of the last feed message (liveness evidence). */
+    let lastFeedAt = Number.NEGATIVE_INFINITY;
+    /** Monotonic time of the last protocol ping sent (the readiness or adoption probe just answered). */
+    let lastPingAt = monotonic();
+    let healthTimer: NodeJS.Timeout | null = null;
+    // Interval pings reuse one connection (current generation, spec §5.1); every
+    // PROTOCOL_CHECK_MS a ping goes over a fresh connection instead, so a daemon that no longer
+    // accepts connections is noticed too. The legacy daemon closes after each reply (§5.2).
+    const channel = generation === 'current' ? new LunaChannel({ host: d.host, port: d.port }) : null;
+    let lastFreshPingAt = monotonic();
+
+    /** A check found the previous ping still pending: send the next one as soon as it settles. */
+    let pingDue = false;
+    const ping = (): void => {
+      // With a ping timeout as long as the interval (the defaults: 2 s and 2 s), a hung daemon's
+      // ping is still pending at the next check. Skipping that check (the earlier code) left one
+      // ping per two intervals and stretched "unresponsive" from interval × failures + timeout
+      // (8 s) to 10.4–11.9 s (measured); deferring it keeps the pings back to back (7.2–7.8 s).
+      if (pinging) {
+        pingDue = true;
+        return;
+      }
       pinging = true;
-      void this.client(generation)
-        .ping({ timeoutMs: d.health.pingTimeoutMs })
+      pingDue = false;
+      const now = monotonic();
+      lastPingAt = now;
+      const fresh = !channel || now - lastFreshPingAt >= protocolCheckMs;
+      if (fresh) lastFreshPingAt = now;
+      const timeoutMs = d.health.pingTimeoutMs;
+      void (fresh ? this.client(generation).ping({ timeoutMs }) : channel.ping({ timeoutMs }))
         .then(
           () => {
             failedPings = 0;
@@ -799,39 +889,65 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
           },
           (e: unknown) => this.onPingFailed(++failedPings, e),
         )
-        .finally(() => (pinging = false));
-    }, d.health.intervalSec * 1000);
-    this.watchers.push(() => clearInterval(health));
+        .finally(() => {
+          pinging = false;
+          if (pingDue && !stopped) ping();
+        });
+    };
+    const armHealth = (delayMs: number): void => {
+      // +1 ms: the timer may fire a fraction of a millisecond early on the monotonic clock.
+      healthTimer = setTimeout(healthCheck, Math.max(1, Math.ceil(delayMs) + 1));
+    };
+    const healthCheck = (): void => {
+      const now = monotonic();
+      // A ping failure (failedPings > 0) keeps interval pings going until a ping answers again: a
+      // live feed must not hide a daemon whose protocol handler no longer replies.
+      if (feedLiveness && failedPings === 0 && now - lastFeedAt < intervalMs) {
+        if (now - lastPingAt >= protocolCheckMs) ping();
+        // Next look: the moment the feed will have been silent for a whole interval.
+        armHealth(lastFeedAt + intervalMs - now);
+        return;
+      }
+      ping();
+      sampleStatsIfDue();
+      armHealth(intervalMs);
+    };
+    armHealth(intervalMs);
+    this.watchers.push(() => {
+      stopped = true;
+      if (healthTimer) clearTimeout(healthTimer);
+      channel?.close();
+    });
 
-    // Models, VRAM, uptime: the 1 s WebSocket feed when configured (spec §15 problem 11), with a
-    // socket poll as the fallback while the feed is down.
-    let feedUp = false;
+    // While the feed is down: `get_info` polls and a stats timer (both stop while it delivers).
+    const fallbackTimers: NodeJS.Timeout[] = [];
+    const setFeedUp = (up: boolean): void => {
+      if (up) {
+        for (const t of fallbackTimers.splice(0)) clearInterval(t);
+      } else if (fallbackTimers.length === 0) {
+        fallbackTimers.push(setInterval(() => void this.refreshInfo(), d.health.infoIntervalSec * 1000));
+        if (sample) fallbackTimers.push(setInterval(sampleStatsIfDue, STATS_INTERVAL_MS));
+      }
+    };
+    this.watchers.push(() => {
+      for (const t of fallbackTimers.splice(0)) clearInterval(t);
+    });
+    setFeedUp(false);
+
     if (d.wsPort > 0) {
       const monitor = createMonitorSocket({
         host: d.host,
         port: d.wsPort,
-        onStatus: (info) => this.setInfo(info),
-        onConnectionChange: (connected) => (feedUp = connected),
+        onStatus: (info) => {
+          lastFeedAt = monotonic();
+          this.setInfo(info);
+          sampleStatsIfDue();
+        },
+        onConnectionChange: setFeedUp,
       });
       this.watchers.push(() => monitor.dispose());
     }
-    const poll = setInterval(() => {
-      if (!feedUp) void this.refreshInfo();
-    }, d.health.infoIntervalSec * 1000);
-    this.watchers.push(() => clearInterval(poll));
     void this.refreshInfo();
-
-    const pid = this.pid;
-    if (pid) {
-      const sample = createProcessSampler(pid);
-      const stats = setInterval(() => {
-        void sample().then((s) => {
-          this.statsValue = s;
-          this.emit('stats', s);
-        });
-      }, STATS_INTERVAL_MS);
-      this.watchers.push(() => clearInterval(stats));
-    }
   }
 
   private stopWatching(): void {

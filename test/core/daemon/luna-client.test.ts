@@ -335,4 +335,21 @@ describe('LunaClient error classes over real sockets', () => {
     const loaded = JSON.parse(runPickleHelper(['loads', got.subarray(8).toString('hex')])) as unknown;
     expect(loaded).toEqual({ cmd: 'set_clip_device', device: 'cuda:1' });
   });
+
+  it('repeated parameterless requests send the same bytes as a fresh encoding (cached body)', async () => {
+    const pong = encodeFrame(encodePickle({ pong: true, time: 1.5 }), 'current');
+    const s = await serve(replyWith(pong));
+    const c = client(s.port);
+    await c.ping();
+    await c.ping();
+    await c.request('get_info').catch(() => undefined);
+    await c.request('set_vae_device', { device: 'cpu' }).catch(() => undefined);
+    const frame = (v: Record<string, string>) => encodeFrame(encodePickle(v, { protocol: 4 }), 'current');
+    expect(s.received).toEqual([
+      frame({ cmd: 'ping' }),
+      frame({ cmd: 'ping' }),
+      frame({ cmd: 'get_info' }),
+      frame({ device: 'cpu', cmd: 'set_vae_device' }),
+    ]);
+  });
 });

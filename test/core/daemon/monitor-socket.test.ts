@@ -5,9 +5,12 @@ import type { DaemonInfo } from '../../../src/shared/daemon-info.js';
 import { LunaClient } from '../../../src/core/daemon/luna-client.js';
 import {
   createMonitorSocket,
+  memoStatus,
   parseMonitorMessage,
+  repeatedStatus,
   sanitizeNonFiniteJson,
 } from '../../../src/core/daemon/monitor-socket.js';
+import { normalizeInfo } from '../../../src/core/daemon/normalize-info.js';
 import { killAllTracked, spawnSim } from '../../helpers/sim.js';
 import { sleep, waitFor } from '../../helpers/processes.js';
 
@@ -148,5 +151,89 @@ describe('createMonitorSocket against a hostile server', () => {
     expect(connections).toBe(2);
     expect(mon.requestStatus()).toBe(false);
     await new Promise<void>((r) => wss.close(() => r()));
+  });
+});
+
+/** A realistic current status message (as json.dumps writes it) with the given uptime. */
+const statusText = (uptime: string, extra = '') =>
+  `{"type": "status", "data": {"status": "running", "uptime_sec": ${uptime}, "request_count": 0, ` +
+  `"clip_request_count": 0, "vae_request_count": 0, "service_type": "FULL", "attention_mode": "auto", ` +
+  `"devices": {"clip": "cuda:1", "vae": "cuda:0", "llm": "cuda:1"}, "clip_pool": {"type": "clip", ` +
+  `"active_workers": 1, "queue_depth": 0, "total_requests": 1, "worker_ids": [0], "workers_count": 1, ` +
+  `"loaded_models": ["clip_l.safetensors"]}, "vram": {"cuda:0": {"used_gb": 2.15, "total_gb": 24.0}, ` +
+  `"cuda:10": {"used_gb": 0.5, "total_gb": 12.0}, "cuda:2": {"used_gb": 3.68, "total_gb": 12.0}}, ` +
+  `"weight_registry_models": [{"key": "vae:x", "type": "vae", "device": "cuda:1", "memory_mb": 159.56}]${extra}}}`;
+
+/** What the full path gives for a message: parse, then normalise. */
+function fullParse(text: string): { info: DaemonInfo; raw: Record<string, unknown> } {
+  const raw = parseMonitorMessage(text)!.data as Record<string, unknown>;
+  return { info: normalizeInfo(raw, 'current'), raw };
+}
+
+describe('repeated status messages (the idle feed)', () => {
+  it('a repeat that differs only in its uptime gives exactly what a full parse gives', () => {
+    const first = statusText('36.0247972011');
+    const { info, raw } = fullParse(first);
+    const memo = memoStatus(first, info, raw);
+    expect(memo).not.toBeNull();
+    for (const uptime of ['37.0269768238', '38', '1e-05', '4.5E+3']) {
+      const text = statusText(uptime);
+      const fast = repeatedStatus(text, memo!);
+      expect(fast).not.toBeNull();
+      const full = fullParse(text);
+      expect(fast!.info).toEqual(full.info);
+      expect(fast!.raw).toEqual(full.raw);
+      // Same key order, so the serialised snapshot is byte-identical too.
+      expect(JSON.stringify(fast!.info)).toBe(JSON.stringify(full.info));
+    }
+  });
+
+  it('anything else changing, or an uptime that is not a plain number, takes the full path', () => {
+    const first = statusText('36.5');
+    const { info, raw } = fullParse(first);
+    const memo = memoStatus(first, info, raw)!;
+    expect(repeatedStatus(statusText('37.5', ', "request_count2": 1'), memo)).toBeNull();
+    expect(repeatedStatus(statusText('37.5').replace('2.15', '2.16'), memo)).toBeNull();
+    expect(repeatedStatus(statusText('NaN'), memo)).toBeNull();
+    expect(repeatedStatus(statusText('Infinity'), memo)).toBeNull();
+    expect(repeatedStatus(statusText('"37"'), memo)).toBeNull();
+    expect(repeatedStatus(statusText('37.5').replace('"status"', '"scaling"'), memo)).toBeNull();
+  });
+
+  it('no memo when the uptime field is ambiguous or not the top-level one', () => {
+    const twice = statusText('1.5', ', "nested": {"uptime_sec": 2.5}');
+    expect(memoStatus(twice, fullParse(twice).info, fullParse(twice).raw)).toBeNull();
+    const nestedOnly = '{"type": "status", "data": {"status": "running", "x": {"uptime_sec": 2.5}}}';
+    expect(memoStatus(nestedOnly, fullParse(nestedOnly).info, fullParse(nestedOnly).raw)).toBeNull();
+    const legacyKey = '{"type": "status", "data": {"status": "running", "uptime_seconds": 2.5}}';
+    expect(memoStatus(legacyKey, fullParse(legacyKey).info, fullParse(legacyKey).raw)).toBeNull();
+  });
+
+  it('over a socket: every message arrives, equal to its full parse, deep ones still refused', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    const port = (wss.address() as { port: number }).port;
+    const texts = [
+      statusText('1.25'),
+      statusText('2.25'),
+      statusText('3.25').replace('"request_count": 0', '"request_count": 7'),
+      statusText('4.25').replace('"request_count": 0', '"request_count": 7'),
+      `{"type": "status", "data": {"uptime_sec": 5.25, "x": ${'['.repeat(100)}${']'.repeat(100)}}}`,
+      statusText('6.25'),
+    ];
+    wss.on('connection', (ws) => {
+      for (const t of texts) ws.send(t);
+    });
+    const got: DaemonInfo[] = [];
+    const mon = createMonitorSocket({ port, onStatus: (i) => got.push(i) });
+    try {
+      await waitFor(() => got.length === 5 && mon.invalidMessages === 1, 'five statuses, one refused', 5000);
+      expect(got).toEqual([0, 1, 2, 3, 5].map((i) => fullParse(texts[i]!).info));
+      expect(got.map((i) => i.uptimeSec)).toEqual([1.25, 2.25, 3.25, 4.25, 6.25]);
+      expect(got[3]!.requestCount).toBe(7);
+    } finally {
+      mon.dispose();
+      await new Promise((r) => wss.close(r));
+    }
   });
 });

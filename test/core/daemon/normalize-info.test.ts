@@ -155,3 +155,18 @@ describe('decoder throughput', () => {
     expect(perSec).toBeGreaterThan(20_000);
   });
 });
+
+describe('normalizeInfo on JSON input (the WebSocket feed)', () => {
+  it('jsonSafe keeps the parsed object as raw, equal to the deep copy it replaces', () => {
+    const raw = JSON.parse(
+      '{"status": "running", "uptime_sec": 3.5, "__proto__": {"x": 1}, "vram": {"cuda:0": {"used_gb": 1, "total_gb": 8}}, "weight_registry_models": [{"key": "k", "memory_mb": 10}]}',
+    ) as Record<string, unknown>;
+    const copied = normalizeInfo(raw, 'current');
+    const kept = normalizeInfo(raw, 'current', { jsonSafe: true });
+    expect(kept.raw).toBe(raw);
+    expect(copied.raw).not.toBe(raw);
+    expect(kept).toEqual(copied);
+    expect(JSON.stringify(kept)).toBe(JSON.stringify(copied));
+    expect(Object.hasOwn(kept.raw, '__proto__')).toBe(true);
+  });
+});

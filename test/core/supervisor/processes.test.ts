@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -48,6 +49,12 @@ describe('process helpers', () => {
     expect(x).toBeGreaterThan(0);
     const second = await sample();
     expect(second!.cpuPercent).toBeGreaterThan(20);
+    if (process.platform === 'linux') {
+      // RSS comes from /proc/<pid>/stat alone: the same figure as statm's resident pages.
+      const statm = Number(readFileSync(`/proc/${process.pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+      const third = await sample();
+      expect(Math.abs(third!.rssBytes - statm)).toBeLessThan(0.05 * statm);
+    }
     expect(await createProcessSampler(2 ** 22 + 12345)()).toBeNull();
   });
 
