@@ -316,24 +316,16 @@ export class LogStore {
       const str = text[j]!;
       const a = start[j]!;
       const b = end[j]!;
-      if (typeof str !== 'string') {
-        out[i] = {
-          seq: firstSeq + offset + i,
-          ts: ts[j]!,
-          source: SOURCES[source[j]!]!,
-          level: LEVELS[level[j]!]!,
-          logger: logger[j],
-          text: str.toString('latin1', a, b),
-        };
-        continue;
-      }
+      let entryText: string;
+      if (typeof str !== 'string') entryText = str.toString('latin1', a, b);
+      else entryText = a === 0 && b === str.length ? str : str.slice(a, b);
       out[i] = {
         seq: firstSeq + offset + i,
         ts: ts[j]!,
         source: SOURCES[source[j]!]!,
         level: LEVELS[level[j]!]!,
         logger: logger[j],
-        text: a === 0 && b === str.length ? str : str.slice(a, b),
+        text: entryText,
       };
     }
     return out;
