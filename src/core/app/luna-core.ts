@@ -51,25 +51,6 @@ type CoreEventMap = { [K in EventChannel]: EventPayload<K> };
 
 /** The core's push events; `fire` is the only way in. */
 class CoreEvents extends TypedEmitter<CoreEventMap> {
-  private readonly counts = new Map<EventChannel, number>();
-
-  override on<K extends EventChannel>(channel: K, listener: (payload: CoreEventMap[K]) => void): () => void {
-    const off = super.on(channel, listener);
-    this.counts.set(channel, (this.counts.get(channel) ?? 0) + 1);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      off();
-      this.counts.set(channel, (this.counts.get(channel) ?? 1) - 1);
-    };
-  }
-
-  /** Whether anyone listens to `channel`: a payload nobody receives need not be built. */
-  listening(channel: EventChannel): boolean {
-    return (this.counts.get(channel) ?? 0) > 0;
-  }
-
   fire<K extends EventChannel>(channel: K, payload: CoreEventMap[K]): void {
     this.emit(channel, payload);
   }

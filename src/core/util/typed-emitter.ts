@@ -12,6 +12,11 @@ export class TypedEmitter<Events extends object> {
     return () => set.delete(listener);
   }
 
+  /** Whether anyone listens to `event`: a payload nobody receives need not be built. */
+  listening(event: keyof Events): boolean {
+    return (this.listeners.get(event)?.size ?? 0) > 0;
+  }
+
   protected emit<K extends keyof Events>(event: K, payload: Events[K]): void {
     const set = this.listeners.get(event);
     if (!set) return;
