@@ -103,10 +103,35 @@ export function presentedToken(headers: { authorization?: string; cookie?: strin
   if (cookie) {
     for (const part of cookie.split(';')) {
       const [k, ...v] = part.trim().split('=');
-      if (k === SESSION_COOKIE) return decodeURIComponent(v.join('='));
+      // A malformed escape (`%E0%A4%A`) is no credential: 401, never a thrown URIError (it used
+      // to crash `serve` from the WebSocket upgrade handler, before any token check).
+      if (k === SESSION_COOKIE) return safeDecode(v.join('='));
     }
   }
   return null;
+}
+
+function safeDecode(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The path and query of a request target, or null when it is not an origin-form target (`/path?q`).
+ * Absolute-form (`http://x/`), authority-form and `//host:port/…` targets are refused with 400:
+ * `new URL('//evil:99999/x', base)` throws, and it used to do so in the upgrade handler, ending
+ * the process before any check (docs/security.md §1).
+ */
+export function parseRequestTarget(target: string | undefined): URL | null {
+  if (!target || !target.startsWith('/') || target.startsWith('//')) return null;
+  try {
+    return new URL(target, 'http://127.0.0.1');
+  } catch {
+    return null;
+  }
 }
 
 /** Single-use codes for the panel URL, exchanged for the session cookie. */

@@ -18,6 +18,7 @@ import {
   isAllowedHost,
   isAllowedOrigin,
   loadOrCreateToken,
+  parseRequestTarget,
   presentedToken,
   tokenMatches,
 } from './auth.js';
@@ -147,7 +148,8 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   server.requestTimeout = 30_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const url = parseRequestTarget(req.url);
+    if (!url) throw new HttpError(400, 'bad request: the target must be a path (/…)');
     if (!isAllowedHost(req.headers.host, port)) throw new HttpError(403, 'forbidden: unexpected Host header');
     if (!isAllowedOrigin(req.headers.origin, port)) throw new HttpError(403, 'forbidden: foreign Origin');
     const method = req.method ?? 'GET';
@@ -349,11 +351,27 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   }
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const refuse = (status: number, text: string) => {
+    // Node hands an upgrade socket over without its error listener: a reset before we answer
+    // would otherwise be an uncaught 'error' event, and any throw here would end the process.
+    socket.on('error', () => socket.destroy());
+    try {
+      upgrade(req, socket, head);
+    } catch {
+      refuseUpgrade(socket, 400, 'Bad Request');
+    }
+  });
+
+  function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+    if (socket.writable)
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    };
-    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-    if (path !== EVENTS_PATH) return refuse(404, 'Not Found');
+    else socket.destroy();
+  }
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const refuse = (status: number, text: string) => refuseUpgrade(socket, status, text);
+    const url = parseRequestTarget(req.url);
+    if (!url) return refuse(400, 'Bad Request');
+    if (url.pathname !== EVENTS_PATH) return refuse(404, 'Not Found');
     if (!isAllowedHost(req.headers.host, port) || !isAllowedOrigin(req.headers.origin, port))
       return refuse(403, 'Forbidden');
     if (!tokenMatches(presentedToken(req.headers), token)) return refuse(401, 'Unauthorized');
@@ -368,7 +386,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       ws.on('error', () => dropClient(ws));
       // The event socket is push-only; anything a client sends is ignored.
     });
-  });
+  }
 
   function panelUrl(ttlMs = 10 * 60_000): string {
     return `http://127.0.0.1:${port}/?code=${codes.create(ttlMs)}`;

@@ -1,0 +1,83 @@
+/**
+ * Security regressions against REAL `luna-tray serve` processes (docs/security.md): pre-auth input
+ * that used to end the process, an impostor on the control port, disk faults while saving. Every
+ * process is killed by PID at the end.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import getPort from 'get-port';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { SETTINGS_VERSION } from '../../src/shared/settings-schema.js';
+import { killAllTracked, sleep } from '../helpers/processes.js';
+import { startServe, type ServeEnv } from '../helpers/serve.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  killAllTracked();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A data dir whose settings start no daemon (nothing to supervise: the control server is the subject). */
+async function quietEnv(): Promise<ServeEnv> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'luna-sec-'));
+  dirs.push(dataDir);
+  writeFileSync(
+    join(dataDir, 'settings.json'),
+    JSON.stringify({ version: SETTINGS_VERSION, daemon: { autoStart: false, port: await getPort() } }),
+  );
+  return { dataDir, port: await getPort(), daemonPort: 0, daemonWsPort: 0, cleanup: () => undefined };
+}
+
+/** Raw request bytes; the status of the answer's first line (0 when the connection closed without one). */
+function rawStatus(port: number, text: string): Promise<number> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let got = '';
+    const done = () => {
+      socket.destroy();
+      resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? 0));
+    };
+    socket.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      if (got.includes('\r\n')) done();
+    });
+    socket.on('close', done);
+    socket.on('error', done);
+    socket.write(text);
+  });
+}
+
+describe('pre-authentication crashes (real serve)', () => {
+  it('an upgrade to //evil:99999/api/events and a cookie luna_tray_token=%E0%A4%A → 400/401, serve keeps running', async () => {
+    const e = await quietEnv();
+    const s = await startServe(e, ['--no-open']);
+    const upgrade = `Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n`;
+    const host = `Host: 127.0.0.1:${e.port}\r\n`;
+    expect(await rawStatus(e.port, `GET //evil:99999/api/events HTTP/1.1\r\n${host}${upgrade}\r\n`)).toBe(
+      400,
+    );
+    expect(
+      await rawStatus(
+        e.port,
+        `GET /api/events HTTP/1.1\r\n${host}${upgrade}Cookie: luna_tray_token=%E0%A4%A\r\n\r\n`,
+      ),
+    ).toBe(401);
+    expect(
+      await rawStatus(
+        e.port,
+        `GET /settings HTTP/1.1\r\n${host}Cookie: luna_tray_token=%E0%A4%A\r\nConnection: close\r\n\r\n`,
+      ),
+    ).toBe(401);
+    await sleep(200);
+    expect(s.child.exitCode, s.output()).toBeNull();
+    const ok = await rawStatus(
+      e.port,
+      `GET /luna/daemon/status HTTP/1.1\r\n${host}Authorization: Bearer ${s.token()}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(ok).toBe(200);
+  });
+});
