@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import WebSocket from 'ws';
 
-import type { EventChannel, EventMessage } from '../shared/contract/events.js';
+import type { EventMessage } from '../shared/contract/events.js';
 import { httpPathOf } from '../shared/contract/http-routes.js';
 import type { InvokeChannel, InvokeRequest, InvokeResponse } from '../shared/contract/invoke.js';
 import type { ApiResult } from '../shared/contract/result.js';
@@ -91,7 +91,7 @@ export class ApiClient {
     ws.on('message', (data: WebSocket.RawData) => {
       try {
         // The server sends text frames: `data` is a Buffer here.
-        onMessage(JSON.parse((data as Buffer).toString('utf8')) as EventMessage<EventChannel>);
+        onMessage(JSON.parse((data as Buffer).toString('utf8')) as EventMessage);
       } catch {
         // A malformed push is ignored; the next one re-syncs.
       }

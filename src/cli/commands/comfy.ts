@@ -1,11 +1,12 @@
 import { ApiClient } from '../api-client.js';
-import { EXIT, type Context } from '../context.js';
-import { paint, type Io } from '../output.js';
+import type { Invocation } from '../command-table.js';
+import { EXIT } from '../context.js';
+import { paint } from '../output.js';
 
 const gb = (bytes: number) => (bytes / 1024 ** 3).toFixed(1);
 
 /** `luna-tray comfy [--json]`: the ComfyUI instances the running Luna Tray watches. */
-export async function comfyCommand(ctx: Context, io: Io): Promise<number> {
+export async function comfyCommand({ ctx, io }: Invocation): Promise<number> {
   const api = await ApiClient.create(ctx.port, ctx.dataDir);
   const r = await api.invoke('comfy:list-instances', {});
   if (!r.ok) {
@@ -47,7 +48,7 @@ export async function comfyCommand(ctx: Context, io: Io): Promise<number> {
 }
 
 /** `luna-tray free`: unload the daemon's models and free VRAM on every ComfyUI instance. */
-export async function freeCommand(ctx: Context, io: Io): Promise<number> {
+export async function freeCommand({ ctx, io }: Invocation): Promise<number> {
   const api = await ApiClient.create(ctx.port, ctx.dataDir);
   const r = await api.invoke('comfy:free-vram', {});
   if (!r.ok) {

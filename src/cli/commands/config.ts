@@ -1,10 +1,16 @@
 import { join } from 'node:path';
 
-import { getSettingByKey, patchForKey, type Settings } from '../../shared/settings-schema.js';
+import {
+  defaultSettings,
+  getSettingByKey,
+  patchForKey,
+  type Settings,
+} from '../../shared/settings-schema.js';
 import { JsonFileSettingsStore } from '../../core/settings/json-file-settings-store.js';
 import { ApiClient, ApiUnavailableError } from '../api-client.js';
+import type { Invocation } from '../command-table.js';
 import { EXIT, UsageError, type Context } from '../context.js';
-import { paint, type Io } from '../output.js';
+import { paint } from '../output.js';
 
 /** The settings file in a data directory. */
 export function settingsPath(dataDir: string): string {
@@ -21,12 +27,12 @@ export function parseValue(raw: string): unknown {
 }
 
 /**
- * `luna-tray config get [KEY] | set KEY VALUE | path`. Works whether or not a server runs: with a
+ * `luna-tray config get [KEY] | set KEY VALUE | unset KEY | path`. Works whether or not a server runs: with a
  * server, changes go through its API (so it applies them at once and keeps one writer); without
  * one, the settings file is edited directly, with the same validation.
  */
-export async function configCommand(ctx: Context, io: Io, argv: string[]): Promise<number> {
-  const [sub, key, ...rest] = argv;
+export async function configCommand({ ctx, io, positionals }: Invocation): Promise<number> {
+  const [sub, key, ...rest] = positionals;
   const path = settingsPath(ctx.dataDir);
   if (sub === 'path') {
     io.stdout.write(`${path}\n`);
@@ -40,25 +46,31 @@ export async function configCommand(ctx: Context, io: Io, argv: string[]): Promi
     io.stdout.write(`${typeof value === 'string' && !ctx.json ? value : JSON.stringify(value, null, 2)}\n`);
     return EXIT.ok;
   }
-  if (sub === 'set') {
-    if (!key || rest.length !== 1)
-      throw new UsageError('usage: luna-tray config set KEY VALUE (e.g. config set daemon.port 19283)');
+  if (sub === 'set' || sub === 'unset') {
+    const arity = sub === 'set' ? 1 : 0;
+    if (!key || rest.length !== arity)
+      throw new UsageError(
+        sub === 'set'
+          ? 'usage: luna-tray config set KEY VALUE (e.g. config set daemon.port 19283)'
+          : 'usage: luna-tray config unset KEY (e.g. config unset daemon.port)',
+      );
     const probe = await currentSettings(ctx, path);
     if (getSettingByKey(probe, key) === undefined) {
       throw new UsageError(`unknown settings key "${key}" (see \`luna-tray config get\` for all keys)`);
     }
-    const patch = patchForKey(key, parseValue(rest[0]!));
-    const result = await applyPatch(ctx, path, patch);
+    // `unset` writes the key's default: the file then says what is in force.
+    const value = sub === 'set' ? parseValue(rest[0]!) : getSettingByKey(defaultSettings(), key);
+    const result = await applyPatch(ctx, path, patchForKey(key, value));
     if (!result.ok) {
       for (const i of result.issues) io.stderr.write(`${paint(io, 'red', '✗')} ${i.key}: ${i.message}\n`);
       return EXIT.failed;
     }
     io.stdout.write(
-      `${paint(io, 'green', '✓')} ${key} = ${JSON.stringify(getSettingByKey(result.settings, key))}${result.via === 'api' ? ' (applied by the running server)' : ''}\n`,
+      `${paint(io, 'green', '✓')} ${key} = ${JSON.stringify(getSettingByKey(result.settings, key))}${sub === 'unset' ? ' (the default)' : ''}${result.via === 'api' ? ' (applied by the running server)' : ''}\n`,
     );
     return EXIT.ok;
   }
-  throw new UsageError('usage: luna-tray config get [KEY] | set KEY VALUE | path');
+  throw new UsageError('usage: luna-tray config get [KEY] | set KEY VALUE | unset KEY | path');
 }
 
 async function currentSettings(ctx: Context, path: string): Promise<Settings> {

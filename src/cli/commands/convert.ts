@@ -1,6 +1,10 @@
 /** `luna-tray convert WORKFLOW.json (--instance URL | --object-info FILE)`: print the API-format JSON. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
+import { toParseArgsOptions } from '../args.js';
+import { findCommand } from '../command-table.js';
+import { synopsis } from '../help.js';
+
 import { ComfyClient } from '../../core/comfyui/client.js';
 import { convertWorkflow, readWorkflowFile } from '../../core/comfyui/convert.js';
 import { ComfyError, ComfyUnreachableError, ComfyWorkflowError } from '../../core/comfyui/errors.js';
@@ -15,37 +19,41 @@ export interface CommandIo {
   env: NodeJS.ProcessEnv;
 }
 
-const USAGE = 'usage: luna-tray convert WORKFLOW.json (--instance URL | --object-info FILE)';
+/** parseArgs' option table for a command of the CLI's table, plus `--json` and `-h/--help`. */
+function optionsOf(command: 'run' | 'convert'): NonNullable<ParseArgsConfig['options']> {
+  return {
+    ...toParseArgsOptions(findCommand(command)!),
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  };
+}
 
-/** `parseArgs`'s option table type. */
-type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
-
-/** The parsed option values of a workflow command, typed from its option table. */
-type WorkflowValues<O extends ParseArgsOptionsConfig> = ReturnType<
-  typeof parseArgs<{ args: string[]; allowPositionals: true; options: O }>
->['values'];
+/** The usage line of a command, from the CLI's table. */
+export function usageOf(command: 'run' | 'convert'): string {
+  return `usage: luna-tray ${synopsis(findCommand(command)!)}`;
+}
 
 /**
- * The shared preamble of the workflow commands: parse `argv` with `options` (which must include
- * `help`), print parse errors with the usage, and require exactly one WORKFLOW.json. Returns the
- * values and the workflow path, or the exit code to return (0 after --help, 2 on a usage error).
+ * The shared preamble of the workflow commands: parse `argv` with the command's options from the
+ * CLI's table, print parse errors with the usage, and require exactly one WORKFLOW.json. `V` is
+ * the shape of those options' values. Returns the values and the workflow path, or the exit code
+ * to return (0 after --help, 2 on a usage error).
  */
-export function parseWorkflowArgs<const O extends ParseArgsOptionsConfig & { help: { type: 'boolean' } }>(
-  command: string,
-  usage: string,
+export function parseWorkflowArgs<V extends object>(
+  command: 'run' | 'convert',
   argv: string[],
-  options: O,
   io: CommandIo,
-): { values: WorkflowValues<O>; workflow: string } | number {
+): { values: V & { json?: boolean }; workflow: string } | number {
+  const usage = usageOf(command);
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: optionsOf(command) });
   } catch (e) {
     io.stderr.write(`luna-tray ${command}: ${(e as Error).message}\n${usage}\n`);
     return 2;
   }
   const { values, positionals } = parsed;
-  if ((values as { help?: boolean }).help) {
+  if (values.help) {
     io.stdout.write(`${usage}\n`);
     return 0;
   }
@@ -55,7 +63,7 @@ export function parseWorkflowArgs<const O extends ParseArgsOptionsConfig & { hel
     );
     return 2;
   }
-  return { values, workflow: positionals[0]! };
+  return { values: values as V & { json?: boolean }, workflow: positionals[0]! };
 }
 
 /** Exit code for a ComfyUI failure: 2 usage, 3 unreachable, 130 interrupted, 1 otherwise. */
@@ -68,27 +76,19 @@ export function exitCodeOf(e: unknown): number {
 
 /** Run the convert command; returns the exit code (0 ok, 1 conversion failed, 2 usage, 3 unreachable). */
 export async function convertCommand(argv: string[], io: CommandIo): Promise<number> {
-  const args = parseWorkflowArgs(
-    'convert',
-    USAGE,
-    argv,
-    {
-      instance: { type: 'string' },
-      'object-info': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    io,
-  );
+  const args = parseWorkflowArgs<{ instance?: string; 'object-info'?: string }>('convert', argv, io);
   if (typeof args === 'number') return args;
   const { values } = args;
   if (!values.instance && !values['object-info']) {
     io.stderr.write(
-      `luna-tray convert: need --instance URL (a running ComfyUI to read /object_info from) or --object-info FILE (a saved object_info.json)\n${USAGE}\n`,
+      `luna-tray convert: need --instance URL (a running ComfyUI to read /object_info from) or --object-info FILE (a saved object_info.json)\n${usageOf('convert')}\n`,
     );
     return 2;
   }
   if (values.instance && values['object-info']) {
-    io.stderr.write(`luna-tray convert: give either --instance or --object-info, not both\n${USAGE}\n`);
+    io.stderr.write(
+      `luna-tray convert: give either --instance or --object-info, not both\n${usageOf('convert')}\n`,
+    );
     return 2;
   }
   let client: ComfyClient | null = null;

@@ -1,34 +1,23 @@
-import type { TrayColor } from '../../shared/daemon-status.js';
+import { lunaStatusJson, statusFacts } from '../../core/control/luna-status.js';
 import { ApiClient } from '../api-client.js';
-import { dot, formatDuration, paint, type Io } from '../output.js';
-import { EXIT, type Context } from '../context.js';
+import type { Invocation } from '../command-table.js';
+import { dot, formatDuration, paint } from '../output.js';
+import { EXIT } from '../context.js';
 
-/** The fields of `GET /luna/daemon/status` the CLI prints (see src/core/control/luna-status.ts). */
-interface StatusJson {
-  running: boolean;
-  state: string;
-  color: TrayColor;
-  pid: number | null;
-  adopted: boolean;
-  restarts: number;
-  generation: string | null;
-  lastError: string | null;
-  lastExitCode: number | null;
-  uptimeSec: number;
-  models: string[];
-  vram: { device: string; usedGb: number; totalGb: number }[];
-  warnings: string[];
-}
-
-/** `luna-tray status [--json]`. */
-export async function statusCommand(ctx: Context, io: Io): Promise<number> {
+/** `luna-tray status [--json]`: the daemon snapshot (contract channel `daemon:get-snapshot`). */
+export async function statusCommand({ ctx, io }: Invocation): Promise<number> {
   const api = await ApiClient.create(ctx.port, ctx.dataDir);
-  const { body } = await api.call('GET', '/luna/daemon/status');
-  const s = body as StatusJson;
+  const r = await api.invoke('daemon:get-snapshot', {});
+  if (!r.ok) {
+    io.stderr.write(`${paint(io, 'red', '✗')} ${r.error.message}\n`);
+    return EXIT.failed;
+  }
   if (ctx.json) {
-    io.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+    // The same object as `GET /luna/daemon/status` (the original route's fields plus ours).
+    io.stdout.write(`${JSON.stringify(lunaStatusJson(r.value), null, 2)}\n`);
     return EXIT.ok;
   }
+  const s = statusFacts(r.value);
   const how =
     s.state === 'running' || s.state === 'unresponsive'
       ? [s.adopted ? 'adopted' : 'spawned', s.generation && `${s.generation} protocol`]
@@ -50,20 +39,26 @@ export async function statusCommand(ctx: Context, io: Io): Promise<number> {
   return EXIT.ok;
 }
 
-/** `luna-tray start|stop|restart|unload|check`: the `/luna/daemon/*` routes. */
+const ACTION_CHANNEL = {
+  start: 'daemon:start',
+  stop: 'daemon:stop',
+  restart: 'daemon:restart',
+  unload: 'daemon:unload',
+  check: 'daemon:check',
+} as const;
+
+/** `luna-tray start|stop|restart|unload|check`: the `daemon:*` contract channels. */
 export async function actionCommand(
-  ctx: Context,
-  io: Io,
-  action: 'start' | 'stop' | 'restart' | 'unload' | 'reconnect',
+  { ctx, io }: Invocation,
+  action: keyof typeof ACTION_CHANNEL,
 ): Promise<number> {
   const api = await ApiClient.create(ctx.port, ctx.dataDir);
-  const { status, body } = await api.call('POST', `/luna/daemon/${action}`, {});
-  const r = body as { status?: string; message?: string };
-  const okay = status === 200 && r.status === 'ok';
-  if (ctx.json) io.stdout.write(`${JSON.stringify(r)}\n`);
+  const r = await api.invoke(ACTION_CHANNEL[action], {});
+  const message = r.ok ? r.value.message : r.error.message;
+  if (ctx.json) io.stdout.write(`${JSON.stringify({ status: r.ok ? 'ok' : 'error', message })}\n`);
   else
-    (okay ? io.stdout : io.stderr).write(
-      `${okay ? paint(io, 'green', '✓') : paint(io, 'red', '✗')} ${r.message ?? JSON.stringify(body)}\n`,
+    (r.ok ? io.stdout : io.stderr).write(
+      `${r.ok ? paint(io, 'green', '✓') : paint(io, 'red', '✗')} ${message}\n`,
     );
-  return okay ? EXIT.ok : EXIT.failed;
+  return r.ok ? EXIT.ok : EXIT.failed;
 }

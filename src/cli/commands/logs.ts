@@ -1,34 +1,21 @@
-import { parseArgs } from 'node:util';
-
 import { levelRank, logLevelSchema, type LogEntry, type LogLevel } from '../../shared/log-entry.js';
 import type { LogPage } from '../../shared/contract/invoke.js';
 import { ApiClient } from '../api-client.js';
-import { EXIT, UsageError, type Context } from '../context.js';
-import { formatEntry, type Io } from '../output.js';
+import type { Invocation } from '../command-table.js';
+import { EXIT, UsageError } from '../context.js';
+import { formatEntry } from '../output.js';
 
 /** `luna-tray logs [-n N] [-f] [--level L] [--json]`. */
-export async function logsCommand(ctx: Context, io: Io, argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      lines: { type: 'string', short: 'n', default: '100' },
-      follow: { type: 'boolean', short: 'f', default: false },
-      level: { type: 'string' },
-    },
-    strict: true,
-  });
-  const n = Number(values.lines);
-  if (!Number.isInteger(n) || n < 0)
-    throw new UsageError(`-n must be a whole number ≥ 0, got "${values.lines}"`);
+export async function logsCommand({ ctx, io, values }: Invocation): Promise<number> {
+  const lines = (values.lines as string | undefined) ?? '100';
+  const level = values.level as string | undefined;
+  const n = Number(lines);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`-n must be a whole number ≥ 0, got "${lines}"`);
   let minLevel: LogLevel = 'debug';
-  if (values.level !== undefined) {
-    const parsed = logLevelSchema.safeParse(
-      values.level.toLowerCase() === 'warn' ? 'warning' : values.level.toLowerCase(),
-    );
+  if (level !== undefined) {
+    const parsed = logLevelSchema.safeParse(level.toLowerCase() === 'warn' ? 'warning' : level.toLowerCase());
     if (!parsed.success)
-      throw new UsageError(
-        `--level must be one of ${logLevelSchema.options.join(', ')}, got "${values.level}"`,
-      );
+      throw new UsageError(`--level must be one of ${logLevelSchema.options.join(', ')}, got "${level}"`);
     minLevel = parsed.data;
   }
   const api = await ApiClient.create(ctx.port, ctx.dataDir);
@@ -37,9 +24,8 @@ export async function logsCommand(ctx: Context, io: Io, argv: string[]): Promise
     io.stdout.write(ctx.json ? `${JSON.stringify(e)}\n` : `${formatEntry(io, e)}\n`);
   };
   const page = async (since: number, limit?: number): Promise<LogPage> => {
-    const { body } = await api.call('GET', `/logs?since=${since}${limit ? `&limit=${limit}` : ''}`);
-    const r = body as { ok: boolean; value?: LogPage; error?: { message: string } };
-    if (!r.ok || !r.value) throw new Error(r.error?.message ?? 'could not read the logs');
+    const r = await api.invoke('logs:get-since', { seq: since, ...(limit ? { limit } : {}) });
+    if (!r.ok) throw new Error(r.error.message);
     return r.value;
   };
 
@@ -68,7 +54,7 @@ export async function logsCommand(ctx: Context, io: Io, argv: string[]): Promise
       close = api.events(
         (m) => {
           if (m.type !== 'logs:appended') return;
-          for (const e of (m.data as { entries: LogEntry[] }).entries) {
+          for (const e of m.data.entries) {
             if (e.seq <= lastSeq) continue;
             lastSeq = e.seq;
             print(e);

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { parseArgs } from 'node:util';
 
+import { PANEL_URL_PATH, type PanelUrlReply } from '../../shared/contract/http-routes.js';
 import { ApiClient } from '../api-client.js';
-import { EXIT, type Context } from '../context.js';
-import type { Io } from '../output.js';
+import type { Invocation } from '../command-table.js';
+import { EXIT } from '../context.js';
 
 /** Open a URL in the desktop's browser, best effort (a GPU box may have no desktop at all). */
 export function openInBrowser(url: string): boolean {
@@ -24,16 +24,11 @@ export function openInBrowser(url: string): boolean {
 }
 
 /** `luna-tray open [--print]`: a panel URL with a one-time code, opened in the browser or printed. */
-export async function openCommand(ctx: Context, io: Io, argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { print: { type: 'boolean', default: false } },
-    strict: true,
-  });
+export async function openCommand({ ctx, io, values }: Invocation): Promise<number> {
   const api = await ApiClient.create(ctx.port, ctx.dataDir);
-  const { status, body } = await api.call('POST', '/app/panel-url', {});
-  const url = (body as { url?: string }).url;
-  if (status !== 200 || !url) {
+  const { status, body } = await api.call('POST', PANEL_URL_PATH, {});
+  const url = status === 200 ? (body as Partial<PanelUrlReply>).url : undefined;
+  if (!url) {
     io.stderr.write(`Could not get a panel URL: ${JSON.stringify(body)}\n`);
     return EXIT.failed;
   }

@@ -10,30 +10,19 @@ import { stringifyJson } from '../../core/comfyui/json.js';
 import { runWorkflow, type RunProgress } from '../../core/comfyui/run-workflow.js';
 import { exitCodeOf, parseWorkflowArgs, type CommandIo } from './convert.js';
 
-const USAGE =
-  'usage: luna-tray run WORKFLOW.json [--instance URL] [--set NODE.INPUT=VALUE]... [--image PATH]... [--out DIR] [--timeout S] [--new-seed] [--json]';
-
 /** Default instance when neither --instance nor LUNA_TRAY_COMFY_URL is given. */
 export const DEFAULT_INSTANCE = 'http://127.0.0.1:8188';
 
 /** Run the run command; returns the exit code. */
 export async function runCommand(argv: string[], io: CommandIo): Promise<number> {
-  const args = parseWorkflowArgs(
-    'run',
-    USAGE,
-    argv,
-    {
-      instance: { type: 'string' },
-      set: { type: 'string', multiple: true },
-      image: { type: 'string', multiple: true },
-      out: { type: 'string' },
-      timeout: { type: 'string' },
-      'new-seed': { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    io,
-  );
+  const args = parseWorkflowArgs<{
+    instance?: string;
+    set?: string[];
+    image?: string[];
+    out?: string;
+    timeout?: string;
+    'new-seed'?: boolean;
+  }>('run', argv, io);
   if (typeof args === 'number') return args;
   const { values } = args;
   const instance = values.instance ?? io.env['LUNA_TRAY_COMFY_URL'] ?? DEFAULT_INSTANCE;

@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
 import { createComfyService } from '../../core/app/comfy-service.js';
 import { createLunaCore } from '../../core/app/luna-core.js';
@@ -8,8 +7,9 @@ import { withOverrides } from '../../core/app/settings-overlay.js';
 import { LockHeldError, requestShow } from '../../core/control/lock.js';
 import { startControlServer, type ControlServer } from '../../core/control/control-server.js';
 import { JsonFileSettingsStore } from '../../core/settings/json-file-settings-store.js';
-import { EXIT, type Context } from '../context.js';
-import { paint, type Io } from '../output.js';
+import type { Invocation } from '../command-table.js';
+import { EXIT } from '../context.js';
+import { paint } from '../output.js';
 import { settingsPath } from './config.js';
 import { openInBrowser } from './open.js';
 
@@ -28,15 +28,7 @@ export function bundledPaths(): { staticDir: string; simulatorPath: string } {
  * is the single-instance lock: a second `serve` asks the first to show its panel and exits 0.
  * SIGINT/SIGTERM stop the daemon gracefully (unless `app.keepDaemonOnExit`) and leave no orphan.
  */
-export async function serveCommand(ctx: Context, io: Io, argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      demo: { type: 'boolean', default: false },
-      'no-open': { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+export async function serveCommand({ ctx, io, values }: Invocation): Promise<number> {
   const { staticDir, simulatorPath } = bundledPaths();
   await mkdir(ctx.dataDir, { recursive: true });
   const fileStore = new JsonFileSettingsStore(settingsPath(ctx.dataDir));

@@ -7,7 +7,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 
 import { EVENT_CHANNELS, type EventChannel } from '../../shared/contract/events.js';
-import { HTTP_ROUTES, EVENTS_PATH } from '../../shared/contract/http-routes.js';
+import {
+  HTTP_ROUTES,
+  EVENTS_PATH,
+  PANEL_URL_PATH,
+  type PanelUrlReply,
+} from '../../shared/contract/http-routes.js';
 import { invokeContract, type InvokeChannel } from '../../shared/contract/invoke.js';
 import type { ApiResult } from '../../shared/contract/result.js';
 import { toSettingsIssues } from '../../shared/settings-schema.js';
@@ -223,9 +228,9 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       opts.onShow();
       return sendJson(res, 200, { status: 'ok', message: 'shown' });
     }
-    if (path === '/app/panel-url' && method === 'POST') {
+    if (path === PANEL_URL_PATH && method === 'POST') {
       await readJson(req);
-      return sendJson(res, 200, { url: panelUrl() });
+      return sendJson(res, 200, { url: panelUrl() } satisfies PanelUrlReply);
     }
     if (path === '/comfyui/instances' && method === 'GET') {
       return sendResult(res, await core.handlers['comfy:list-instances']({}));

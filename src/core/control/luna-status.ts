@@ -4,24 +4,18 @@ import type { DaemonSnapshot } from '../../shared/snapshot.js';
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 const basename = (p: string) => p.split(/[\\/]/).pop() ?? p;
 
-/**
- * `GET /luna/daemon/status`: the field names of the original ComfyUI-side route (spec §13) built
- * from our snapshot, plus ours (`state`, `color`, `pid`, `adopted`, `restarts`, `generation`,
- * `lastError`, `lastExitCode`, `uptimeSec`, `models`, `vram`). The CLI's `status --json` prints it.
- */
-export function lunaStatusJson(snap: DaemonSnapshot): Record<string, unknown> {
+/** Our own status fields, typed: the CLI's `status` prints them, and `lunaStatusJson` includes them. */
+export function statusFacts(snap: DaemonSnapshot) {
   const s = snap.status;
   const info = snap.info;
-  const running = s.state === 'running';
-  const pid = 'pid' in s ? s.pid : null;
   const adopted = s.state === 'running' || s.state === 'unresponsive' ? s.adopted : false;
   const generation =
     s.state === 'running' || s.state === 'unresponsive' ? s.generation : (info?.generation ?? null);
   const lastError = s.state === 'failed' || s.state === 'backoff' ? s.message : null;
-  const ours = {
+  return {
     state: s.state,
     color: colorOf(s),
-    pid,
+    pid: 'pid' in s ? s.pid : null,
     adopted,
     restarts: snap.restarts,
     generation,
@@ -44,6 +38,17 @@ export function lunaStatusJson(snap: DaemonSnapshot): Record<string, unknown> {
     warnings: snap.warnings.map((w) => w.message),
     at: s.at,
   };
+}
+export type StatusFacts = ReturnType<typeof statusFacts>;
+
+/**
+ * `GET /luna/daemon/status`: the field names of the original ComfyUI-side route (spec §13) built
+ * from our snapshot, plus ours (`statusFacts`). The CLI's `status --json` prints it.
+ */
+export function lunaStatusJson(snap: DaemonSnapshot): Record<string, unknown> {
+  const info = snap.info;
+  const running = snap.status.state === 'running';
+  const ours = statusFacts(snap);
   if (!running) return { running: false, ...ours };
   // Running, but the first get_info has not arrived yet: say so without inventing figures.
   if (!info) return { running: true, ...ours };

@@ -23,8 +23,7 @@ export type EventChannel = keyof EventContract;
 export type EventPayload<K extends EventChannel> = z.output<EventContract[K]>;
 export const EVENT_CHANNELS = Object.keys(eventContract) as EventChannel[];
 
-/** One message on the event WebSocket (`/api/events`). */
-export interface EventMessage<K extends EventChannel = EventChannel> {
-  type: K;
-  data: EventPayload<K>;
-}
+/** One message on the event WebSocket (`/api/events`): a union, so `m.type` narrows `m.data`. */
+export type EventMessage<K extends EventChannel = EventChannel> = K extends EventChannel
+  ? { type: K; data: EventPayload<K> }
+  : never;

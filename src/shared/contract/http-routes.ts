@@ -14,3 +14,12 @@ export const HTTP_ROUTES: ReadonlyMap<string, InvokeChannel> = new Map(
 
 /** The event WebSocket path. */
 export const EVENTS_PATH = '/api/events';
+
+/**
+ * `POST /app/panel-url` (control server only, no IPC twin): a panel link with a fresh one-time
+ * code. The CLI's `open` reads this reply.
+ */
+export const PANEL_URL_PATH = '/app/panel-url';
+export interface PanelUrlReply {
+  url: string;
+}

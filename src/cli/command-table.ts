@@ -1,0 +1,239 @@
+// The one table of CLI commands: argument parsing (args.ts), help (help.ts), shell completion
+// (completion.ts) and dispatch (index.ts) all read it. It imports nothing at run time, and each
+// command's code is loaded only when that command runs, so `luna-tray status` does not pay for
+// `run`'s or `serve`'s modules.
+import type { Context } from './context.js';
+import type { Io } from './output.js';
+
+/** One option of a command, in `node:util` parseArgs terms plus what help and completion need. */
+export interface OptionSpec {
+  type: 'boolean' | 'string';
+  short?: string;
+  multiple?: boolean;
+  /** The value's placeholder in help, e.g. `N` for `-n N`. */
+  arg?: string;
+  help: string;
+  /** What the shell may complete for the value: files, directories, or fixed words. */
+  complete?: 'file' | 'dir' | readonly string[];
+}
+
+/** What a command's code receives after the table parsed its arguments. */
+export interface Invocation {
+  ctx: Context;
+  io: Io;
+  values: Readonly<Record<string, string | boolean | string[] | undefined>>;
+  positionals: string[];
+  /** The command's own arguments as given (global options removed). */
+  argv: string[];
+}
+
+export type CommandHandler = (inv: Invocation) => Promise<number>;
+
+export type CommandGroup = 'Headless mode' | 'Daemon' | 'Settings' | 'ComfyUI' | 'Shell';
+
+export interface CommandSpec {
+  name: string;
+  group: CommandGroup;
+  /** One line for the command list. */
+  summary: string;
+  /** The positional part of the synopsis, e.g. `WORKFLOW.json` or `get [KEY] | set KEY VALUE`. */
+  args?: string;
+  /** How many positionals are allowed: [min, max]. Default [0, 0]. */
+  positionals?: readonly [number, number];
+  /** Words the first positional may be (sub-commands); anything else is a usage error. */
+  choices?: readonly string[];
+  /** Extra lines of explanation for `luna-tray help COMMAND`. */
+  details?: string;
+  options: Readonly<Record<string, OptionSpec>>;
+  /** Loads the command's code (a dynamic import: nothing is loaded for other commands). */
+  load(): Promise<CommandHandler>;
+}
+
+/** Options every command accepts, anywhere on the line. */
+export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  'data-dir': {
+    type: 'string',
+    arg: 'DIR',
+    complete: 'dir',
+    help: 'settings, logs, token and PID file (env LUNA_TRAY_DATA_DIR)',
+  },
+  port: { type: 'string', arg: 'N', help: 'the control/lock port' },
+  json: { type: 'boolean', help: 'machine-readable output' },
+  help: { type: 'boolean', short: 'h', help: 'show help (for a command: its usage only)' },
+  version: { type: 'boolean', short: 'v', help: 'print the version' },
+};
+
+const daemonAction =
+  (action: 'start' | 'stop' | 'restart' | 'unload' | 'check'): CommandSpec['load'] =>
+  async () => {
+    const m = await import('./commands/daemon.js');
+    return (inv) => m.actionCommand(inv, action);
+  };
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'serve',
+    group: 'Headless mode',
+    summary: 'run Luna Tray in the foreground (Ctrl+C stops it and the daemon)',
+    options: {
+      demo: { type: 'boolean', help: 'supervise the bundled daemon simulator instead of a real daemon' },
+      'no-open': { type: 'boolean', help: 'do not open the panel in a browser' },
+    },
+    load: async () => (await import('./commands/serve.js')).serveCommand,
+  },
+  {
+    name: 'open',
+    group: 'Headless mode',
+    summary: 'a panel link with a one-time code (opened in the browser, or printed)',
+    options: { print: { type: 'boolean', help: 'print the link only; do not open a browser' } },
+    load: async () => (await import('./commands/open.js')).openCommand,
+  },
+  {
+    name: 'status',
+    group: 'Daemon',
+    summary: 'state, PID, uptime, restarts, models, VRAM',
+    options: {},
+    load: async () => (await import('./commands/daemon.js')).statusCommand,
+  },
+  {
+    name: 'start',
+    group: 'Daemon',
+    summary: 'start the Luna daemon',
+    options: {},
+    load: daemonAction('start'),
+  },
+  { name: 'stop', group: 'Daemon', summary: 'stop the Luna daemon', options: {}, load: daemonAction('stop') },
+  {
+    name: 'restart',
+    group: 'Daemon',
+    summary: 'restart the Luna daemon',
+    options: {},
+    load: daemonAction('restart'),
+  },
+  {
+    name: 'unload',
+    group: 'Daemon',
+    summary: "unload the daemon's models",
+    options: {},
+    load: daemonAction('unload'),
+  },
+  {
+    name: 'check',
+    group: 'Daemon',
+    summary: 'ping the daemon now',
+    options: {},
+    load: daemonAction('check'),
+  },
+  {
+    name: 'logs',
+    group: 'Daemon',
+    summary: 'the last N log entries (default 100); -f follows',
+    options: {
+      lines: { type: 'string', short: 'n', arg: 'N', help: 'how many entries to print (default 100)' },
+      follow: { type: 'boolean', short: 'f', help: 'keep printing new entries until Ctrl+C' },
+      level: {
+        type: 'string',
+        arg: 'L',
+        complete: ['debug', 'info', 'warning', 'error', 'critical'],
+        help: 'only this level and above: debug, info, warning, error, critical',
+      },
+    },
+    load: async () => (await import('./commands/logs.js')).logsCommand,
+  },
+  {
+    name: 'config',
+    group: 'Settings',
+    summary: 'read and change settings (with or without a running server)',
+    args: 'get [KEY] | set KEY VALUE | unset KEY | path',
+    positionals: [1, 3],
+    choices: ['get', 'set', 'unset', 'path'],
+    details:
+      'config get [KEY]      print all settings, or one key (e.g. daemon.port)\n' +
+      'config set KEY VALUE  VALUE is parsed as JSON when valid JSON, else a string\n' +
+      'config unset KEY      put KEY back to its default\n' +
+      "config path           print the settings file's absolute path",
+    options: {},
+    load: async () => (await import('./commands/config.js')).configCommand,
+  },
+  {
+    name: 'comfy',
+    group: 'ComfyUI',
+    summary: 'the watched ComfyUI instances (health, VRAM, queue, progress)',
+    options: {},
+    load: async () => (await import('./commands/comfy.js')).comfyCommand,
+  },
+  {
+    name: 'free',
+    group: 'ComfyUI',
+    summary: 'Free VRAM: unload the daemon + POST /free on every instance',
+    options: {},
+    load: async () => (await import('./commands/comfy.js')).freeCommand,
+  },
+  {
+    name: 'run',
+    group: 'ComfyUI',
+    summary: 'run a saved workflow (UI or API format) with a progress bar',
+    args: 'WORKFLOW.json',
+    positionals: [1, 1],
+    details:
+      'Outputs go to --out (default ./comfy-output) with a JSON sidecar each;\n' +
+      '--new-seed draws fresh seeds where the workflow says "randomize".',
+    options: {
+      instance: {
+        type: 'string',
+        arg: 'URL',
+        help: 'the ComfyUI to run on (default $LUNA_TRAY_COMFY_URL or http://127.0.0.1:8188)',
+      },
+      set: { type: 'string', multiple: true, arg: 'NODE.INPUT=VALUE', help: 'override a node input' },
+      image: { type: 'string', multiple: true, arg: 'PATH', complete: 'file', help: 'upload an input image' },
+      out: { type: 'string', arg: 'DIR', complete: 'dir', help: 'where outputs go (default ./comfy-output)' },
+      timeout: { type: 'string', arg: 'S', help: 'seconds to wait for ComfyUI to answer (default 15)' },
+      'new-seed': { type: 'boolean', help: 'draw fresh seeds where the workflow says "randomize"' },
+    },
+    load: async () => {
+      const m = await import('./commands/run.js');
+      return (inv) => m.runCommand([...inv.argv, ...(inv.ctx.json ? ['--json'] : [])], inv.io);
+    },
+  },
+  {
+    name: 'convert',
+    group: 'ComfyUI',
+    summary: 'print the API-format JSON of a UI workflow',
+    args: 'WORKFLOW.json',
+    positionals: [1, 1],
+    details:
+      'Needs the node definitions: from a running ComfyUI (--instance) or a saved file (--object-info).',
+    options: {
+      instance: { type: 'string', arg: 'URL', help: 'a running ComfyUI to read /object_info from' },
+      'object-info': { type: 'string', arg: 'FILE', complete: 'file', help: 'a saved object_info.json' },
+    },
+    load: async () => {
+      const m = await import('./commands/convert.js');
+      return (inv) => m.convertCommand(inv.argv, inv.io);
+    },
+  },
+  {
+    name: 'completion',
+    group: 'Shell',
+    summary: 'print a shell completion script (e.g. `source <(luna-tray completion bash)`)',
+    args: 'bash | zsh | fish',
+    positionals: [1, 1],
+    choices: ['bash', 'zsh', 'fish'],
+    options: {},
+    load: async () => (await import('./completion.js')).completionCommand,
+  },
+  {
+    name: 'help',
+    group: 'Shell',
+    summary: "this help, or one command's usage (`luna-tray help logs`)",
+    args: '[COMMAND]',
+    positionals: [0, 1],
+    options: {},
+    load: async () => (await import('./help.js')).helpCommand,
+  },
+];
+
+/** The command named `name`, if any. */
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
