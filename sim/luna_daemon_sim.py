@@ -9,7 +9,8 @@ WebSocket monitor, the log lines and formats, and the lifecycle (start-up,
 ``shutdown``, signals, exit codes). Nothing here loads a model: the "models"
 and "GPUs" are fake numbers that change like the real ones.
 
-Section numbers (§N) refer to ``/work/shared/spec/luna-daemon.md``.
+Section numbers (§N) refer to ``docs/daemon-protocol.md``, which keeps the numbering of
+the daemon specification the simulator was written from.
 Fault switches (``--crash-at-start``, ``--hang-after``, ...) and the ``sim_*``
 commands are simulator-only; see ``sim/README.md``.
 
@@ -25,6 +26,7 @@ import json
 import logging
 import os
 import pickle
+import random
 import select
 import socket
 import struct
@@ -452,7 +454,7 @@ class WebSocketMonitor:
         port: int,
         hung: threading.Event,
         log_stop: bool = True,
-        drop_idle: bool = False,
+        drop_idle: bool = True,
     ) -> None:
         self.status_provider = status_provider
         self.host = host
@@ -491,10 +493,7 @@ class WebSocketMonitor:
                     pass
             self.clients.clear()
         if self._server_socket is not None:
-            try:
-                self._server_socket.close()
-            except OSError:
-                pass
+            close_listener(self._server_socket)
             self._server_socket = None
         if self.log_stop:
             LOGGER.info("WebSocket monitoring server stopped")
@@ -551,9 +550,10 @@ class WebSocketMonitor:
         Quirks kept from the real code (§10): a close frame closes TCP without a
         close frame back; a ping gets an empty pong but its payload is not
         consumed; the payload is read with a single recv(length).
-        A 1 s timeout while waiting for a header propagates (socket.timeout)
-        so the caller keeps polling, unless --ws-drop-idle asks for the real
-        code's literal behaviour (its catch-all turns the timeout into None).
+        The real code's catch-all also turns the 1 s socket timeout into None,
+        so a client that sends nothing for 1 s is dropped (§10). With
+        --ws-keep-idle the timeout propagates instead and the caller keeps
+        polling (simulator-only, for tests about something else).
         """
         try:
             header = conn.recv(2)
@@ -684,6 +684,19 @@ class WebSocketMonitor:
                 continue
             conn.settimeout(None)
             threading.Thread(target=self._handle_client, args=(conn, addr), daemon=True).start()
+
+
+def close_listener(srv: socket.socket) -> None:
+    """Stop listening at once. A bare close() leaves the socket listening on Linux while
+    another thread still waits in accept() on it (up to its 1 s timeout)."""
+    try:
+        srv.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        srv.close()
+    except OSError:
+        pass
 
 
 def drain_until_closed(conn: socket.socket) -> None:
@@ -890,6 +903,9 @@ class LunaDaemonSim:
         self._wake_r, self._wake_w = socket.socketpair()
         self._stop_lock = threading.Lock()
         self._shutdown_requested = False
+        # Monotonic time of the shutdown request, and whether a client connected after it (§9.1).
+        self._shutdown_at: Optional[float] = None
+        self._connected_after_shutdown = False
         self._start_time = time.time()
         self._request_count = 0
         self._clip_request_count = 0
@@ -999,6 +1015,8 @@ class LunaDaemonSim:
         LOGGER.info("Shutdown command received")
         if not self.args.ignore_shutdown:
             self._shutdown_requested = True
+            if self._shutdown_at is None:
+                self._shutdown_at = time.monotonic()
             threading.Thread(target=self._delayed_shutdown, daemon=True).start()
         return {"success": True, "message": "Daemon shutting down"}
 
@@ -1170,9 +1188,8 @@ class LunaDaemonSim:
             result = sim_command(cmd, data, self.runtime, self.load_models)
             if result is not None:
                 return result
-        # The real daemon answers without logging; the simulator logs a WARNING
-        # so tests can push arbitrary text through the real request path.
-        LOGGER.warning(f"Unknown command: {cmd}")
+        # The real daemon answers without logging anything (use sim_log to
+        # push text into the log).
         return {"error": f"Unknown command: {cmd}"}
 
     # -- sockets ---------------------------------------------------------------
@@ -1238,7 +1255,7 @@ class LunaDaemonSim:
         LOGGER.info("[CLIP_VISION] No vision model configured, pool not started")
         if self.ws_port:
             self.ws_server = WebSocketMonitor(
-                self.get_info, self.host, self.ws_port, self.runtime.hung, drop_idle=self.args.ws_drop_idle
+                self.get_info, self.host, self.ws_port, self.runtime.hung, drop_idle=not self.args.ws_keep_idle
             )
             self.ws_server.start()
             LOGGER.info(f"[WS] Monitoring server started on ws://{self.host}:{self.ws_port}")
@@ -1266,9 +1283,12 @@ class LunaDaemonSim:
                     break
                 continue
             if self._wake_r in readable or not self._running:
+                self._linger_after_stop()
                 break
             if srv not in readable:
                 continue
+            if self._shutdown_at is not None:
+                self._connected_after_shutdown = True
             try:
                 conn, addr = srv.accept()
             except socket.timeout:
@@ -1279,6 +1299,24 @@ class LunaDaemonSim:
                 continue
             conn.settimeout(None)  # no server-side timeout (§5.4)
             threading.Thread(target=self._handle_client, args=(conn, addr), daemon=True).start()
+
+    def _linger_after_stop(self) -> None:
+        """After a ``shutdown``, exit when the real daemon would (§9.1).
+
+        The real accept loop only notices ``stop()`` at its next 1 s accept
+        timeout, and torch's teardown adds a little: the process exits about
+        1.0-1.2 s after the request. A client that connected after the request
+        wakes the loop early (observed ~0.65 s). Ctrl+C does not wait.
+        """
+        if self._shutdown_at is None:
+            return
+        if self._connected_after_shutdown:
+            exit_at = time.monotonic() + 0.15
+        else:
+            exit_at = self._shutdown_at + 1.0 + random.uniform(0.0, 0.2)
+        delay = exit_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
 
     def stop(self) -> None:
         """``stop()``: runs twice on shutdown, so its lines appear twice (§9.1)."""
@@ -1297,10 +1335,7 @@ class LunaDaemonSim:
             if self.ws_server is not None:
                 self.ws_server.stop()
             if self._server_socket is not None:
-                try:
-                    self._server_socket.close()
-                except OSError:
-                    pass
+                close_listener(self._server_socket)
             LOGGER.info("Luna Daemon stopped")
 
 
@@ -1457,8 +1492,7 @@ class LegacyDaemonSim:
             result = sim_command(cmd, request, self.runtime, None)
             if result is not None:
                 return result
-        LOGGER.warning(f"Unknown command: {cmd}")  # simulator-only log line, as in current mode
-        return {"error": f"Unknown command: {cmd}"}
+        return {"error": f"Unknown command: {cmd}"}  # not logged, as in current mode
 
     def handle_request(self, conn: socket.socket, addr: Tuple[str, int]) -> None:
         """One request per connection; errors answered with {"error": ...} (§5.2, §7)."""
@@ -1521,7 +1555,7 @@ class LegacyDaemonSim:
         if self.ws_port:
             self.ws_server = WebSocketMonitor(
                 self.get_info, self.host, self.ws_port, self.runtime.hung,
-                log_stop=False, drop_idle=self.args.ws_drop_idle,
+                log_stop=False, drop_idle=not self.args.ws_keep_idle,
             )
             self.ws_server.start()  # not in the try: a busy port propagates, nothing logged
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -1607,8 +1641,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     add("--legacy", action="store_true", help="simulate the legacy v2.1-split generation (4-byte framing)")
     add("--log-format", choices=sorted(LOG_FORMATS), default=None,
         help="stderr log format (default: direct, or legacy with --legacy)")
-    add("--startup-delay", type=float, default=0.0, metavar="S",
-        help="sleep S s before start-up, like 'import torch'")
+    add("--startup-delay", type=float, default=1.0, metavar="S",
+        help="sleep S s before the first log line, like 'import torch' (default 1.0; 0 for fast tests)")
     add("--crash-at-start", type=int, default=None, metavar="CODE",
         help="print the missing-comfy traceback and exit CODE before binding any port")
     add("--crash-after", type=float, default=None, metavar="S",
@@ -1625,14 +1659,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help="load the fake models S s after ready (default 3; negative = only on sim_load_models)")
     add("--gpus", type=int, default=2, metavar="N", help="number of fake CUDA GPUs (default 2; 0 = no CUDA)")
     add("--scaling-events", action="store_true", help="send WebSocket 'scaling' events when models load/unload")
-    add("--ws-drop-idle", action="store_true",
-        help="drop WebSocket clients that stay silent for 1 s (what the real monitoring.py code does)")
+    add("--ws-keep-idle", action="store_true",
+        help="keep WebSocket clients that send nothing (the real daemon drops them after ~1.1 s)")
+    add("--no-cuda", action="store_true",
+        help="a machine without a GPU (CPU torch): same as --gpus 0")
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the simulator; returns the exit code."""
     args = parse_args(argv)
+    if args.no_cuda:
+        args.gpus = 0
     formatter = setup_logging(args.log_format or ("legacy" if args.legacy else "direct"))
     if not args.legacy and "LUNA_ATTENTION_MODE" in os.environ:
         # daemon_server.py @90675b73 prints this at import time (§3.5).

@@ -36,6 +36,8 @@ export async function serveEnv(extraConfig: [string, string][] = []): Promise<Se
     ['daemon.wsPort', String(env.daemonWsPort)],
     ['daemon.restart.initialDelayMs', '200'],
     ['daemon.health.intervalSec', '0.5'],
+    // Skip the simulator's ~1 s start-up delay (importing torch) for speed; a test's own daemon.args wins.
+    ['daemon.args', '["--startup-delay", "0"]'],
     ...extraConfig,
   ] as [string, string][]) {
     const r = cli(env, ['config', 'set', k, v]);

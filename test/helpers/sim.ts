@@ -28,6 +28,11 @@ export interface SimOptions {
   /** Use these ports instead of free ones. */
   port?: number;
   wsPort?: number;
+  /**
+   * Keep the simulator's real ~1 s start-up delay (importing torch). By default it is skipped with
+   * `--startup-delay 0`, for speed; tests about start-up timing set this.
+   */
+  realStartup?: boolean;
 }
 
 /** Spawn the Luna daemon simulator on free ports and (by default) wait until it logs readiness. */
@@ -36,7 +41,15 @@ export async function spawnSim(opts: SimOptions = {}): Promise<SimHandle> {
   const wsPort = opts.wsPort ?? (await getPort());
   const child = spawn(
     pythonExecutable(),
-    [SIM_PATH, '--port', String(port), '--ws-port', String(wsPort), ...(opts.args ?? [])],
+    [
+      SIM_PATH,
+      '--port',
+      String(port),
+      '--ws-port',
+      String(wsPort),
+      ...(opts.realStartup ? [] : ['--startup-delay', '0']),
+      ...(opts.args ?? []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } },
   );
   track(child.pid);

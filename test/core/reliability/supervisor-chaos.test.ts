@@ -62,7 +62,17 @@ async function rig(): Promise<Rig> {
         profile: 'custom',
         command: realPythonExecutable(),
         // No WebSocket monitor: the chaos is about the process and the protocol port.
-        args: [SIM_PATH, '--port', String(port), '--ws-port', '0', '--models-after', '-1'],
+        args: [
+          SIM_PATH,
+          '--port',
+          String(port),
+          '--ws-port',
+          '0',
+          '--startup-delay',
+          '0',
+          '--models-after',
+          '-1',
+        ],
         port,
         wsPort: 0,
         startTimeoutSec: 4,

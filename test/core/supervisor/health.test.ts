@@ -49,7 +49,7 @@ async function supervisor(
     daemon: {
       profile: 'simulator',
       command: pythonExecutable(),
-      args: ['--models-after', '-1'],
+      args: ['--startup-delay', '0', '--models-after', '-1'],
       port: await getPort(),
       wsPort: await getPort(),
       startTimeoutSec: 15,

@@ -69,7 +69,12 @@ async function harness(
       health: { intervalSec: 0.2, failuresBeforeUnresponsive: 2, pingTimeoutMs: 300, infoIntervalSec: 0.5 },
     },
   });
-  const settings = settingsSchema.parse(mergeSettings(base as Settings, patch));
+  const merged = settingsSchema.parse(mergeSettings(base as Settings, patch));
+  // Skip the simulator's ~1 s start-up delay for speed; a test's own --startup-delay comes later and wins.
+  const settings =
+    merged.daemon.profile === 'simulator'
+      ? { ...merged, daemon: { ...merged.daemon, args: ['--startup-delay', '0', ...merged.daemon.args] } }
+      : merged;
   const store = new LogStore({ capacity: 5000 });
   const capture = createLogCapture({ store });
   const sup = new Supervisor({ settings: () => settings, dataDir, simulatorPath: SIM_PATH, store, capture });
