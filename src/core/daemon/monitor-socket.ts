@@ -1,10 +1,12 @@
 /**
- * Client of the daemon's WebSocket monitor (spec/luna-daemon.md §10, default port 19285): a
+ * Client of the daemon's WebSocket monitor (docs/daemon-protocol.md §10, default port 19285): a
  * `status` message right after the handshake and then every second, plus `scaling` events.
  *
  * The server is a hand-written RFC 6455 subset, so: parse tolerantly (`Infinity` is sent as a bare
- * token), send no pings (a ping payload desynchronises its stream), keep client frames tiny, and
- * expect abrupt closes (code 1006). No Origin header is sent.
+ * token), send no pings (a masked ping leaves its mask key unread and desynchronises the stream),
+ * keep client frames tiny, and expect abrupt closes (code 1006). The server drops a client that has
+ * sent nothing for one second, so one connection is kept for its whole life by sending
+ * `{"type": "get_status"}` every {@link MONITOR_KEEPALIVE_MS}. No Origin header is sent.
  */
 import { Buffer } from 'node:buffer';
 
@@ -15,8 +17,22 @@ import type { Generation } from '../../shared/daemon-status.js';
 
 import { normalizeInfo } from './normalize-info.js';
 
-/** Default monitor port (spec §2). */
+/** Default monitor port (docs/daemon-protocol.md §2). */
 export const DEFAULT_MONITOR_PORT = 19285;
+
+/**
+ * How often the feed sends `{"type": "get_status"}` to stay connected: the daemon drops a client
+ * whose socket stays silent for its 1 s read timeout (docs/daemon-protocol.md §10), and a client
+ * sending every 0.5–0.8 s was observed to stay.
+ */
+export const MONITOR_KEEPALIVE_MS = 600;
+
+/**
+ * Each keep-alive `get_status` gets an immediate status reply on top of the daemon's 1 s push. The
+ * first status after a keep-alive that repeats the last delivered one (only the uptime moved)
+ * within this window is not delivered again, so an idle feed costs about one delivery per second.
+ */
+const REPEAT_COALESCE_MS = 450;
 
 /** Options of {@link createMonitorSocket}. */
 export interface MonitorSocketOptions {
@@ -36,6 +52,8 @@ export interface MonitorSocketOptions {
   generation?: Generation;
   /** Handshake timeout (default 5000 ms). */
   handshakeTimeoutMs?: number;
+  /** Keep-alive period (default {@link MONITOR_KEEPALIVE_MS}); 0 sends nothing (the daemon then drops us). */
+  keepAliveMs?: number;
 }
 
 /** Handle returned by {@link createMonitorSocket}. */
@@ -231,6 +249,16 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
   let invalid = 0;
   /** The last status message in full, to recognise its repeats cheaply. */
   let memo: StatusMemo | null = null;
+  /** When a status was last delivered (performance.now()), to coalesce keep-alive replies. */
+  let deliveredAt = Number.NEGATIVE_INFINITY;
+  /** A keep-alive went out and its reply has not been seen yet. */
+  let keepAliveReplyDue = false;
+  let keepAlive: NodeJS.Timeout | undefined;
+  const keepAliveMs = opts.keepAliveMs ?? MONITOR_KEEPALIVE_MS;
+  const stopKeepAlive = (): void => {
+    if (keepAlive) clearInterval(keepAlive);
+    keepAlive = undefined;
+  };
 
   const setConnected = (c: boolean): void => {
     if (connected === c) return;
@@ -245,6 +273,11 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
     const repeat = text !== undefined && memo ? repeatedStatus(text, memo) : null;
     if (repeat) {
       memo = { ...memo!, info: repeat.info, raw: repeat.raw };
+      const now = performance.now();
+      const coalesce = keepAliveReplyDue && now - deliveredAt < REPEAT_COALESCE_MS;
+      keepAliveReplyDue = false;
+      if (coalesce) return;
+      deliveredAt = now;
       try {
         opts.onStatus(repeat.info, repeat.raw);
       } catch {
@@ -268,6 +301,8 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
         // Parsed from JSON: already JSON-safe, no deep copy needed (a per-second saving).
         const info = normalizeInfo(raw, opts.generation ?? detectGeneration(raw), { jsonSafe: true });
         memo = memoStatus(text!, info, raw);
+        deliveredAt = performance.now();
+        keepAliveReplyDue = false;
         opts.onStatus(info, raw);
       } else if (msg.type === 'scaling') {
         opts.onScaling?.(raw);
@@ -301,12 +336,23 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
       if (disposed) return;
       delay = initialMs;
       setConnected(true);
+      stopKeepAlive();
+      if (keepAliveMs > 0) {
+        keepAlive = setInterval(() => {
+          if (ws !== sock || sock.readyState !== WebSocket.OPEN) return;
+          sock.send('{"type": "get_status"}');
+          keepAliveReplyDue = true;
+        }, keepAliveMs);
+      }
     });
     sock.on('message', onMessage);
     // Errors are always followed by 'close'; the reconnect happens there.
     sock.on('error', () => undefined);
     sock.on('close', () => {
-      if (ws === sock) ws = undefined;
+      if (ws === sock) {
+        ws = undefined;
+        stopKeepAlive();
+      }
       if (disposed) return;
       setConnected(false);
       scheduleReconnect();
@@ -324,6 +370,7 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
     dispose(): void {
       if (disposed) return;
       disposed = true;
+      stopKeepAlive();
       if (timer) clearTimeout(timer);
       timer = undefined;
       const sock = ws;

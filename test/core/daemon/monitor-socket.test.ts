@@ -87,6 +87,52 @@ describe('createMonitorSocket against the simulator', () => {
     }
   });
 
+  it('keeps ONE connection for the daemon’s whole life (get_status keep-alive), about one status a second', async () => {
+    // The real daemon drops a client that sends nothing after ~1.1 s and logs two INFO lines per
+    // reconnect (docs/daemon-protocol.md §10); the faithful simulator does the same.
+    const sim = await spawnSim({ args: ['--models-after', '-1'] });
+    const statuses: DaemonInfo[] = [];
+    const changes: boolean[] = [];
+    const mon = createMonitorSocket({
+      port: sim.wsPort,
+      onStatus: (info) => statuses.push(info),
+      onConnectionChange: (c) => changes.push(c),
+      reconnect: { initialMs: 100, maxMs: 400 },
+    });
+    try {
+      await sleep(4000);
+      expect(changes).toEqual([true]);
+      expect(sim.output().match(/WebSocket client connected/g)).toHaveLength(1);
+      expect(sim.output()).not.toContain('WebSocket client disconnected');
+      // 1 s pushes plus keep-alive replies, the replies coalesced: about one delivery a second.
+      expect(statuses.length).toBeGreaterThanOrEqual(3);
+      expect(statuses.length).toBeLessThanOrEqual(8);
+    } finally {
+      mon.dispose();
+      await sim.kill();
+    }
+  });
+
+  it('without the keep-alive the daemon drops the listener every ~1.1 s (the old behaviour)', async () => {
+    const sim = await spawnSim({ args: ['--models-after', '-1'] });
+    const changes: boolean[] = [];
+    const mon = createMonitorSocket({
+      port: sim.wsPort,
+      onStatus: () => undefined,
+      onConnectionChange: (c) => changes.push(c),
+      reconnect: { initialMs: 100, maxMs: 400 },
+      keepAliveMs: 0,
+    });
+    try {
+      await waitFor(() => changes.length >= 3, 'a drop and a reconnect', 5000);
+      expect(changes.slice(0, 3)).toEqual([true, false, true]);
+      expect(sim.output()).toContain('WebSocket client disconnected');
+    } finally {
+      mon.dispose();
+      await sim.kill();
+    }
+  });
+
   it('detects the legacy info format on a legacy simulator', async () => {
     const sim = await spawnSim({ args: ['--legacy'] });
     const statuses: DaemonInfo[] = [];
