@@ -18,8 +18,14 @@ export const comfyProgressSchema = z.object({
   value: z.number(),
   max: z.number(),
   startedAt: z.number(),
+  /**
+   * Whether step progress reaches Luna Tray for this prompt. ComfyUI sends it only to the client
+   * that queued the prompt (or to everyone when it was queued without a client id).
+   */
+  stepsVisible: z.boolean(),
 });
 
+/** The last failed prompt on an instance; `at` is when it failed (ms since the epoch). */
 export const comfyErrorSchema = z.object({
   promptId: z.string().nullable(),
   nodeId: z.string().nullable(),

@@ -19,9 +19,12 @@ import { startFakeComfy, type FakeComfy } from '../fakes/fake-comfyui.js';
 import { txt2imgPrompt } from '../fakes/sample-prompt.js';
 import { waitFor } from '../helpers/processes.js';
 
+// A fresh seed per call: the server caches an identical prompt and would not run it again (spec §6.7).
+let seed = 1;
 const prompt = (steps: number): JsonObject =>
   txt2imgPrompt({
     steps,
+    seed: seed++,
     checkpointTitle: 'Load Checkpoint',
     samplerTitle: 'Main sampler',
     filenamePrefix: 'm',

@@ -184,7 +184,13 @@ describe('openComfySocket against the fake', () => {
       const mine = seen
         .filter((m) => m.type !== 'status' && m.type !== 'feature_flags')
         .map((m) => (m.type === 'executing' ? `executing:${m.data.node}` : m.type));
-      expect(mine.slice(0, 3)).toEqual(['execution_start', 'execution_cached', 'executing:4']);
+      // 0.8.0: progress_state (running) comes before `executing` (spec §6.7).
+      expect(mine.slice(0, 4)).toEqual([
+        'execution_start',
+        'execution_cached',
+        'progress_state',
+        'executing:4',
+      ]);
       expect(mine).toContain('progress');
       expect(mine.indexOf('executed')).toBeLessThan(mine.indexOf('execution_success'));
       expect(mine.at(-1)).toBe('executing:null');

@@ -13,6 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { posix } from 'node:path';
 
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -55,6 +56,8 @@ export interface FakeComfyBehaviour {
   sameIdReplacementBug: boolean;
   /** Sampler steps when a node has no `steps` input but is a sampler. */
   comfyuiVersion: string;
+  /** Report a CPU-only server (spec §1.12: one `cpu` device, `index: null`, system RAM as its memory). */
+  cpu: boolean;
   os: string;
   argv: string[];
   devices: JsonObject[];
@@ -77,6 +80,12 @@ export interface FakeCall {
   /** Parsed JSON body (lossless) when there was one, else the raw text or null. */
   body: JsonValue | string | null;
   at: number;
+}
+
+interface CachedNode {
+  /** The node's UI output (history `outputs` entry), null for non-output nodes. */
+  ui: JsonObject | null;
+  batch: number;
 }
 
 interface QueueItem {
@@ -127,6 +136,7 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
     previews: true,
     sameIdReplacementBug: true,
     comfyuiVersion: '0.8.0',
+    cpu: false,
     os: 'linux',
     argv: ['main.py', '--port', '8188'],
     devices: [
@@ -157,7 +167,17 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
   let outputCounter = 0;
   let closed = false;
 
-  const serverFlags: JsonObject = { supports_preview_metadata: true, max_upload_size: 104857600.5 };
+  // 0.8.0 (spec §6.7): an integer max_upload_size, plus the `extension` entry.
+  const serverFlags: JsonObject = {
+    supports_preview_metadata: true,
+    max_upload_size: 104857600,
+    extension: { manager: { supports_v4: true } },
+  };
+  // The input folder holds the files its LoadImage combo lists (LoadImage validates existence, §6.7).
+  files.set('input//example.png', TINY_PNG);
+  files.set('input//input.png', TINY_PNG);
+  /** Execution cache: node signature → its outputs (spec §6.7); only the last prompt's nodes are kept. */
+  let cache = new Map<string, CachedNode>();
 
   // ---- WS delivery (§2.2) ----
   function sendJson(type: string, data: JsonObject, sid: string | null): void {
@@ -223,18 +243,34 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
     const method = req.method ?? 'GET';
     if (method === 'GET') {
       if (path === '/system_stats') {
+        const ram = { total: 134000000000, free: 120000000000 };
         return json(res, 200, {
           system: {
             os: behaviour.os,
-            ram_total: 134000000000,
-            ram_free: 120000000000,
+            ram_total: ram.total,
+            ram_free: ram.free,
             comfyui_version: behaviour.comfyuiVersion,
+            required_frontend_version: '1.35.9',
+            installed_templates_version: '0.7.59',
+            required_templates_version: '0.7.59',
             python_version: '3.12.3 (main) [GCC 13.2.0]',
-            pytorch_version: '2.9.1+cu130',
+            pytorch_version: behaviour.cpu ? '2.9.1+cpu' : '2.9.1+cu130',
             embedded_python: false,
-            argv: behaviour.argv,
+            argv: behaviour.cpu ? [...behaviour.argv, '--cpu'] : behaviour.argv,
           },
-          devices: behaviour.devices,
+          devices: behaviour.cpu
+            ? [
+                {
+                  name: 'cpu',
+                  type: 'cpu',
+                  index: null,
+                  vram_total: ram.total,
+                  vram_free: ram.free,
+                  torch_vram_total: ram.total,
+                  torch_vram_free: ram.free,
+                },
+              ]
+            : behaviour.devices,
         });
       }
       if (path === '/features') return json(res, 200, serverFlags);
@@ -302,6 +338,8 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
       if (path === '/free') {
         if (!isJsonObject(body))
           return text(res, 500, '500 Internal Server Error\n\nServer got itself in trouble');
+        // free_memory also resets the executor caches: the next run executes everything (§1.11).
+        if (body['free_memory'] === true) cache = new Map();
         return text(res, 200, '');
       }
       if (path === '/upload/image') return upload(req, raw, res);
@@ -430,9 +468,24 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
     const good: string[] = [];
     const errorsList: string[] = [];
     for (const out of outputs) {
-      const bad = behaviour.rejectValidation
-        ? forcedError(prompt, out)
-        : validateTree(prompt, out, new Set());
+      let bad: Array<[string, JsonValue[]]>;
+      try {
+        bad = behaviour.rejectValidation ? forcedError(prompt, out) : validateTree(prompt, out, new Set());
+      } catch (ex) {
+        bad = [
+          [
+            out,
+            [
+              {
+                type: 'exception_during_validation',
+                message: 'Exception when validating node',
+                details: (ex as Error).message,
+                extra_info: { exception_type: 'AttributeError', traceback: [] },
+              },
+            ],
+          ],
+        ];
+      }
       if (bad.length === 0) {
         good.push(out);
         continue;
@@ -516,6 +569,8 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
           });
         continue;
       }
+      const arr = Array.isArray(spec) ? spec : [spec];
+      const t = arr[0];
       if (Array.isArray(val)) {
         if (val.length !== 2 || typeof val[0] !== 'string' || !isJsonObject(prompt[val[0]])) {
           errs.push({
@@ -526,11 +581,43 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
           });
           continue;
         }
-        out.push(...validateTree(prompt, val[0], seen));
+        const src = objectInfo[jsonText((prompt[val[0]] as JsonObject)['class_type'])] as JsonObject;
+        const srcOut = Array.isArray(src['output']) ? src['output'] : [];
+        const received = srcOut[Number(val[1])] ?? null;
+        if (!linkTypeMatches(received, t ?? null)) {
+          errs.push({
+            type: 'return_type_mismatch',
+            message: 'Return type mismatch between linked nodes',
+            details: `${name}, received_type(${jsonText(received)}) mismatch input_type(${jsonText(t ?? null)})`,
+            extra_info: { input_name: name, input_config: spec, received_type: received, linked_node: val },
+          });
+          continue;
+        }
+        try {
+          out.push(...validateTree(prompt, val[0], seen));
+        } catch (ex) {
+          // An exception inside an upstream node's validation is pinned on that node (execution.py).
+          out.push([
+            val[0],
+            [
+              {
+                type: 'exception_during_inner_validation',
+                message: 'Exception when validating inner node',
+                details: (ex as Error).message,
+                extra_info: {
+                  input_name: name,
+                  input_config: spec,
+                  exception_message: (ex as Error).message,
+                  exception_type: 'AttributeError',
+                  traceback: ['  File "execution.py", line 730, in validate_inputs\n'],
+                  linked_node: val,
+                },
+              },
+            ],
+          ]);
+        }
         continue;
       }
-      const arr = Array.isArray(spec) ? spec : [spec];
-      const t = arr[0];
       const o = isJsonObject(arr[1]) ? arr[1] : {};
       const plain = isJsonObject(val) && Array.isArray(val['__value__']) ? val['__value__'] : val;
       if (t === 'INT' || t === 'FLOAT') {
@@ -568,6 +655,22 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
             extra_info: ei(),
           });
         }
+      } else if (node['class_type'] === 'LoadImage' && name === 'image') {
+        // LoadImage has its own VALIDATE_INPUTS (the file must exist); a non-string raises inside it.
+        if (typeof plain !== 'string')
+          throw new Error(
+            `'${typeof plain === 'number' ? 'int' : 'dict'}' object has no attribute 'endswith'`,
+          );
+        const m = / \[(input|output|temp)\]$/.exec(plain);
+        const ref = m ? plain.slice(0, -m[0].length) : plain;
+        const slash = ref.lastIndexOf('/');
+        if (!files.has(`${m?.[1] ?? 'input'}/${ref.slice(0, Math.max(0, slash))}/${ref.slice(slash + 1)}`))
+          errs.push({
+            type: 'custom_validation_failed',
+            message: 'Custom validation failed for node',
+            details: `image - Invalid image file: ${plain}`,
+            extra_info: { input_name: 'image' },
+          });
       } else if ((Array.isArray(t) || t === 'COMBO') && o['image_upload'] !== true) {
         // (LoadImage-style nodes validate `image` with a custom VALIDATE_INPUTS, so uploads pass, §1.1.)
         const list = Array.isArray(t) ? t : Array.isArray(o['options']) ? o['options'] : [];
@@ -617,35 +720,62 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
     };
     const bcastIfNone = (type: string, data: JsonObject): void =>
       sendJson(type, data, target === undefined ? null : target);
-    interruptFlag = false;
+    interruptFlag = false; // reset when a prompt starts, as nodes.interrupt_processing(False) does
     broadcastStatus(); // dequeued, same count
     add('execution_start', { prompt_id: pid, timestamp: Date.now() });
-    add('execution_cached', { nodes: [], prompt_id: pid, timestamp: Date.now() });
+    const sigs = signatures(item.prompt);
+    const cachedIds = Object.keys(item.prompt).filter((id) => cache.has(sigs.get(id)!));
+    add('execution_cached', { nodes: cachedIds, prompt_id: pid, timestamp: Date.now() });
     const outputs: JsonObject = {};
     const meta: JsonObject = {};
     const progressNodes: JsonObject = {};
+    const executed: string[] = [];
+    /** Batch size of each node's output (EmptyLatentImage's batch_size travels down the links). */
+    const batch = new Map<string, number>();
+    const used = new Map<string, CachedNode>();
     let outcome: 'success' | 'error' | 'interrupted' = 'success';
+    const interrupted = (nodeId: string, ct: string): void => {
+      outcome = 'interrupted';
+      add(
+        'execution_interrupted',
+        { prompt_id: pid, node_id: nodeId, node_type: ct, executed: [...executed], timestamp: Date.now() },
+        true,
+      );
+    };
+    const failed = (nodeId: string, ct: string, type: string, message: string): void => {
+      outcome = 'error';
+      add('execution_error', {
+        prompt_id: pid,
+        node_id: nodeId,
+        node_type: ct,
+        executed: [...executed],
+        exception_message: message,
+        exception_type: type,
+        traceback: ['  File "execution.py", line 496, in execute\n', `${type}: ${message}\n`],
+        current_inputs: {},
+        current_outputs: [],
+        timestamp: Date.now(),
+      });
+    };
     for (const nodeId of executionOrder(item.prompt, item.outputs)) {
       const node = item.prompt[nodeId] as JsonObject;
       const ct = jsonText(node['class_type']);
       const def = objectInfo[ct] as JsonObject;
-      if (interruptFlag) {
-        outcome = 'interrupted';
-        add(
-          'execution_interrupted',
-          {
-            prompt_id: pid,
-            node_id: nodeId,
-            node_type: ct,
-            executed: Object.keys(progressNodes),
-            timestamp: Date.now(),
-          },
-          true,
-        );
-        break;
+      const inputs = isJsonObject(node['inputs']) ? node['inputs'] : {};
+      const sig = sigs.get(nodeId)!;
+      const hit = cache.get(sig);
+      if (hit) {
+        // A cached node: no `executing`, its cached UI (if any) is replayed and kept in history (§2.3).
+        used.set(sig, hit);
+        batch.set(nodeId, hit.batch);
+        if (hit.ui) {
+          outputs[nodeId] = hit.ui;
+          meta[nodeId] = { node_id: nodeId, display_node: nodeId, parent_node: null, real_node_id: nodeId };
+          toClient('executed', { node: nodeId, display_node: nodeId, output: hit.ui, prompt_id: pid });
+        }
+        continue;
       }
-      runningNode = nodeId;
-      toClient('executing', { node: nodeId, display_node: nodeId, prompt_id: pid });
+      // 0.8.0 order (§6.7): progress_state (running) first, then `executing`, then the interrupt check.
       progressNodes[nodeId] = {
         value: 0,
         max: 1,
@@ -657,29 +787,19 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
         real_node_id: nodeId,
       };
       bcastIfNone('progress_state', { prompt_id: pid, nodes: progressNodes });
-      if (behaviour.failAtNode === nodeId) {
-        outcome = 'error';
-        add('execution_error', {
-          prompt_id: pid,
-          node_id: nodeId,
-          node_type: ct,
-          executed: Object.keys(progressNodes).filter((k) => k !== nodeId),
-          exception_message: behaviour.failure.message,
-          exception_type: behaviour.failure.type,
-          traceback: [
-            '  File "execution.py", line 496, in execute\n',
-            `${behaviour.failure.type}: ${behaviour.failure.message}\n`,
-          ],
-          current_inputs: {},
-          current_outputs: [],
-          timestamp: Date.now(),
-        });
+      runningNode = nodeId;
+      toClient('executing', { node: nodeId, display_node: nodeId, prompt_id: pid });
+      if (interruptFlag) {
+        interrupted(nodeId, ct);
         break;
       }
-      const inputs = isJsonObject(node['inputs']) ? node['inputs'] : {};
+      if (behaviour.failAtNode === nodeId) {
+        failed(nodeId, ct, behaviour.failure.type, behaviour.failure.message);
+        break;
+      }
       const steps = typeof inputs['steps'] === 'number' ? inputs['steps'] : 0;
       for (let s = 1; s <= steps; s++) {
-        if (interruptFlag) break;
+        if (interruptFlag) break; // samplers check the flag at every step
         await sleep(behaviour.stepDelayMs);
         progressNodes[nodeId] = { ...(progressNodes[nodeId] as object), value: s, max: steps };
         bcastIfNone('progress_state', { prompt_id: pid, nodes: progressNodes });
@@ -687,38 +807,36 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
         bcastIfNone('progress', { value: s, max: steps, prompt_id: pid, node: nodeId });
         if (behaviour.previews) sendPreview(target, pid, nodeId, 'legacy');
       }
-      if (interruptFlag) {
-        outcome = 'interrupted';
-        add(
-          'execution_interrupted',
-          {
-            prompt_id: pid,
-            node_id: nodeId,
-            node_type: ct,
-            executed: Object.keys(progressNodes).filter((k) => k !== nodeId),
-            timestamp: Date.now(),
-          },
-          true,
-        );
+      if (interruptFlag && steps > 0) {
+        interrupted(nodeId, ct);
         break;
       }
+      // Any other node runs to its end; an interrupt meanwhile is seen at the next node (§6.7).
       await sleep(behaviour.nodeDelayMs);
+      let n = typeof inputs['batch_size'] === 'number' ? inputs['batch_size'] : 1;
+      for (const v of Object.values(inputs))
+        if (Array.isArray(v) && typeof v[0] === 'string') n = Math.max(n, batch.get(v[0]) ?? 1);
+      batch.set(nodeId, n);
+      let ui: JsonObject | null = null;
+      if (def['output_node'] === true) {
+        const saved = saveOutputs(ct, inputs, n);
+        if ('error' in saved) {
+          failed(nodeId, ct, 'Exception', saved.error);
+          break;
+        }
+        ui = saved.ui;
+      }
       progressNodes[nodeId] = { ...(progressNodes[nodeId] as object), state: 'finished' };
       bcastIfNone('progress_state', { prompt_id: pid, nodes: progressNodes });
-      if (def['output_node'] === true) {
-        const saving = ct === 'SaveImage';
-        const type = saving ? 'output' : 'temp';
-        const prefix = typeof inputs['filename_prefix'] === 'string' ? inputs['filename_prefix'] : 'ComfyUI';
-        const filename = saving
-          ? `${prefix}_${String(++outputCounter).padStart(5, '0')}_.png`
-          : `ComfyUI_temp_${randomUUID().slice(0, 5)}_${String(++outputCounter).padStart(5, '0')}_.png`;
-        files.set(`${type}//${filename}`, TINY_PNG);
-        const ui: JsonObject = { images: [{ filename, subfolder: '', type }] };
+      executed.push(nodeId);
+      used.set(sig, { ui, batch: n });
+      if (ui) {
         outputs[nodeId] = ui;
         meta[nodeId] = { node_id: nodeId, display_node: nodeId, parent_node: null, real_node_id: nodeId };
         toClient('executed', { node: nodeId, display_node: nodeId, output: ui, prompt_id: pid });
       }
     }
+    cache = used; // clean_unused(): only this prompt's nodes stay cached
     if (outcome === 'success') add('execution_success', { prompt_id: pid, timestamp: Date.now() });
     // History is written AFTER the outcome message and BEFORE executing{null} (§1.5, §2.5).
     history.set(pid, {
@@ -736,6 +854,75 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
     runningNode = null;
     broadcastStatus();
     toClient('executing', { node: null, prompt_id: pid });
+  }
+
+  /**
+   * What an output node leaves behind: SaveImage writes one file per batch item under the subfolder
+   * of its prefix (`multi/x` → subfolder `multi`), numbered after the files already there; a prefix
+   * escaping the output folder fails at execution. PreviewImage writes temp files; a text node
+   * returns `{text: [...]}` (§6.7).
+   */
+  function saveOutputs(ct: string, inputs: JsonObject, n: number): { ui: JsonObject } | { error: string } {
+    if (ct === 'DynPromptProbe') return { ui: { text: [jsonText(inputs['text'] ?? '')] } };
+    if (ct !== 'SaveImage') {
+      const images: JsonValue[] = [];
+      for (let i = 0; i < n; i++) {
+        const filename = `ComfyUI_temp_${randomUUID().slice(0, 5)}_${String(++outputCounter).padStart(5, '0')}_.png`;
+        files.set(`temp//${filename}`, TINY_PNG);
+        images.push({ filename, subfolder: '', type: 'temp' });
+      }
+      return { ui: { images } };
+    }
+    const prefix = typeof inputs['filename_prefix'] === 'string' ? inputs['filename_prefix'] : 'ComfyUI';
+    const norm = posix.normalize(prefix);
+    if (norm.startsWith('/') || norm === '..' || norm.startsWith('../'))
+      return {
+        error:
+          '**** ERROR: Saving image outside the output folder is not allowed.\n' +
+          ` full_output_folder: /srv/ComfyUI/${posix.dirname(norm)}\n` +
+          '         output_dir: /srv/ComfyUI/output\n' +
+          '         commonpath: /srv/ComfyUI',
+      };
+    const sub = posix.dirname(norm) === '.' ? '' : posix.dirname(norm);
+    const base = posix.basename(norm);
+    let counter = 1;
+    const re = new RegExp(`^output/${escapeRe(sub)}/${escapeRe(base)}_(\\d{5,})_\\.png$`);
+    for (const k of files.keys()) {
+      const m = re.exec(k);
+      if (m) counter = Math.max(counter, Number(m[1]) + 1);
+    }
+    const images: JsonValue[] = [];
+    for (let i = 0; i < n; i++) {
+      const filename = `${base.replace('%batch_num%', String(i))}_${String(counter++).padStart(5, '0')}_.png`;
+      files.set(`output/${sub}/${filename}`, TINY_PNG);
+      images.push({ filename, subfolder: sub, type: 'output' });
+    }
+    return { ui: { images } };
+  }
+
+  /** Cache keys as execution.py builds them: class, literal inputs, and the linked nodes' keys. */
+  function signatures(prompt: JsonObject): Map<string, string> {
+    const out = new Map<string, string>();
+    const visit = (id: string, depth: number): string => {
+      const known = out.get(id);
+      if (known !== undefined) return known;
+      const node = prompt[id];
+      if (!isJsonObject(node) || depth > 1000) return `missing:${id}`;
+      const inputs = isJsonObject(node['inputs']) ? node['inputs'] : {};
+      const parts = Object.keys(inputs)
+        .sort()
+        .map((k) => {
+          const v = inputs[k]!;
+          return Array.isArray(v) && v.length === 2 && typeof v[0] === 'string'
+            ? [k, 'link', visit(v[0], depth + 1), jsonText(v[1] ?? 0)]
+            : [k, stringifyJson(v)];
+        });
+      const sig = sha(Buffer.from(stringifyJson([jsonText(node['class_type']), parts as JsonValue])));
+      out.set(id, sig);
+      return sig;
+    };
+    for (const id of Object.keys(prompt)) visit(id, 0);
+    return out;
   }
 
   function sendPreview(
@@ -891,6 +1078,17 @@ function executionOrder(prompt: JsonObject, outputs: string[]): string[] {
   return order;
 }
 
+/** `validate_node_input` (comfy_execution/validation.py): equal, `*`, or a comma-separated subset; combos take COMBO. */
+function linkTypeMatches(received: JsonValue, input: JsonValue): boolean {
+  if (received === null || input === null) return true;
+  if (Array.isArray(input)) return Array.isArray(received) || received === 'COMBO' || received === '*';
+  if (typeof received !== 'string' || typeof input !== 'string') return true;
+  if (received === input || received === '*' || input === '*') return true;
+  if (input === 'COMBO') return false;
+  const want = new Set(input.split(',').map((x) => x.trim()));
+  return received.split(',').every((x) => want.has(x.trim()));
+}
+
 function json(res: ServerResponse, status: number, body: JsonValue): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
   res.end(stringifyJson(body));
@@ -919,6 +1117,8 @@ function u32(n: number): Buffer {
 function sha(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

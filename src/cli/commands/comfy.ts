@@ -31,13 +31,21 @@ export async function comfyCommand({ ctx, io }: Invocation): Promise<number> {
     );
     for (const d of i.devices)
       io.stdout.write(`    ${d.name}: ${gb(d.vramTotal - d.vramFree)} / ${gb(d.vramTotal)} GB\n`);
-    if (i.progress) {
-      const pct = i.progress.max > 0 ? Math.round((i.progress.value / i.progress.max) * 100) : 0;
+    const p = i.progress;
+    if (p) {
+      const node = p.nodeTitle ?? p.node ?? '';
+      const secs = Math.max(0, Math.round((Date.now() - p.startedAt) / 1000));
+      // Step progress reaches only the client that queued the prompt (docs/comfyui.md).
       io.stdout.write(
-        `    running ${i.progress.promptId.slice(0, 8)}: ${i.progress.nodeTitle ?? i.progress.node ?? ''} ${i.progress.value}/${i.progress.max} (${pct}%)\n`,
+        p.stepsVisible && p.max > 0
+          ? `    running ${p.promptId.slice(0, 8)}: ${node} step ${p.value}/${p.max} (${Math.round((p.value / p.max) * 100)}%) · ${secs}s\n`
+          : `    running ${p.promptId.slice(0, 8)}${node ? `: ${node}` : ''} · ${secs}s elapsed (step progress goes only to the client that queued it)\n`,
       );
     }
-    if (i.lastError) io.stdout.write(`    ${paint(io, 'red', 'last error:')} ${i.lastError.message}\n`);
+    if (i.lastError)
+      io.stdout.write(
+        `    ${paint(io, 'red', 'last error')} at ${new Date(i.lastError.at).toLocaleTimeString()}${i.lastError.nodeType ? ` in ${i.lastError.nodeType}` : ''}: ${i.lastError.message}\n`,
+      );
   }
   for (const g of gpus) {
     io.stdout.write(

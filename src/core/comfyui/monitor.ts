@@ -7,10 +7,11 @@
 import net from 'node:net';
 
 import type { ComfyInstance } from '../../shared/comfy-instance.js';
-import { ComfyClient, normalizeBaseUrl } from './client.js';
-import { ComfyError, ComfyExecutionError, ComfyUnreachableError } from './errors.js';
+import { ComfyClient, normalizeBaseUrl, type ComfyHistoryEntry } from './client.js';
+import { ComfyError, ComfyExecutionError } from './errors.js';
 import { isJsonObject, jsonText, type JsonObject } from './json.js';
 import { outcomeError } from './run-workflow.js';
+import { peerLine, peerLineOrNull } from './text.js';
 import { openComfySocket, type ComfySocket, type ComfyWsMessage } from './ws.js';
 
 /** The last-error shape of a ComfyInstance. */
@@ -112,10 +113,18 @@ interface Entry {
   state: ComfyInstance;
   /** `{nodeId: title}` of the running prompt (from its queue item). */
   titles: Record<string, string>;
-  /** Prompts seen running, to check their outcome in /history once gone. */
-  watched: Set<string>;
+  /** Prompt ids already seen in /history (null until the first look); new error entries are reported. */
+  historySeen: Set<string> | null;
+  /** A prompt finished (or left the queue) since /history was last read. */
+  historyDue: boolean;
+  /** `queue_remaining` of the last status broadcast, to notice prompts finishing. */
+  lastRemaining: number | null;
+  /** Prompt running at the last /queue read. */
+  lastRunning: string | null;
   reported: Set<string>;
   queuePoll: Promise<void> | null;
+  /** A status broadcast arrived while /queue was being read: read it again afterwards. */
+  queuePollAgain: boolean;
   disposers: Array<() => void>;
   /** Failed polls in a row (reachable again → 0). */
   failures: number;
@@ -170,9 +179,13 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
         socketPending: false,
         state: blank(url, discovered),
         titles: {},
-        watched: new Set(),
+        historySeen: null,
+        historyDue: false,
+        lastRemaining: null,
+        lastRunning: null,
         reported: new Set(),
         queuePoll: null,
+        queuePollAgain: false,
         disposers: [],
         failures: 0,
         nextPollAt: 0,
@@ -209,54 +222,69 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
     opts.onChange(snap);
   };
 
+  /** Record a failed prompt: it becomes `lastError`, and `onJobFailed` fires once per prompt id. */
   const setError = (e: Entry, err: ComfyInstanceError): void => {
-    e.state.lastError = err;
     const id = err.promptId ?? `${err.at}`;
     if (e.reported.has(id)) return;
     e.reported.add(id);
+    trimSet(e.reported, REMEMBERED_PROMPTS);
+    e.state.lastError = err;
     opts.onJobFailed?.(e.url, err);
   };
 
+  /**
+   * Every failed prompt, whoever queued it and however briefly it ran: `execution_error` reaches only
+   * the submitter's socket (spec §2.2), so the newest /history entries are read whenever a prompt
+   * finished, and each error entry not seen before is reported. The first read is the baseline.
+   */
+  const reconcileHistory = async (e: Entry): Promise<void> => {
+    e.historyDue = false;
+    const entries = await e.client.historyAll({ maxItems: HISTORY_WINDOW });
+    const baseline = e.historySeen === null;
+    const seen = (e.historySeen ??= new Set());
+    for (const [id, h] of Object.entries(entries)) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      if (baseline || !isJsonObject(h)) continue;
+      const err = outcomeError(h, id);
+      if (err instanceof ComfyExecutionError) setError(e, instanceError(err, id, h));
+    }
+    trimSet(seen, REMEMBERED_PROMPTS);
+  };
+
   const pollQueue = (e: Entry): Promise<void> => {
-    e.queuePoll ??= (async () => {
+    if (e.queuePoll) {
+      e.queuePollAgain = true;
+      return e.queuePoll;
+    }
+    e.queuePoll = (async () => {
       try {
-        const q = await e.client.getQueue();
-        e.state.queue = { running: q.running.length, pending: q.pending.length };
-        const run = q.running[0];
-        if (run) {
-          if (e.state.progress?.promptId !== run.promptId) {
-            e.state.progress = {
-              promptId: run.promptId,
-              node: null,
-              nodeTitle: null,
-              value: 0,
-              max: 0,
-              startedAt: Date.now(),
-            };
-            e.titles = titlesOf(run.prompt);
+        do {
+          e.queuePollAgain = false;
+          const q = await e.client.getQueue();
+          e.state.queue = { running: q.running.length, pending: q.pending.length };
+          const run = q.running[0];
+          if (run) {
+            if (e.state.progress?.promptId !== run.promptId) {
+              e.state.progress = {
+                promptId: run.promptId,
+                node: null,
+                nodeTitle: null,
+                value: 0,
+                max: 0,
+                startedAt: Date.now(),
+                stepsVisible: false,
+              };
+              e.titles = titlesOf(run.prompt);
+            }
+          } else {
+            e.state.progress = null;
           }
-          e.watched.add(run.promptId);
-        } else {
-          e.state.progress = null;
-        }
-        // Prompts that were running and are gone: did they fail? (history is written before completion, §1.5)
-        for (const id of [...e.watched]) {
-          if (run?.promptId === id) continue;
-          const h = await e.client.history(id);
-          if (!h) continue;
-          e.watched.delete(id);
-          const err = outcomeError(h, id);
-          if (err instanceof ComfyExecutionError) {
-            setError(e, {
-              promptId: id,
-              nodeId: err.nodeId,
-              nodeType: err.nodeType,
-              exceptionType: err.exceptionType,
-              message: err.exceptionMessage.trim(),
-              at: Date.now(),
-            });
-          }
-        }
+          // The prompt seen running last time is gone: it finished (without a socket, this is the only sign).
+          if (e.lastRunning !== null && e.lastRunning !== (run?.promptId ?? null)) e.historyDue = true;
+          e.lastRunning = run?.promptId ?? null;
+          if (e.historySeen === null || e.historyDue) await reconcileHistory(e);
+        } while (e.queuePollAgain);
       } catch (err) {
         if (err instanceof ComfyError) markUnreachable(e, err);
       } finally {
@@ -268,7 +296,7 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
 
   const markUnreachable = (e: Entry, err: ComfyError): void => {
     e.state.reachable = false;
-    e.state.problem = err instanceof ComfyUnreachableError ? err.message : `${err.message}`;
+    e.state.problem = peerLine(err.message);
     e.state.queue = { running: 0, pending: 0 };
     e.state.progress = null;
     const s = e.socket;
@@ -280,6 +308,9 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
     switch (m.type) {
       case 'status':
         // Broadcast on every queue change: re-read /queue (the only way to see other clients' prompts).
+        // A drop in the count means a prompt finished (or was deleted): /history says which and how.
+        if (e.lastRemaining !== null && m.data.queueRemaining < e.lastRemaining) e.historyDue = true;
+        e.lastRemaining = m.data.queueRemaining;
         void pollQueue(e).then(emitIfChanged);
         return;
       case 'progress': {
@@ -294,13 +325,15 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
             value: 0,
             max: 0,
             startedAt: Date.now(),
+            stepsVisible: true,
           };
         }
         const cur = e.state.progress!;
         cur.value = m.data.value;
         cur.max = m.data.max;
+        cur.stepsVisible = true;
         if (m.data.node) {
-          cur.node = m.data.node;
+          cur.node = peerLine(m.data.node);
           cur.nodeTitle = e.titles[m.data.node] ?? null;
         }
         break;
@@ -317,14 +350,15 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
             value: 0,
             max: 0,
             startedAt: Date.now(),
+            stepsVisible: true,
           };
         }
         const node = running.display_node_id ?? running.node_id ?? null;
-        e.state.progress.node = node;
+        e.state.progress.node = node === null ? null : peerLine(node);
         e.state.progress.nodeTitle = node ? (e.titles[node] ?? null) : null;
         e.state.progress.value = running.value;
         e.state.progress.max = running.max;
-        e.watched.add(pid);
+        e.state.progress.stepsVisible = true;
         break;
       }
       case 'executing':
@@ -333,19 +367,21 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
           m.data.node &&
           (!m.data.prompt_id || m.data.prompt_id === e.state.progress.promptId)
         ) {
-          e.state.progress.node = m.data.display_node ?? m.data.node;
-          e.state.progress.nodeTitle = e.titles[e.state.progress.node] ?? null;
+          const node = m.data.display_node ?? m.data.node;
+          e.state.progress.node = peerLine(node);
+          e.state.progress.nodeTitle = e.titles[node] ?? null;
         }
         break;
       case 'execution_error':
-        setError(e, {
-          promptId: m.data.prompt_id || null,
-          nodeId: m.data.node_id,
-          nodeType: m.data.node_type,
-          exceptionType: m.data.exception_type || null,
-          message: m.data.exception_message.trim(),
-          at: Date.now(),
-        });
+        setError(
+          e,
+          instanceError(
+            new ComfyExecutionError({ ...m.data, prompt_id: m.data.prompt_id }),
+            m.data.prompt_id || null,
+            null,
+            m.data.timestamp,
+          ),
+        );
         break;
       default:
         return;
@@ -390,11 +426,11 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
       e.state.reachable = true;
       e.state.problem = null;
       e.state.version =
-        typeof stats.system.comfyui_version === 'string' ? stats.system.comfyui_version : null;
-      e.state.os = typeof stats.system.os === 'string' ? stats.system.os : null;
+        typeof stats.system.comfyui_version === 'string' ? peerLine(stats.system.comfyui_version, 200) : null;
+      e.state.os = typeof stats.system.os === 'string' ? peerLine(stats.system.os, 200) : null;
       e.state.devices = stats.devices.map((d) => ({
-        name: String(d.name),
-        type: String(d.type),
+        name: peerLine(String(d.name), 200),
+        type: peerLine(String(d.type), 50),
         index: typeof d.index === 'number' ? d.index : null,
         vramTotal: Number(d.vram_total ?? 0),
         vramFree: Number(d.vram_free ?? 0),
@@ -405,7 +441,7 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
       if (err instanceof ComfyError) markUnreachable(e, err);
       else {
         e.state.reachable = false;
-        e.state.problem = err instanceof Error ? err.message : String(err);
+        e.state.problem = peerLine(err instanceof Error ? err.message : String(err));
       }
     }
     e.state.checkedAt = Date.now();
@@ -521,15 +557,49 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
   };
 }
 
+/** How many of the newest /history entries are read after a prompt finished. */
+const HISTORY_WINDOW = 64;
+/** Prompt ids remembered per instance (seen in history, already reported). */
+const REMEMBERED_PROMPTS = 2_000;
+
+/** Drop the oldest members of an insertion-ordered set beyond `max`. */
+function trimSet(set: Set<string>, max: number): void {
+  for (const v of set) {
+    if (set.size <= max) break;
+    set.delete(v);
+  }
+}
+
+/** The panel's last-error record of an execution error; its time is the server's timestamp when known. */
+function instanceError(
+  err: ComfyExecutionError,
+  promptId: string | null,
+  entry: ComfyHistoryEntry | null,
+  timestamp?: number,
+): ComfyInstanceError {
+  const msg = entry?.status?.messages.find((m) => m[0] === 'execution_error')?.[1];
+  const ts = typeof msg?.['timestamp'] === 'number' ? msg['timestamp'] : timestamp;
+  return {
+    promptId,
+    nodeId: peerLineOrNull(err.nodeId),
+    nodeType: peerLineOrNull(err.nodeType),
+    exceptionType: err.exceptionType ? peerLine(err.exceptionType, 200) : null,
+    message: peerLine(err.exceptionMessage),
+    at: typeof ts === 'number' && Number.isFinite(ts) ? ts : Date.now(),
+  };
+}
+
 function titlesOf(prompt: JsonObject): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [id, n] of Object.entries(prompt)) {
     if (!isJsonObject(n)) continue;
     const meta = n['_meta'];
-    out[id] =
+    out[id] = peerLine(
       isJsonObject(meta) && typeof meta['title'] === 'string'
         ? meta['title']
-        : jsonText(n['class_type'] ?? id);
+        : jsonText(n['class_type'] ?? id),
+      200,
+    );
   }
   return out;
 }

@@ -2,7 +2,8 @@ import type { ComfyInstance, LocalGpu } from '../../../shared/comfy-instance.js'
 import type { RendererApi } from '../../../shared/contract/renderer-api.js';
 import { usageBar } from '../../lib/bar.js';
 import { button, h, replaceChildren, setHidden, setText } from '../../lib/dom.js';
-import { formatBytes, formatDuration } from '../../lib/format.js';
+import { formatBytes } from '../../lib/format.js';
+import { lastErrorText, progressText } from './progress-text.js';
 
 /** The ComfyUI tab: watched instances with VRAM, queue, progress and last error; local GPUs. */
 export interface ComfyView {
@@ -100,33 +101,26 @@ export function createComfyView(api: RendererApi): ComfyView {
         ),
       ),
       h('p', { text: `Queue: ${i.queue.running} running, ${i.queue.pending} pending` }),
-      p
-        ? h(
-            'div',
-            { class: 'progress' },
-            usageBar(
-              p.nodeTitle ?? p.node ?? 'prompt',
-              p.value,
-              p.max,
-              `${p.value} / ${p.max} · ${formatDuration(Date.now() - p.startedAt)}`,
-            ),
-          )
-        : null,
-      i.lastError
-        ? h(
-            'p',
-            { class: 'inline-error' },
-            `Last error${i.lastError.nodeType ? ` in ${i.lastError.nodeType}` : ''}: `,
-            i.lastError.exceptionType ? `${i.lastError.exceptionType}: ` : '',
-            i.lastError.message,
-          )
-        : null,
+      p ? progressBlock(p) : null,
+      i.lastError ? h('p', { class: 'inline-error' }, lastErrorText(i.lastError)) : null,
       h(
         'div',
         { class: 'instance-actions', attrs: { role: 'group', 'aria-label': `actions for ${i.url}` } },
         interrupt,
         clearQ,
       ),
+    );
+  }
+
+  function progressBlock(p: NonNullable<ComfyInstance['progress']>): HTMLElement {
+    const t = progressText(p, Date.now());
+    return h(
+      'div',
+      { class: 'progress', attrs: { 'data-testid': 'comfy-progress' } },
+      t.bar
+        ? usageBar(t.label, t.bar.value, t.bar.max, t.caption)
+        : h('p', { text: `${t.label} · ${t.caption}` }),
+      t.note ? h('p', { class: 'muted', text: t.note }) : null,
     );
   }
 
