@@ -11,7 +11,7 @@ import {
   unreachableBackoffMs,
   type ComfyInstanceError,
 } from '../../src/core/comfyui/monitor.js';
-import { parseNvidiaSmi, readLocalGpus } from '../../src/core/comfyui/nvidia-smi.js';
+import { readLocalGpus } from '../../src/core/comfyui/nvidia-smi.js';
 import type { JsonObject } from '../../src/core/comfyui/json.js';
 import type { ComfyInstance } from '../../src/shared/comfy-instance.js';
 import { comfyInstanceSchema } from '../../src/shared/comfy-instance.js';
@@ -257,29 +257,6 @@ describe('actions', () => {
 });
 
 describe('nvidia-smi', () => {
-  it('parses the csv (noheader, nounits), including N/A fields and commas in names', () => {
-    const text =
-      '0, NVIDIA GeForce RTX 4090, 37, 61, 10240, 24564\n1, NVIDIA RTX A6000, [N/A], [N/A], 512, 49140\n\n';
-    expect(parseNvidiaSmi(text)).toEqual([
-      {
-        index: 0,
-        name: 'NVIDIA GeForce RTX 4090',
-        utilizationPercent: 37,
-        temperatureC: 61,
-        memoryUsedMb: 10240,
-        memoryTotalMb: 24564,
-      },
-      {
-        index: 1,
-        name: 'NVIDIA RTX A6000',
-        utilizationPercent: null,
-        temperatureC: null,
-        memoryUsedMb: 512,
-        memoryTotalMb: 49140,
-      },
-    ]);
-    expect(parseNvidiaSmi('garbage\n')).toEqual([]);
-  });
   it('absent binary → []', async () => {
     expect(await readLocalGpus('/nonexistent/nvidia-smi-xyz')).toEqual([]);
   });

@@ -34,7 +34,7 @@ export function createComfyService(opts: { readGpus?: () => Promise<LocalGpu[]> 
       this.emit(k, v);
     }
   })();
-  const readGpus = opts.readGpus ?? (() => readLocalGpus());
+  let readGpus = opts.readGpus ?? (() => readLocalGpus());
   let monitor: ComfyMonitor | null = null;
   let current: Settings['comfyui'] | null = null;
   let gpus: LocalGpu[] = [];
@@ -59,6 +59,9 @@ export function createComfyService(opts: { readGpus?: () => Promise<LocalGpu[]> 
     instances: () => monitor?.snapshot() ?? [],
     gpus: () => gpus,
     onChange: (listener) => emitter.on('change', ({ instances, gpus: g }) => listener(instances, g)),
+    setGpuReader(read) {
+      readGpus = read;
+    },
     onJobFailed: (listener) => emitter.on('jobFailed', ({ url, error }) => listener(url, error)),
     configure(settings) {
       const rebuild =

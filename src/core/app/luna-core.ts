@@ -8,6 +8,10 @@ import { err, ok, type ApiResult } from '../../shared/contract/result.js';
 import type { ComfyInstance, LocalGpu } from '../../shared/comfy-instance.js';
 import type { AppWarning, DaemonSnapshot } from '../../shared/snapshot.js';
 import type { Settings } from '../../shared/settings-schema.js';
+import { createDaemonDevices } from '../gpu/daemon-devices.js';
+import { createGpuHandlers } from '../gpu/handlers.js';
+import { createGpuTelemetry, type GpuTelemetryOptions } from '../gpu/telemetry.js';
+import { createHolderResolver } from '../gpu/vram-holders.js';
 import { createLogCapture } from '../logs/log-capture.js';
 import { LogStore } from '../logs/log-store.js';
 import { createRotatingFile } from '../logs/rotating-file.js';
@@ -29,6 +33,8 @@ export interface ComfyService {
   interrupt(url: string): Promise<ApiResult<{ message: string }>>;
   clearQueue(url: string): Promise<ApiResult<{ message: string }>>;
   /** A watched prompt failed on an instance (any client's). */
+  /** Read local GPUs through the core's shared telemetry (one `nvidia-smi` per interval). */
+  setGpuReader?(read: () => Promise<LocalGpu[]>): void;
   onJobFailed?(
     listener: (url: string, error: { message: string; nodeType: string | null }) => void,
   ): () => void;
@@ -45,6 +51,8 @@ export interface LunaCoreOptions {
   launcher?: ProcessLauncher;
   /** Coalescing window for `logs:appended` pushes. */
   logPushIntervalMs?: number;
+  /** GPU telemetry options (tests: a fake `nvidia-smi`, a fake sysfs root). */
+  gpu?: GpuTelemetryOptions;
 }
 
 type CoreEventMap = { [K in EventChannel]: EventPayload<K> };
@@ -152,7 +160,23 @@ export async function createLunaCore(
   );
 
   const comfy = opts.comfy;
+  const holders = createHolderResolver({
+    daemonPid: () => ('pid' in supervisor.status ? supervisor.status.pid : null),
+    comfyUrls: () => comfy?.instances().map((i) => i.url) ?? [],
+  });
+  const gpu = createGpuTelemetry({ resolveHolders: (pids) => holders.resolve(pids), ...opts.gpu });
+  const devices = createDaemonDevices({
+    settingsStore,
+    snapshot,
+    warn: (m) => capture.supervisor('warning', m),
+  });
+  const gpuHandlers = createGpuHandlers({
+    devices,
+    telemetry: gpu,
+    snapshot,
+  });
   if (comfy) {
+    comfy.setGpuReader?.(() => gpu.localGpus());
     comfy.configure(initial.comfyui);
     disposers.push(
       comfy.onChange((instances, gpus) => events.fire('comfy:instances-changed', { instances, gpus })),
@@ -220,6 +244,7 @@ export async function createLunaCore(
       comfy ? comfy.interrupt(url) : err('unavailable', 'ComfyUI monitoring is off.'),
     'comfy:clear-queue': async ({ url }) =>
       comfy ? comfy.clearQueue(url) : err('unavailable', 'ComfyUI monitoring is off.'),
+    ...gpuHandlers,
   };
 
   let autoStartTimer: NodeJS.Timeout | null = null;
@@ -229,6 +254,7 @@ export async function createLunaCore(
     supervisor,
     store,
     handlers,
+    devices,
     events,
     snapshot,
     settings,
@@ -246,6 +272,7 @@ export async function createLunaCore(
       if (autoStartTimer) clearTimeout(autoStartTimer);
       await supervisor.dispose({ keepDaemon: o.keepDaemon ?? settings().app.keepDaemonOnExit });
       comfy?.dispose();
+      gpu.dispose();
       for (const d of disposers) d();
       if (pushTimer) clearTimeout(pushTimer);
       capture.dispose();

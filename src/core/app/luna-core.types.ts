@@ -2,6 +2,7 @@ import type { EventChannel, EventPayload } from '../../shared/contract/events.js
 import type { InvokeHandlers } from '../../shared/contract/renderer-api.js';
 import type { DaemonSnapshot } from '../../shared/snapshot.js';
 import type { Settings } from '../../shared/settings-schema.js';
+import type { DaemonDevices } from '../gpu/daemon-devices.js';
 
 /** A typed push-event source: `on(channel, listener)` returns a disposer. */
 export interface EventSource {
@@ -16,6 +17,8 @@ export interface LunaCore {
   /** One async handler per invoke channel; requests are already parsed by the transport. */
   readonly handlers: InvokeHandlers;
   readonly events: EventSource;
+  /** The daemon's device and attention-mode calls, for the original `/luna/daemon/*device*` routes. */
+  readonly devices?: DaemonDevices;
   /** The current snapshot (status, info, restarts, warnings). */
   snapshot(): DaemonSnapshot;
   settings(): Settings;

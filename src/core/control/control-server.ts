@@ -27,6 +27,7 @@ import {
   presentedToken,
   tokenMatches,
 } from './auth.js';
+import { deviceRoute, deviceRouteMethod } from './device-routes.js';
 import { LockHeldError, identifyHolder } from './lock.js';
 import { lunaStatusJson } from './luna-status.js';
 
@@ -186,6 +187,13 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     }
     const luna = /^\/luna\/daemon\/([a-z-]+)$/.exec(path)?.[1];
     if (luna === 'status' && method === 'GET') return sendJson(res, 200, lunaStatusJson(core.snapshot()));
+    const deviceMethod = core.devices ? deviceRouteMethod(path) : null;
+    if (deviceMethod && core.devices) {
+      if (method !== deviceMethod)
+        throw new HttpError(405, `method not allowed: use ${deviceMethod} ${path}`);
+      const r = await deviceRoute(core.devices, path, method === 'POST' ? await readJson(req) : undefined);
+      return sendJson(res, r.status, r.body);
+    }
     if (luna && (lunaActions as readonly string[]).includes(luna) && method === 'POST') {
       await readJson(req);
       return lunaAction(res, luna as (typeof lunaActions)[number]);

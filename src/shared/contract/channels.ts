@@ -21,6 +21,11 @@ export const INVOKE_CHANNEL_NAMES = [
   'comfy:free-vram',
   'comfy:interrupt',
   'comfy:clear-queue',
+  'devices:get',
+  'devices:set-device',
+  'devices:set-attention-mode',
+  'gpus:get',
+  'gpus:get-history',
 ] as const satisfies readonly InvokeChannel[];
 
 /** Every push channel of `eventContract`, by name. */

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 
 import { comfyInstanceSchema, localGpuSchema } from '../comfy-instance.js';
+import {
+  daemonDevicesSchema,
+  deviceChangeSchema,
+  deviceComponentSchema,
+  gpuReportSchema,
+  vramHistorySchema,
+} from '../gpu.js';
 import { logEntrySchema } from '../log-entry.js';
 import { settingsSchema } from '../settings-schema.js';
 import { daemonSnapshotSchema } from '../snapshot.js';
@@ -76,6 +83,17 @@ export const invokeContract = {
   'comfy:free-vram': { request: empty, response: freeVramReportSchema },
   'comfy:interrupt': { request: instanceRef, response: message },
   'comfy:clear-queue': { request: instanceRef, response: message },
+  'devices:get': { request: empty, response: daemonDevicesSchema },
+  'devices:set-device': {
+    request: z.object({ component: deviceComponentSchema, device: z.string() }).strict(),
+    response: deviceChangeSchema,
+  },
+  'devices:set-attention-mode': {
+    request: z.object({ mode: z.string() }).strict(),
+    response: z.object({ mode: z.string(), message: z.string() }),
+  },
+  'gpus:get': { request: empty, response: gpuReportSchema },
+  'gpus:get-history': { request: empty, response: vramHistorySchema },
 } as const;
 
 export type InvokeContract = typeof invokeContract;
