@@ -31,7 +31,17 @@ beforeAll(async () => {
     daemon: {
       profile: 'custom',
       command: pythonExecutable(),
-      args: [SIM_PATH, '--port', String(port), '--ws-port', '0', '--models-after', '-1', '--startup-delay', '0'],
+      args: [
+        SIM_PATH,
+        '--port',
+        String(port),
+        '--ws-port',
+        '0',
+        '--models-after',
+        '-1',
+        '--startup-delay',
+        '0',
+      ],
       port,
       wsPort: 0,
       startTimeoutSec: 15,
