@@ -6,21 +6,50 @@ import { httpPathOf } from '../shared/contract/http-routes.js';
 import type { InvokeChannel, InvokeRequest, InvokeResponse } from '../shared/contract/invoke.js';
 import type { ApiResult } from '../shared/contract/result.js';
 import { readToken } from '../core/control/auth.js';
+import { proveHolder } from '../core/control/lock.js';
 
-/** Luna Tray's control API could not be reached, or refused our token. Exit code 3. */
+/**
+ * Luna Tray's control API could not be reached, refused our token, or the port's holder could not
+ * prove it is our Luna Tray. Exit code 3.
+ */
 export class ApiUnavailableError extends Error {
   override readonly name = 'ApiUnavailableError';
 }
 
-/** A client of the headless control API on 127.0.0.1:<port>, authenticated with the data dir's token. */
+/**
+ * A client of the headless control API on 127.0.0.1:<port>, authenticated with the data dir's
+ * token. The token is sent only after the holder of the port proved that it knows it (an impostor
+ * on the port gets nothing: docs/security.md §2).
+ */
 export class ApiClient {
+  #verified: Promise<string> | undefined;
+
   private constructor(
     readonly port: number,
-    private readonly token: string | null,
+    private readonly dataDir: string,
   ) {}
 
   static async create(port: number, dataDir: string): Promise<ApiClient> {
-    return new ApiClient(port, await readToken(dataDir));
+    return Promise.resolve(new ApiClient(port, dataDir));
+  }
+
+  /** The token, once the holder proved itself (checked once per client). */
+  #token(): Promise<string> {
+    this.#verified ??= (async () => {
+      let token: string | null = null;
+      const check = await proveHolder(this.port, async () => (token = await readToken(this.dataDir)));
+      if (check.kind === 'nobody') throw this.#notRunning();
+      if (check.kind === 'impostor') throw new ApiUnavailableError(check.message);
+      return token!;
+    })();
+    return this.#verified;
+  }
+
+  #notRunning(cause?: unknown): ApiUnavailableError {
+    return new ApiUnavailableError(
+      `Luna Tray is not running (nothing answers on 127.0.0.1:${this.port}) — start it with \`luna-tray serve\`.`,
+      { cause },
+    );
   }
 
   get base(): string {
@@ -34,12 +63,13 @@ export class ApiClient {
     body?: unknown,
     timeoutMs = 130_000,
   ): Promise<{ status: number; body: unknown }> {
+    const token = await this.#token();
     let res;
     try {
       res = await request(`${this.base}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${this.token ?? ''}`,
+          authorization: `Bearer ${token}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -47,10 +77,7 @@ export class ApiClient {
         bodyTimeout: timeoutMs,
       });
     } catch (e) {
-      throw new ApiUnavailableError(
-        `Luna Tray is not running (nothing answers on 127.0.0.1:${this.port}) — start it with \`luna-tray serve\`.`,
-        { cause: e },
-      );
+      throw this.#notRunning(e);
     }
     const text = await res.body.text();
     let parsed: unknown = text;
@@ -84,8 +111,28 @@ export class ApiClient {
     onClose: (reason: string) => void,
     onOpen?: () => void,
   ): () => void {
+    let ws: WebSocket | null = null;
+    let closed = false;
+    this.#token().then(
+      (token) => {
+        if (!closed) ws = this.#connectEvents(token, onMessage, onClose, onOpen);
+      },
+      (e: unknown) => onClose(e instanceof Error ? e.message : String(e)),
+    );
+    return () => {
+      closed = true;
+      ws?.terminate();
+    };
+  }
+
+  #connectEvents(
+    token: string,
+    onMessage: (m: EventMessage) => void,
+    onClose: (reason: string) => void,
+    onOpen?: () => void,
+  ): WebSocket {
     const ws = new WebSocket(`ws://127.0.0.1:${this.port}/api/events`, {
-      headers: { authorization: `Bearer ${this.token ?? ''}` },
+      headers: { authorization: `Bearer ${token}` },
     });
     ws.on('open', () => onOpen?.());
     ws.on('message', (data: WebSocket.RawData) => {
@@ -98,6 +145,6 @@ export class ApiClient {
     });
     ws.on('close', (code) => onClose(`closed (${code})`));
     ws.on('error', (e) => onClose(e.message));
-    return () => ws.terminate();
+    return ws;
   }
 }

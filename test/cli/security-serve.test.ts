@@ -3,17 +3,21 @@
  * that used to end the process, an impostor on the control port, disk faults while saving. Every
  * process is killed by PID at the end.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import getPort from 'get-port';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { SETTINGS_VERSION } from '../../src/shared/settings-schema.js';
-import { killAllTracked, sleep } from '../helpers/processes.js';
-import { startServe, type ServeEnv } from '../helpers/serve.js';
+import { exited, killAllTracked, sleep, track, waitFor } from '../helpers/processes.js';
+import { CLI, cliAsync, startServe, type ServeEnv } from '../helpers/serve.js';
+
+const IMPOSTOR = fileURLToPath(new URL('../fixtures/processes/impostor-control.mjs', import.meta.url));
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -79,5 +83,56 @@ describe('pre-authentication crashes (real serve)', () => {
       `GET /luna/daemon/status HTTP/1.1\r\n${host}Authorization: Bearer ${s.token()}\r\nConnection: close\r\n\r\n`,
     );
     expect(ok).toBe(200);
+  });
+});
+
+describe('an impostor on the control port (real CLI processes)', () => {
+  /** The victim's data dir has a token; a liar holds the port and claims to be Luna Tray. */
+  async function victimAndLiar() {
+    const e = await quietEnv();
+    const token = 'V'.repeat(43);
+    writeFileSync(join(e.dataDir, 'control-token'), `${token}\n`, { mode: 0o600 });
+    const liar = spawn(process.execPath, [IMPOSTOR, String(e.port), 'liar'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    track(liar.pid);
+    let seen = '';
+    liar.stdout.on('data', (d: Buffer) => (seen += d.toString()));
+    await waitFor(() => seen.includes('listening'), 'the impostor to listen');
+    return { e, token, liarPid: liar.pid!, seen: () => seen };
+  }
+
+  it('`luna-tray status` exits 3, names the holder (PID, user) and never sends the token', async () => {
+    const { e, token, liarPid, seen } = await victimAndLiar();
+    const r = await cliAsync(e, ['status']);
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toContain(
+      `port ${e.port} is held by PID ${liarPid} (user ${userInfo().username}), which is not Luna Tray`,
+    );
+    expect(seen()).not.toContain(token);
+    expect(seen()).not.toMatch(/authorization/i);
+  });
+
+  it('a second launch (`serve`) finds the liar, names it and sends it nothing', async () => {
+    const { e, token, liarPid, seen } = await victimAndLiar();
+    const child = spawn(
+      process.execPath,
+      [CLI, '--data-dir', e.dataDir, '--port', String(e.port), 'serve', '--no-open'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
+    track(child.pid);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const { code } = await exited(child);
+    expect(code, out).not.toBe(0);
+    expect(out).toContain(`held by PID ${liarPid}`);
+    expect(out).toContain('which is not Luna Tray');
+    expect(out).not.toMatch(/already running/);
+    expect(seen()).not.toContain(token);
+    expect(seen()).not.toContain('/app/show');
   });
 });

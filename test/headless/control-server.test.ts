@@ -359,6 +359,9 @@ describe('control server', () => {
     const cookie = String(first.headers['set-cookie']);
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Strict/);
+    // A session value, not the master token: the cookie cannot be replayed after a restart.
+    expect(cookie).not.toContain(f.token);
+    expect(cookie).not.toContain(encodeURIComponent(f.token));
     const again = await raw(p, { path: `${url.pathname}${url.search}` });
     expect(again.status).toBe(401);
     const withCookie = await raw(p, {
@@ -437,7 +440,13 @@ describe('control server', () => {
 
   it('binding the port is the lock: a second Luna Tray and a foreign holder are told apart', async () => {
     const f = await start();
-    await expect(start(f.server.port)).rejects.toMatchObject({ name: 'LockHeldError', holder: 'luna-tray' });
+    // A second launch with the same data dir (the same token) recognises the first one…
+    await expect(start(f.server.port, f.dataDir)).rejects.toMatchObject({
+      name: 'LockHeldError',
+      holder: 'luna-tray',
+    });
+    // …one with another data dir cannot verify it, so it is not treated as ours (no token is sent).
+    await expect(start(f.server.port)).rejects.toMatchObject({ name: 'LockHeldError', holder: 'foreign' });
     const port = await getPort();
     const foreign = spawn(process.execPath, [join(FIXTURES, 'foreign-listener.mjs'), String(port)], {
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -4,60 +4,30 @@
  * as raw bytes over TCP, so targets and headers that node:http's client would refuse still reach
  * the server, on the plain HTTP path and on the WebSocket upgrade path.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 import fc from 'fast-check';
-import getPort from 'get-port';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { INVOKE_CHANNELS } from '../../src/shared/contract/invoke.js';
-import { ok } from '../../src/shared/contract/result.js';
-import type { InvokeHandlers } from '../../src/shared/contract/renderer-api.js';
-import { defaultSettings } from '../../src/shared/settings-schema.js';
-import type { LunaCore } from '../../src/core/app/luna-core.types.js';
-import { startControlServer, type ControlServer } from '../../src/core/control/control-server.js';
+import type { ControlServer } from '../../src/core/control/control-server.js';
+import { startMinimalServer, type MinimalServer } from './minimal-server.js';
 
+let fixture: MinimalServer;
 let server: ControlServer;
 let token: string;
-let dir: string;
 const uncaught: unknown[] = [];
 const onUncaught = (e: unknown) => uncaught.push(e);
 
 beforeAll(async () => {
   process.on('uncaughtException', onUncaught);
-  dir = mkdtempSync(join(tmpdir(), 'luna-hostile-'));
-  const handlers = Object.fromEntries(
-    INVOKE_CHANNELS.map((c) => [c, vi.fn(async () => ok({ message: `${c} done` }))]),
-  ) as unknown as InvokeHandlers;
-  const core: LunaCore = {
-    handlers,
-    events: { on: () => () => undefined },
-    snapshot: () => {
-      throw new Error('not used');
-    },
-    settings: defaultSettings,
-    navigate: vi.fn(),
-    autoStart: vi.fn(),
-    dispose: vi.fn(async () => undefined),
-  };
-  server = await startControlServer({
-    core,
-    port: await getPort(),
-    dataDir: dir,
-    staticDir: null,
-    onShow: vi.fn(),
-    version: 'test',
-  });
-  token = readFileSync(join(dir, 'control-token'), 'utf8').trim();
+  fixture = await startMinimalServer();
+  server = fixture.server;
+  token = fixture.token;
 });
 
 afterAll(async () => {
   process.off('uncaughtException', onUncaught);
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture.close();
 });
 
 afterEach(() => {

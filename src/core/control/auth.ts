@@ -1,10 +1,13 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Name of the token file in the data directory (owner-only permissions). */
 export const TOKEN_FILE = 'control-token';
-/** The panel's session cookie (HttpOnly, SameSite=Strict). */
+/**
+ * The panel's session cookie (HttpOnly, SameSite=Strict). Its value is a random session id, never
+ * the control token: a stolen cookie dies with the server and cannot be used to read the token.
+ */
 export const SESSION_COOKIE = 'luna_tray_token';
 
 /** The token in `path` when the file holds a well-formed one, else null. */
@@ -95,20 +98,24 @@ export function isAllowedOrigin(origin: string | undefined, port: number): boole
   );
 }
 
-/** The bearer token or the session cookie of a request. */
-export function presentedToken(headers: { authorization?: string; cookie?: string }): string | null {
+/** What a request presents: the bearer token (CLI) and/or the panel's session cookie. */
+export function presentedCredentials(headers: { authorization?: string; cookie?: string }): {
+  bearer: string | null;
+  session: string | null;
+} {
   const auth = headers.authorization;
-  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  const bearer = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : null;
+  let session: string | null = null;
   const cookie = headers.cookie;
   if (cookie) {
     for (const part of cookie.split(';')) {
       const [k, ...v] = part.trim().split('=');
       // A malformed escape (`%E0%A4%A`) is no credential: 401, never a thrown URIError (it used
       // to crash `serve` from the WebSocket upgrade handler, before any token check).
-      if (k === SESSION_COOKIE) return safeDecode(v.join('='));
+      if (k === SESSION_COOKIE) session = safeDecode(v.join('='));
     }
   }
-  return null;
+  return { bearer, session };
 }
 
 function safeDecode(text: string): string | null {
@@ -131,6 +138,49 @@ export function parseRequestTarget(target: string | undefined): URL | null {
     return new URL(target, 'http://127.0.0.1');
   } catch {
     return null;
+  }
+}
+
+/**
+ * The identity proof (docs/security.md §2, "an impostor on the control port"). Before a client
+ * sends the token anywhere, it sends a fresh random nonce to `GET /app/identity?nonce=…`; only a
+ * server that knows the token can answer HMAC-SHA256(token, context ‖ port ‖ nonce). The port is
+ * bound into the proof so an impostor cannot relay the question to a real Luna Tray elsewhere.
+ */
+export function identityProof(token: string, nonce: string, port: number): string {
+  return createHmac('sha256', token)
+    .update(`luna-tray identity v1\n127.0.0.1:${port}\n${nonce}`)
+    .digest('base64url');
+}
+
+/** A fresh nonce for {@link identityProof} (32 random bytes, base64url). */
+export function newNonce(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** The nonces a server accepts: base64url, 16 to 96 bytes' worth. */
+export const NONCE_RE = /^[A-Za-z0-9_-]{22,128}$/;
+
+/** Panel sessions: random ids handed out for one-time codes, valid while this server runs. */
+export class Sessions {
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly max = 64) {}
+
+  /** A new session id; the oldest is forgotten beyond `max` (each `luna-tray open` makes one). */
+  create(): string {
+    const id = randomBytes(32).toString('base64url');
+    this.ids.add(id);
+    if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value!);
+    return id;
+  }
+
+  /** Constant-time membership (compared against every live id). */
+  has(presented: string | null): boolean {
+    if (!presented) return false;
+    let found = false;
+    for (const id of this.ids) if (tokenMatches(presented, id)) found = true;
+    return found;
   }
 }
 

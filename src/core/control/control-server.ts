@@ -18,13 +18,16 @@ import type { ApiResult } from '../../shared/contract/result.js';
 import { toSettingsIssues } from '../../shared/settings-schema.js';
 import type { LunaCore } from '../app/luna-core.types.js';
 import {
+  NONCE_RE,
   OneTimeCodes,
   SESSION_COOKIE,
+  Sessions,
+  identityProof,
   isAllowedHost,
   isAllowedOrigin,
   loadOrCreateToken,
   parseRequestTarget,
-  presentedToken,
+  presentedCredentials,
   tokenMatches,
 } from './auth.js';
 import { deviceRoute, deviceRouteMethod } from './device-routes.js';
@@ -102,6 +105,12 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   const maxClientBuffer = opts.maxClientBufferBytes ?? 16 * 1024 * 1024;
   const token = await loadOrCreateToken(opts.dataDir);
   const codes = new OneTimeCodes();
+  const sessions = new Sessions();
+  /** The CLI's bearer token, or a panel session from a one-time code. */
+  const authorized = (headers: IncomingMessage['headers']): boolean => {
+    const { bearer, session } = presentedCredentials(headers);
+    return tokenMatches(bearer, token) || sessions.has(session);
+  };
   const core = opts.core;
   let port = opts.port;
 
@@ -161,9 +170,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     const method = req.method ?? 'GET';
     const path = url.pathname;
 
-    if (method === 'GET' && path === '/app/identity') {
-      return sendJson(res, 200, { app: 'luna-tray', version: opts.version });
-    }
+    if (method === 'GET' && path === '/app/identity') return identity(res, url.searchParams.get('nonce'));
     if (method === 'GET' && (path === '/' || path in STATIC_FILES)) {
       const code = url.searchParams.get('code');
       if (code !== null) return exchangeCode(res, code);
@@ -173,7 +180,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       res.writeHead(204, SECURITY_HEADERS).end();
       return;
     }
-    if (!tokenMatches(presentedToken(req.headers), token)) {
+    if (!authorized(req.headers)) {
       throw new HttpError(
         401,
         'unauthorized: missing or wrong token (the CLI reads it from the data directory; the panel needs `luna-tray open`)',
@@ -305,6 +312,21 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     );
   }
 
+  /**
+   * `GET /app/identity[?nonce=…]`, the one route besides the panel files that needs no token: with
+   * a nonce, the answer proves that we know the token without revealing it (see `identityProof`).
+   */
+  function identity(res: ServerResponse, nonce: string | null): void {
+    if (nonce === null) return sendJson(res, 200, { app: 'luna-tray', version: opts.version });
+    if (!NONCE_RE.test(nonce))
+      throw new HttpError(400, 'invalid nonce: expected 22–128 base64url characters');
+    sendJson(res, 200, {
+      app: 'luna-tray',
+      version: opts.version,
+      proof: identityProof(token, nonce, port),
+    });
+  }
+
   function exchangeCode(res: ServerResponse, code: string): void {
     if (!codes.consume(code)) {
       res.writeHead(401, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' });
@@ -314,7 +336,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     res.writeHead(302, {
       ...SECURITY_HEADERS,
       location: '/',
-      'set-cookie': `${SESSION_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+      'set-cookie': `${SESSION_COOKIE}=${sessions.create()}; HttpOnly; SameSite=Strict; Path=/`,
     });
     res.end();
   }
@@ -387,7 +409,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     if (url.pathname !== EVENTS_PATH) return refuse(404, 'Not Found');
     if (!isAllowedHost(req.headers.host, port) || !isAllowedOrigin(req.headers.origin, port))
       return refuse(403, 'Forbidden');
-    if (!tokenMatches(presentedToken(req.headers), token)) return refuse(401, 'Unauthorized');
+    if (!authorized(req.headers)) return refuse(401, 'Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (closing) {
         ws.terminate();
@@ -419,7 +441,10 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     // Loopback only, exclusively: binding this port is the single-instance lock.
     server.listen({ port: opts.port, host: '127.0.0.1', exclusive: true });
   }).catch(async (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EADDRINUSE') throw new LockHeldError(opts.port, await identifyHolder(opts.port));
+    if (e.code === 'EADDRINUSE') {
+      const { holder, who } = await identifyHolder(opts.port, token);
+      throw new LockHeldError(opts.port, holder, who);
+    }
     throw e;
   });
   const address = server.address();

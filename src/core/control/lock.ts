@@ -1,6 +1,7 @@
 import { request } from 'undici';
 
-import { readToken } from './auth.js';
+import { describePortHolder } from '../supervisor/port-owner.js';
+import { identityProof, newNonce, readToken, tokenMatches } from './auth.js';
 
 /** Who holds the lock port. */
 export type LockHolder = 'luna-tray' | 'foreign';
@@ -11,37 +12,88 @@ export class LockHeldError extends Error {
   constructor(
     readonly port: number,
     readonly holder: LockHolder,
+    /** For a foreign holder: who it is ("PID 123 (user bob)"). */
+    readonly who?: string,
   ) {
     super(
       holder === 'luna-tray'
         ? `Luna Tray is already running (127.0.0.1:${port}).`
-        : `Port 127.0.0.1:${port} is held by another program (the original Python Luna tray also uses it). Quit that program, or start Luna Tray with --port.`,
+        : `Port 127.0.0.1:${port} is held by ${who ?? 'another program'}, which is not Luna Tray (the original Python Luna tray also uses this port). Quit that program, or start Luna Tray with --port.`,
     );
   }
 }
 
-/** Ask whoever holds the port whether it is Luna Tray (`GET /app/identity`, no token needed). */
-export async function identifyHolder(port: number, timeoutMs = 1_500): Promise<LockHolder> {
+/** What {@link proveHolder} found on the port. */
+export type HolderCheck =
+  { kind: 'luna-tray' } | { kind: 'nobody' } | { kind: 'impostor'; who: string; message: string };
+
+/**
+ * Does the holder of `port` prove that it is OUR Luna Tray, i.e. that it knows the control token?
+ * Sends a fresh nonce to `GET /app/identity` and checks the HMAC in the answer (see
+ * `identityProof`); nothing secret is sent. `getToken` is called only after the holder answered
+ * (a running server rewrites a deleted token file when asked; docs/security.md §2). Works the
+ * same on every OS: no peer credentials are needed.
+ */
+export async function proveHolder(
+  port: number,
+  getToken: () => Promise<string | null>,
+  timeoutMs = 1_500,
+): Promise<HolderCheck> {
+  const nonce = newNonce();
+  let proof: unknown;
   try {
-    const res = await request(`http://127.0.0.1:${port}/app/identity`, {
+    const res = await request(`http://127.0.0.1:${port}/app/identity?nonce=${nonce}`, {
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       headers: { host: `127.0.0.1:${port}` },
     });
-    const body = (await res.body.json()) as { app?: unknown };
-    return res.statusCode === 200 && body?.app === 'luna-tray' ? 'luna-tray' : 'foreign';
-  } catch {
-    return 'foreign';
+    const text = await res.body.text();
+    try {
+      proof = res.statusCode === 200 ? (JSON.parse(text) as { proof?: unknown }).proof : undefined;
+    } catch {
+      proof = undefined;
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') return { kind: 'nobody' };
+    proof = undefined;
   }
+  const token = typeof proof === 'string' ? await getToken() : null;
+  if (token && tokenMatches(proof as string, identityProof(token, nonce, port))) return { kind: 'luna-tray' };
+  const who = await describePortHolder(port);
+  return {
+    kind: 'impostor',
+    who,
+    message:
+      `port ${port} is held by ${who}, which is not Luna Tray: it could not prove that it knows our ` +
+      'control token, so the token was not sent. (If it is a Luna Tray started with another --data-dir, use that one.)',
+  };
 }
 
-/** Ask the running Luna Tray to show its window (the second-instance hand-over). */
+/** Who holds the port, for `startControlServer` (which knows the token). */
+export async function identifyHolder(
+  port: number,
+  token: string,
+): Promise<{ holder: LockHolder; who?: string }> {
+  const check = await proveHolder(port, async () => token);
+  if (check.kind === 'luna-tray') return { holder: 'luna-tray' };
+  return {
+    holder: 'foreign',
+    who: check.kind === 'impostor' ? check.who : 'a program that has since exited',
+  };
+}
+
+/**
+ * Ask the running Luna Tray to show its window (the second-instance hand-over). The holder must
+ * prove itself first; an impostor gets nothing and the result is false.
+ */
 export async function requestShow(port: number, dataDir: string): Promise<boolean> {
-  const token = await readToken(dataDir);
+  const read: { token: string | null } = { token: null };
+  const check = await proveHolder(port, async () => (read.token = await readToken(dataDir)));
+  if (check.kind !== 'luna-tray' || read.token === null) return false;
   try {
     const res = await request(`http://127.0.0.1:${port}/app/show`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token ?? ''}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${read.token}`, 'content-type': 'application/json' },
       body: '{}',
       headersTimeout: 2_000,
       bodyTimeout: 2_000,

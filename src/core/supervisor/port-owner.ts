@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
+import { userInfo } from 'node:os';
 
 /**
  * Who listens on a TCP port (spec/luna-daemon.md §15, problems 2 and 5: verify ownership by the
@@ -14,6 +15,10 @@ export interface PortOwner {
   name: string;
   /** Full command line when the OS exposes it (Linux). */
   command?: string;
+  /** The OS user running it, when the OS says (Linux: uid → name; macOS: lsof; Windows: tasklist /V). */
+  user?: string;
+  /** Its numeric user id (Linux, macOS). */
+  uid?: number;
 }
 
 /** How long an external tool (lsof, netstat, tasklist) may take. */
@@ -48,6 +53,8 @@ export interface ProcNetListener {
   address: string;
   port: number;
   inode: number;
+  /** The socket owner's user id (readable for every user's sockets). */
+  uid: number;
 }
 
 /** Decode the kernel's hex address (IPv4: one little-endian word; IPv6: four). */
@@ -82,7 +89,7 @@ export function parseProcNetTcp(text: string, port: number): ProcNetListener[] {
     if (!addrHex || !portHex || parseInt(portHex, 16) !== port) continue;
     const inode = Number(f[9]);
     if (!Number.isInteger(inode) || inode <= 0) continue;
-    out.push({ address: decodeProcAddress(addrHex), port, inode });
+    out.push({ address: decodeProcAddress(addrHex), port, inode, uid: Number(f[7]) });
   }
   return out;
 }
@@ -132,10 +139,34 @@ function findPortOwnerLinux(port: number, host: string): PortOwner | null {
       const cmdline = (readText(`/proc/${pid}/cmdline`) ?? '').split('\0').filter(Boolean).join(' ');
       const owner: PortOwner = { pid, name: name || cmdline.split(' ')[0] || String(pid) };
       if (cmdline) owner.command = cmdline;
+      const uid = listeners.find((l) => link === `socket:[${l.inode}]`)!.uid;
+      owner.uid = uid;
+      owner.user = linuxUserName(uid);
       return owner;
     }
   }
   return null;
+}
+
+/** The login name of a uid from /etc/passwd, else `uid N`. */
+function linuxUserName(uid: number): string {
+  for (const line of (readText('/etc/passwd') ?? '').split('\n')) {
+    const f = line.split(':');
+    if (f.length > 2 && Number(f[2]) === uid && f[0]) return f[0];
+  }
+  return `uid ${uid}`;
+}
+
+/**
+ * Linux only: the user of the listener on `port` even when its PID is hidden from us (another
+ * user's process: its /proc/<pid>/fd is unreadable, but /proc/net/tcp lists every socket's uid).
+ */
+function linuxListenerUser(port: number, host: string): { uid: number; user: string } | null {
+  const l = [
+    ...parseProcNetTcp(readText('/proc/net/tcp') ?? '', port),
+    ...parseProcNetTcp(readText('/proc/net/tcp6') ?? '', port),
+  ].find((x) => listenerServes(x.address, host));
+  return l ? { uid: l.uid, user: linuxUserName(l.uid) } : null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,22 +188,26 @@ function run(command: string, args: string[]): Promise<string | null> {
   });
 }
 
-/** Parse `lsof -Fpc` output: the first process (`p<pid>` then `c<command>`). */
+/** Parse `lsof -FpcuL` output: the first process (`p<pid>`, then `c<command>`, `u<uid>`, `L<login>`). */
 export function parseLsofOutput(text: string): PortOwner | null {
-  let pid: number | null = null;
+  let owner: PortOwner | null = null;
   for (const line of text.split('\n')) {
-    if (line.startsWith('p')) {
-      if (pid !== null) break;
-      pid = Number(line.slice(1));
-    } else if (line.startsWith('c') && pid !== null) {
-      return { pid, name: line.slice(1) };
-    }
+    const field = line[0];
+    const value = line.slice(1);
+    if (field === 'p') {
+      if (owner) break;
+      const pid = Number(value);
+      if (!Number.isInteger(pid)) return null;
+      owner = { pid, name: value };
+    } else if (owner && field === 'c') owner.name = value;
+    else if (owner && field === 'u' && /^\d+$/.test(value)) owner.uid = Number(value);
+    else if (owner && field === 'L' && value) owner.user = value;
   }
-  return pid !== null && Number.isInteger(pid) ? { pid, name: String(pid) } : null;
+  return owner;
 }
 
 async function findPortOwnerMac(port: number): Promise<PortOwner | null> {
-  const out = await run('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc']);
+  const out = await run('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-FpcuL']);
   return out ? parseLsofOutput(out) : null;
 }
 
@@ -203,11 +238,17 @@ export function parseNetstatOutput(text: string, port: number, host = ''): numbe
   return null;
 }
 
-/** Parse `tasklist /FO CSV /NH` output: the image name of the first row. */
-export function parseTasklistCsv(text: string): string | null {
+/**
+ * Parse `tasklist /V /FO CSV /NH` output: image name and user (`DOMAIN\user`; the 7th column) of
+ * the first row. The user is absent when Windows answers `N/A` (another user's process, no rights).
+ */
+export function parseTasklistVerboseCsv(text: string): { name: string; user?: string } | null {
   const line = text.split('\n').find((l) => l.startsWith('"'));
-  const m = line ? /^"([^"]*)"/.exec(line) : null;
-  return m ? m[1]! : null;
+  if (!line) return null;
+  const cells = [...line.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
+  if (!cells[0]) return null;
+  const user = cells[6];
+  return user && user !== 'N/A' ? { name: cells[0], user } : { name: cells[0] };
 }
 
 async function findPortOwnerWindows(port: number, host: string): Promise<PortOwner | null> {
@@ -219,8 +260,69 @@ async function findPortOwnerWindows(port: number, host: string): Promise<PortOwn
     pid = out6 ? parseNetstatOutput(out6, port, host) : null;
   }
   if (pid === null) return null;
-  const list = await run('tasklist', ['/FI', `PID eq ${pid}`, '/FO', 'CSV', '/NH']);
-  return { pid, name: (list && parseTasklistCsv(list)) || String(pid) };
+  const list = await run('tasklist', ['/V', '/FI', `PID eq ${pid}`, '/FO', 'CSV', '/NH']);
+  const row = list ? parseTasklistVerboseCsv(list) : null;
+  return { pid, name: row?.name || String(pid), ...(row?.user ? { user: row.user } : {}) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Who runs it: descriptions for messages, and the other-user check before adopting a daemon
+// ---------------------------------------------------------------------------------------------
+
+/** The listener's user, also when its PID is hidden from us (Linux); null when the OS will not say. */
+async function listenerUser(
+  port: number,
+  host: string,
+): Promise<{ owner: PortOwner | null; uid?: number; user?: string }> {
+  const owner = await findPortOwner(port, host);
+  if (owner?.user !== undefined || owner?.uid !== undefined)
+    return { owner, uid: owner.uid, user: owner.user };
+  if (process.platform === 'linux') {
+    try {
+      const l = linuxListenerUser(port, host);
+      if (l) return { owner, uid: l.uid, user: l.user };
+    } catch {
+      // Best effort, as everywhere here.
+    }
+  }
+  return { owner };
+}
+
+/**
+ * "PID 123 (user alice)", "PID 123", "a process of user alice" or "an unknown process": who holds
+ * `port`, for messages such as "port 19299 is held by …, which is not Luna Tray".
+ */
+export async function describePortHolder(port: number, host = '127.0.0.1'): Promise<string> {
+  return (await listenerRunsAsOtherUser(port, host)).who;
+}
+
+/** Is `user` (a login, or `DOMAIN\login` on Windows) the user we run as? */
+function isOurUserName(user: string): boolean {
+  const me = userInfo().username.toLowerCase();
+  const bare = user.toLowerCase().split('\\').pop();
+  return bare === me;
+}
+
+/**
+ * Whether the listener on `port` runs as another OS user than Luna Tray (docs/security.md §2: such a
+ * daemon is never adopted). `other: null` when the OS will not tell (Windows without rights, macOS
+ * when lsof cannot see the process); `who` describes the holder either way.
+ */
+export async function listenerRunsAsOtherUser(
+  port: number,
+  host = '127.0.0.1',
+): Promise<{ other: boolean | null; who: string }> {
+  const { owner, uid, user } = await listenerUser(port, host);
+  const name = user ?? (uid !== undefined ? `uid ${uid}` : undefined);
+  const who = owner
+    ? `PID ${owner.pid}${name ? ` (user ${name})` : ''}`
+    : name
+      ? `a process of user ${name}`
+      : 'an unknown process';
+  const myUid = process.getuid?.();
+  if (uid !== undefined && myUid !== undefined) return { other: uid !== myUid, who };
+  if (user !== undefined) return { other: !isOurUserName(user), who };
+  return { other: null, who };
 }
 
 // ---------------------------------------------------------------------------------------------

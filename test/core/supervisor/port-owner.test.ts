@@ -10,7 +10,7 @@ import {
   parseLsofOutput,
   parseNetstatOutput,
   parseProcNetTcp,
-  parseTasklistCsv,
+  parseTasklistVerboseCsv,
 } from '../../../src/core/supervisor/port-owner.js';
 import { exited, killAllTracked, track, waitFor } from '../../helpers/processes.js';
 
@@ -93,24 +93,33 @@ describe('parsers', () => {
       '   1: 0100007F:4B53 0100007F:A1B2 01 00000000:00000000 00:00000000 00000000     0        0 999 1 0000000000000000 100 0 0 10 0',
       '   2: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 555 1 0000000000000000 100 0 0 10 0',
     ].join('\n');
-    expect(parseProcNetTcp(tcp, 0x4b53)).toEqual([{ address: '127.0.0.1', port: 0x4b53, inode: 123456 }]);
-    expect(parseProcNetTcp(tcp, 8080)).toEqual([{ address: '0.0.0.0', port: 8080, inode: 555 }]);
+    expect(parseProcNetTcp(tcp, 0x4b53)).toEqual([
+      { address: '127.0.0.1', port: 0x4b53, inode: 123456, uid: 0 },
+    ]);
+    expect(parseProcNetTcp(tcp, 8080)).toEqual([{ address: '0.0.0.0', port: 8080, inode: 555, uid: 0 }]);
     const tcp6 = [
       '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
       '   0: 00000000000000000000000001000000:4B53 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 777 1 0000000000000000 100 0 0 10 0',
       '   1: 00000000000000000000000000000000:4B55 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 778 1 0000000000000000 100 0 0 10 0',
       '   2: 0000000000000000FFFF00000100007F:4B56 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 779 1 0000000000000000 100 0 0 10 0',
     ].join('\n');
-    expect(parseProcNetTcp(tcp6, 0x4b53)).toEqual([{ address: '::1', port: 0x4b53, inode: 777 }]);
-    expect(parseProcNetTcp(tcp6, 0x4b55)).toEqual([{ address: '::', port: 0x4b55, inode: 778 }]);
+    expect(parseProcNetTcp(tcp6, 0x4b53)).toEqual([{ address: '::1', port: 0x4b53, inode: 777, uid: 0 }]);
+    expect(parseProcNetTcp(tcp6, 0x4b55)).toEqual([{ address: '::', port: 0x4b55, inode: 778, uid: 0 }]);
     expect(parseProcNetTcp(tcp6, 0x4b56)).toEqual([
-      { address: '::ffff:127.0.0.1', port: 0x4b56, inode: 779 },
+      { address: '::ffff:127.0.0.1', port: 0x4b56, inode: 779, uid: 0 },
     ]);
   });
 
   it('parseLsofOutput reads -Fpc output', () => {
     expect(parseLsofOutput('p4321\ncPython\nf3\n')).toEqual({ pid: 4321, name: 'Python' });
     expect(parseLsofOutput('')).toBeNull();
+    // -FpcuL adds the uid and the login name (who runs it: docs/security.md §2).
+    expect(parseLsofOutput('p4321\ncPython\nu501\nLbob\nf3\np99\ncnode\n')).toEqual({
+      pid: 4321,
+      name: 'Python',
+      uid: 501,
+      user: 'bob',
+    });
   });
 
   it('parseNetstatOutput finds the LISTENING PID for the port and host', () => {
@@ -131,8 +140,17 @@ describe('parsers', () => {
     expect(parseNetstatOutput(text, 50123)).toBeNull();
   });
 
-  it('parseTasklistCsv reads the image name', () => {
-    expect(parseTasklistCsv('"python.exe","7788","Console","1","120,000 K"\r\n')).toBe('python.exe');
-    expect(parseTasklistCsv('INFO: No tasks are running which match the specified criteria.')).toBeNull();
+  it('parseTasklistVerboseCsv reads the image name and the user (none when Windows says N/A)', () => {
+    const row = (user: string) =>
+      `"python.exe","7788","Console","1","120,000 K","Running","${user}","0:00:01","N/A"\r\n`;
+    expect(parseTasklistVerboseCsv(row('DESKTOP\\bob'))).toEqual({
+      name: 'python.exe',
+      user: 'DESKTOP\\bob',
+    });
+    expect(parseTasklistVerboseCsv(row('N/A'))).toEqual({ name: 'python.exe' });
+    expect(
+      parseTasklistVerboseCsv('INFO: No tasks are running which match the specified criteria.'),
+    ).toBeNull();
   });
+
 });
