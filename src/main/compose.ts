@@ -1,8 +1,6 @@
 // The Electron host's wiring (STYLE.md §4.3): settings → core → control server (the single-instance
 // lock) → panel, tray, IPC, push, login item, notifications, exit sequence. index.ts passes the real
 // factories; tests pass fakes (the `electron` import is aliased to test/mocks/electron.ts there).
-import { pathToFileURL } from 'node:url';
-
 import { BrowserWindow, Notification, app, dialog, nativeImage } from 'electron';
 
 import type { LunaCore } from '../core/app/luna-core.types.js';
@@ -11,14 +9,21 @@ import type { ComfyInstance } from '../shared/comfy-instance.js';
 import type { DaemonStatus } from '../shared/daemon-status.js';
 import type { DaemonSnapshot } from '../shared/snapshot.js';
 import type { AppPaths } from './app-paths.js';
+import {
+  denyAllPermissions,
+  installDesktopIntegration,
+  replaceApplicationMenu,
+  setAppUserModelId,
+} from './desktop-integration.js';
 import { installE2eHooks } from './e2e-hooks.js';
 import type { MainFlags } from './flags.js';
 import { forwardEvents } from './ipc/push.js';
 import { createSenderCheck, registerIpcHandlers } from './ipc/register-ipc.js';
 import { createShutdown, type Shutdown } from './lifecycle.js';
-import { createLoginItem, syncLoginItemWithSettings, type LoginItem } from './login-item.js';
+import { autostartIcon, createLoginItem, syncLoginItemWithSettings, type LoginItem } from './login-item.js';
 import { createNotifier, type Notifier } from './notifications.js';
 import { TrayController } from './tray/tray-controller.js';
+import { watchTrayHost } from './tray/tray-host.js';
 import type { TrayAction } from './tray/tray-menu.js';
 import { PanelWindow, type PanelView } from './windows/panel-window.js';
 
@@ -62,11 +67,17 @@ export interface ComposeDeps {
     dataDir: string;
     staticDir: string;
     onShow: () => void;
+    /** `POST /app/quit` (`luna-tray quit`): run the exit sequence. */
+    onQuit: () => void;
     version: string;
   }) => Promise<ControlServerHandle>;
   requestShow: (port: number, dataDir: string) => Promise<boolean>;
   /** ComfyUI job failures (the ComfyUI service's `onJobFailed`); returns the disposer. */
   subscribeJobFailures?: (listener: (instanceUrl: string, message: string) => void) => () => void;
+  /** Linux: is a StatusNotifier host registered? (tray/tray-host.ts; null = could not tell). */
+  probeTrayHost?: () => Promise<boolean | null>;
+  /** How often to ask again while there is no tray host (default 5 s). */
+  trayHostPollMs?: number;
   log: { info(message: string): void; error(message: string, error?: unknown): void };
 }
 
@@ -90,7 +101,7 @@ export type ComposeResult =
   | { kind: 'lock-foreign'; message: string };
 
 /** Exit codes of the Electron app. */
-export const EXIT_CODES = { ok: 0, lockForeign: 1, startupFailed: 70 } as const;
+export const EXIT_CODES = { ok: 0, lockForeign: 1, usage: 2, startupFailed: 70 } as const;
 
 /** Start the host. Call after `app.whenReady()`. */
 export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
@@ -100,6 +111,7 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
   const core = await deps.createCore({ dataDir, settingsStore, simulatorPath: paths.simulator });
 
   let panel: PanelWindow | null = null;
+  let quit: (() => void) | null = null;
   let control: ControlServerHandle;
   try {
     control = await deps.startControlServer({
@@ -109,6 +121,7 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
       staticDir: paths.rendererDir,
       version: app.getVersion(),
       onShow: () => setImmediate(() => panel?.show()),
+      onQuit: () => setImmediate(() => quit?.()),
     });
   } catch (e) {
     // Never touch a daemon: the other instance (or program) owns it.
@@ -134,6 +147,11 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
     return forcedStatus ? { ...s, status: forcedStatus } : s;
   };
 
+  // Before the first notification and the login item (Windows names its Run value after the id).
+  setAppUserModelId(platform);
+  denyAllPermissions();
+  replaceApplicationMenu(platform);
+
   const loginItem = createLoginItem({
     platform,
     app,
@@ -143,13 +161,16 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
     appPath: deps.appPathForLoginItem,
     xdgConfigHome: deps.env.XDG_CONFIG_HOME,
     args: ['--hidden'],
-    icon: paths.appIcon,
+    icon: autostartIcon(paths.appIcon),
   });
 
   const notifier = createNotifier({
     show: (title, body) => {
-      if (Notification.isSupported())
-        new Notification({ title, body, icon: nativeImage.createFromPath(paths.appIcon) }).show();
+      if (!Notification.isSupported()) return;
+      const n = new Notification({ title, body, icon: nativeImage.createFromPath(paths.appIcon) });
+      // Windows reports a toast it could not show; the notification is lost, the log keeps it.
+      n.on('failed', (_e, error) => log.error(`notification "${title}" failed: ${error}`));
+      n.show();
     },
     enabled: () => settingsStore.get().app.notifications,
   });
@@ -163,6 +184,7 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
     cleanups,
     logError: (m, e) => log.error(m, e),
   });
+  quit = () => void shutdown.exit();
   let trayAvailable = false;
   const shownPanel = new PanelWindow({
     preloadPath: paths.preload,
@@ -173,6 +195,8 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
     onClosed: () => {
       if (!trayAvailable && !shutdown.isQuitting) void shutdown.exit();
     },
+    focusApp: platform === 'darwin' ? () => app.focus({ steal: true }) : undefined,
+    logError: (m, e) => log.error(m, e),
   });
   panel = shownPanel;
   const showPanel = (view?: PanelView): void => {
@@ -227,21 +251,20 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
       settings: settingsStore.get(),
       instances,
       openAtLogin: loginItem.isEnabled(),
+      openAtLoginNote: loginItem.note(),
     }),
     actions,
     onClick: () => showPanel(),
-    onUnavailable: (e) => {
-      log.error('no system tray available; showing the window instead', e);
-      showPanel();
-    },
     logError: (m, e) => log.error(m, e),
   });
 
   // --- IPC, push, subscriptions ---------------------------------------------------------------
-  const rendererUrl = pathToFileURL(paths.rendererIndex).href;
   const disposeIpc = registerIpcHandlers({
     handlers: core.handlers,
-    isTrustedSender: createSenderCheck({ rendererUrl, ownsWebContents: (wc) => shownPanel.owns(wc) }),
+    isTrustedSender: createSenderCheck({
+      pageUrl: () => shownPanel.pageUrl,
+      ownsWebContents: (wc) => shownPanel.owns(wc),
+    }),
     logError: (m, e) => log.error(m, e),
   });
   const disposePush = forwardEvents(core.events, () =>
@@ -262,7 +285,24 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
     // Order matters: the login item follows the settings first, so the tray then shows the OS state.
     syncLoginItemWithSettings(loginItem, settingsStore),
     settingsStore.onDidChange(() => tray.update()),
+    installDesktopIntegration({ platform, showPanel: () => showPanel(), log }),
   ];
+  // Asked before the e2e hooks exist, so a spec never sees a tray that is still to come.
+  // Linux: without a StatusNotifier host the icon would be nowhere (tray/tray-host.ts). Then the
+  // window is the UI, closing it quits, and the tray is created once a host shows up.
+  const trayHost = await watchTrayHost({
+    platform,
+    probe: deps.probeTrayHost ?? (() => Promise.resolve(null)),
+    pollMs: deps.trayHostPollMs,
+    onAppeared: () => {
+      if (shutdown.isQuitting) return;
+      log.info('a system tray appeared; Luna Tray now lives there');
+      tray.create();
+      trayAvailable = true;
+    },
+    logError: (m, e) => log.error(m, e),
+  });
+
   const disposeHooks = flags.e2eHooks
     ? installE2eHooks({
         setForcedStatus: (s) => {
@@ -277,6 +317,7 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
 
   cleanups.push(
     () => {
+      trayHost.dispose();
       for (const d of subscriptions) d();
       disposeHooks();
       disposePush();
@@ -291,7 +332,9 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
   app.on('window-all-closed', () => {});
 
   notifier.onStatus(core.snapshot().status);
-  trayAvailable = tray.create();
+  trayAvailable = trayHost.available;
+  if (trayAvailable) tray.create();
+  else log.error('no system tray host (StatusNotifier) found: the window is the UI; closing it quits');
   // `--hidden` (login start) still loads the page so the first show is instant; without it, show now.
   if (!flags.hidden || !trayAvailable) showPanel();
   else shownPanel.ensure({ showWhenReady: false });

@@ -27,3 +27,44 @@ export function parseFlags(argv: readonly string[]): MainFlags {
     controlPort: Number.isInteger(port) && port > 0 && port < 65536 ? port : DEFAULT_CONTROL_PORT,
   };
 }
+
+/** The CLI's commands (`luna-tray --help`): the desktop app must not take them for its own. */
+export const CLI_COMMANDS: readonly string[] = [
+  'serve',
+  'open',
+  'status',
+  'start',
+  'stop',
+  'restart',
+  'unload',
+  'check',
+  'logs',
+  'config',
+  'comfy',
+  'free',
+  'run',
+  'convert',
+  'quit',
+  'help',
+];
+
+/**
+ * The CLI command a user typed at the desktop app, if any. The deb installs the app as
+ * /usr/bin/luna-tray, the same name as the npm CLI (docs/desktop.md, "Which luna-tray is which"):
+ * `luna-tray stop` must not just show the panel and exit 0. `argv` is process.argv: the app's own
+ * arguments start after the executable (packaged) or after the app path (`electron .`).
+ */
+export function cliCommandIn(argv: readonly string[], isPackaged: boolean): string | null {
+  const positional = argv.slice(isPackaged ? 1 : 2).filter((a) => !a.startsWith('-'));
+  const first = positional[0];
+  return first !== undefined && CLI_COMMANDS.includes(first) ? first : null;
+}
+
+/** What the desktop app prints (exit code 2, a usage error) when given a CLI command. */
+export function cliRefusal(command: string): string {
+  return (
+    `luna-tray: this is the Luna Tray desktop app; \`${command}\` is a command of the Luna Tray CLI.\n` +
+    'Run it with the CLI from the npm package (`npx luna-tray ' +
+    `${command}\`), or use the tray menu. \`quit\` works on a running app through the CLI as well.\n`
+  );
+}

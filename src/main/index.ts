@@ -12,7 +12,9 @@ import { defaultDataDir } from '../core/paths.js';
 import { resolveAppPaths } from './app-paths.js';
 import { composeHost, EXIT_CODES } from './compose.js';
 import { ElectronSettingsStore } from './electron-settings-store.js';
-import { parseFlags } from './flags.js';
+import { cliCommandIn, cliRefusal, parseFlags } from './flags.js';
+import { importUserPath } from './login-env.js';
+import { execRunner, probeStatusNotifierHost } from './tray/tray-host.js';
 
 const log = {
   info: (message: string): void => console.log(`[main] ${message}`),
@@ -20,10 +22,29 @@ const log = {
 };
 
 async function main(): Promise<void> {
+  // The deb's /usr/bin/luna-tray is this app, not the CLI: refuse CLI commands (docs/desktop.md).
+  const cliCommand = cliCommandIn(process.argv, app.isPackaged);
+  if (cliCommand) {
+    process.stderr.write(cliRefusal(cliCommand));
+    app.exit(EXIT_CODES.usage);
+    return;
+  }
   const flags = parseFlags(process.argv);
   // One data directory for the app, `luna-tray serve` and the CLI (core/paths.ts), so the CLI finds
   // the control token and both faces share settings.json. Must be set before `ready`.
   app.setPath('userData', flags.dataDir ?? defaultDataDir());
+  // The daemon owns the GPU: the panel is a few lists and needs no VRAM. Only possible before ready.
+  app.disableHardwareAcceleration();
+  // Electron's own lock (per userData directory) gives a second launch's `second-instance` event,
+  // with the foreground rights Windows grants it, to this process. The control port stays the lock
+  // the CLI and `serve` know; compose.ts still handles a second launch that gets past this one.
+  if (!app.requestSingleInstanceLock()) {
+    log.info('Luna Tray is already running; it was asked to show its window.');
+    app.exit(EXIT_CODES.ok);
+    return;
+  }
+  const pathChange = await importUserPath({ platform: process.platform, env: process.env, run: execRunner });
+  if (pathChange) log.info(pathChange);
   await app.whenReady();
   const dataDir = app.getPath('userData');
   // macOS login items take no arguments: "opened at login" stands in for --hidden there.
@@ -49,6 +70,7 @@ async function main(): Promise<void> {
     startControlServer: (opts) => startControlServer(opts),
     requestShow,
     subscribeJobFailures: (listener) => comfy.onJobFailed((url, error) => listener(url, error.message)),
+    probeTrayHost: () => probeStatusNotifierHost(execRunner),
     log,
   });
   if (result.kind === 'handed-over') app.exit(EXIT_CODES.ok);

@@ -10,9 +10,11 @@ import type { Settings } from '../shared/settings-schema.js';
 
 /** The login item as the rest of main sees it. */
 export interface LoginItem {
-  /** What the OS has registered now. */
+  /** What the OS will really do at the next login. */
   isEnabled(): boolean;
   setEnabled(on: boolean): void;
+  /** Why a registered item will not start (switched off in Task Manager, awaiting approval), or null. */
+  note(): string | null;
 }
 
 /** Options of `createLoginItem`. */
@@ -57,6 +59,14 @@ export function launchCommand(
   return [opts.execPath, ...(opts.appPath ? [opts.appPath] : []), ...args];
 }
 
+/**
+ * The autostart entry's `Icon=`: a packaged icon lives inside app.asar, which only Electron can read,
+ * so the entry names the icon the deb installs (hicolor `luna-tray`, the executable name) instead.
+ */
+export function autostartIcon(appIcon: string): string {
+  return /[\\/]app\.asar[\\/]/.test(appIcon) ? 'luna-tray' : appIcon;
+}
+
 /** The text of the XDG autostart entry. */
 export function desktopEntry(
   opts: Pick<LoginItemOptions, 'execPath' | 'appImagePath' | 'appPath' | 'args' | 'icon'>,
@@ -97,18 +107,41 @@ function linuxLoginItem(opts: LoginItemOptions): LoginItem {
         rmSync(file, { force: true });
       }
     },
+    note: () => null,
   };
 }
 
+/**
+ * Windows and macOS. Electron fills only the fields of the platform it runs on:
+ * - Windows: `openAtLogin` (a Run value with our path AND args) ignores the Task Manager switch;
+ *   `executableWillLaunchAtLogin` (some enabled entry for this executable) does not.
+ * - macOS 13+: `status` may be `requires-approval` (System Settings › General › Login Items).
+ */
 function nativeLoginItem(opts: LoginItemOptions): LoginItem {
   const args = opts.args ?? ['--hidden'];
+  // Windows matches the registry entry by path AND args: ask with the same ones we register.
+  const read = (): Electron.LoginItemSettings => opts.app.getLoginItemSettings({ args });
   return {
     isEnabled() {
-      // Windows matches the registry entry by path AND args: ask with the same ones we register.
-      return opts.app.getLoginItemSettings({ args }).openAtLogin;
+      const s = read();
+      if (opts.platform === 'win32') return s.openAtLogin && s.executableWillLaunchAtLogin;
+      return s.openAtLogin || s.status === 'enabled';
     },
     setEnabled(on) {
-      opts.app.setLoginItemSettings({ openAtLogin: on, args });
+      // `enabled` (Windows) also turns the Task Manager switch back on.
+      opts.app.setLoginItemSettings({
+        openAtLogin: on,
+        args,
+        ...(opts.platform === 'win32' ? { enabled: on } : {}),
+      });
+    },
+    note() {
+      const s = read();
+      if (opts.platform === 'win32' && s.openAtLogin && !s.executableWillLaunchAtLogin)
+        return 'switched off in Task Manager';
+      if (opts.platform === 'darwin' && s.status === 'requires-approval')
+        return 'approve it in System Settings › Login Items';
+      return null;
     },
   };
 }

@@ -1,8 +1,7 @@
 // The composition root with fakes: fake electron (alias), fake LunaCore, fake control server.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -15,10 +14,13 @@ import {
   app,
   BrowserWindow,
   dialog,
+  fakeEnv,
   invokeEventFrom,
   ipcMain,
+  Menu,
   Notification,
   resetElectronFake,
+  session,
   Tray,
 } from '../mocks/electron.js';
 import {
@@ -51,7 +53,30 @@ afterEach(() => {
   delete (globalThis as Record<string, unknown>)[E2E_GLOBAL];
 });
 
-function setup(argv: string[] = [], opts: { lock?: LockHeldError; keepDaemonOnExit?: boolean } = {}) {
+/**
+ * An installed app's layout with the bundles and the real icons, under a directory whose name has
+ * `%` and a space (Electron's loadFile URL and pathToFileURL disagree there).
+ */
+function appRoot(): string {
+  const dir = join(home, 'Luna Tray 100%');
+  mkdirSync(join(dir, 'out', 'preload'), { recursive: true });
+  mkdirSync(join(dir, 'out', 'renderer'), { recursive: true });
+  writeFileSync(join(dir, 'out', 'preload', 'index.cjs'), '');
+  writeFileSync(join(dir, 'out', 'renderer', 'index.html'), '<!doctype html>');
+  symlinkSync(join(process.cwd(), 'assets'), join(dir, 'assets'));
+  return dir;
+}
+
+function setup(
+  argv: string[] = [],
+  opts: {
+    lock?: LockHeldError;
+    keepDaemonOnExit?: boolean;
+    platform?: NodeJS.Platform;
+    trayHost?: () => Promise<boolean | null>;
+  } = {},
+) {
+  fakeEnv.platform = opts.platform ?? 'linux';
   const f = fakeCore();
   const store = memorySettingsStore(settings({ app: { keepDaemonOnExit: opts.keepDaemonOnExit ?? false } }));
   const order = app.calls;
@@ -65,10 +90,16 @@ function setup(argv: string[] = [], opts: { lock?: LockHeldError; keepDaemonOnEx
     return control;
   });
   const requestShow = vi.fn(async () => true);
-  const paths = resolveAppPaths({ mainDir: '/app/out/main', isPackaged: false, resourcesPath: '/res' });
+  const root = appRoot();
+  const paths = resolveAppPaths({
+    mainDir: join(root, 'out', 'main'),
+    isPackaged: false,
+    resourcesPath: '/res',
+  });
+  const log = { info: vi.fn(), error: vi.fn() };
   const deps: ComposeDeps = {
     flags: parseFlags(['electron', '.', ...argv]),
-    platform: 'linux',
+    platform: opts.platform ?? 'linux',
     dataDir: join(home, 'data'),
     paths,
     homeDir: home,
@@ -78,9 +109,11 @@ function setup(argv: string[] = [], opts: { lock?: LockHeldError; keepDaemonOnEx
     createCore: vi.fn(async () => f.core),
     startControlServer,
     requestShow,
-    log: { info: vi.fn(), error: vi.fn() },
+    probeTrayHost: opts.trayHost ?? (async () => true),
+    trayHostPollMs: 20,
+    log,
   };
-  return { f, store, control, deps, order, requestShow, paths };
+  return { f, store, control, deps, order, requestShow, paths, log, startControlServer };
 }
 
 async function running(s: ReturnType<typeof setup>): Promise<RunningHost> {
@@ -107,6 +140,81 @@ describe('composeHost', () => {
     expect(app.listenerCount('window-all-closed')).toBe(1);
     expect(globalThis).not.toHaveProperty(E2E_GLOBAL);
     expect(host.tray.current()?.tooltip).toBe('Luna daemon — stopped');
+    await flush();
+    // Every file the shell loads exists: the page loaded, the tray image is not empty.
+    expect(Tray.instances[0]!.image.isEmpty()).toBe(false);
+    expect(s.log.error).not.toHaveBeenCalled();
+  });
+
+  it('a missing panel page or tray icon is logged, not an unhandled rejection or a silent blank', async () => {
+    const s = setup();
+    rmSync(s.paths.rendererIndex);
+    rmSync(join(s.paths.iconsDir, '..', '..', 'assets'));
+    await running(s);
+    await flush();
+    expect(s.log.error).toHaveBeenCalledWith(expect.stringMatching(/tray icon .* missing/), null);
+    expect(s.log.error).toHaveBeenCalledWith(
+      expect.stringMatching(/panel page .* did not load/),
+      expect.objectContaining({ message: expect.stringMatching(/ERR_FILE_NOT_FOUND/) }),
+    );
+  });
+
+  it('denies every permission and replaces the default menu (no Toggle DevTools)', async () => {
+    const s = setup();
+    await running(s);
+    const wc = BrowserWindow.all[0]!.webContents;
+    expect(await session.defaultSession.request('media', wc)).toBe(false);
+    expect(session.defaultSession.check('notifications', wc)).toBe(false);
+    expect(Menu.applicationMenu).toBeNull();
+  });
+
+  it('macOS: a minimal app menu, `activate` shows the panel and steals focus', async () => {
+    const s = setup(['--hidden'], { platform: 'darwin' });
+    await running(s);
+    expect(Menu.applicationMenu?.template.map((m) => m.role)).toEqual(['appMenu', 'editMenu']);
+    app.emit('activate', {}, false);
+    await flush();
+    expect(BrowserWindow.all[0]!.isVisible()).toBe(true);
+    expect(app.focusCalls).toEqual([{ steal: true }]);
+  });
+
+  it('a second launch (second-instance) shows the panel', async () => {
+    const s = setup(['--hidden']);
+    await running(s);
+    await flush();
+    expect(BrowserWindow.all[0]!.isVisible()).toBe(false);
+    app.secondInstance(['/usr/bin/luna-tray']);
+    expect(BrowserWindow.all[0]!.isVisible()).toBe(true);
+  });
+
+  it('Windows: the AppUserModelId is the installer’s appId, so "Check status" is really shown', async () => {
+    const s = setup([], { platform: 'win32' });
+    const host = await running(s);
+    host.tray.trigger('check');
+    await flush(5);
+    expect(Notification.dropped).toHaveLength(0);
+    expect(Notification.shown.map((n) => n.options.title)).toEqual(['Luna daemon status']);
+  });
+
+  it('a notification that fails is logged', async () => {
+    const s = setup();
+    const host = await running(s);
+    Notification.failNext = 'the notification server is gone';
+    host.tray.trigger('check');
+    await flush(5);
+    expect(s.log.error).toHaveBeenCalledWith(
+      'notification "Luna daemon status" failed: the notification server is gone',
+    );
+  });
+
+  it('POST /app/quit (`luna-tray quit`) runs the exit sequence: daemon stopped, app quit', async () => {
+    app.allowQuit();
+    const s = setup();
+    await running(s);
+    const [opts] = s.startControlServer.mock.calls[0] as unknown as [{ onQuit: () => void }];
+    opts.onQuit();
+    await vi.waitFor(() => expect(app.quitted).toBe(true));
+    expect(s.order).toEqual(['dispose:false', 'control:close', 'quit']);
   });
 
   it('--hidden keeps the window hidden but loaded', async () => {
@@ -122,17 +230,12 @@ describe('composeHost', () => {
     const s = setup();
     await running(s);
     const win = BrowserWindow.all[0]!;
-    const ok = await ipcMain.invokeHandler(
-      'daemon:start',
-      invokeEventFrom(win, pathToFileURL(s.paths.rendererIndex).href),
-      {},
-    );
+    await flush();
+    const ok = await ipcMain.invokeHandler('daemon:start', invokeEventFrom(win, 'main'), {});
     expect(ok).toMatchObject({ ok: true });
-    const no = await ipcMain.invokeHandler(
-      'daemon:start',
-      invokeEventFrom(new BrowserWindow(), pathToFileURL(s.paths.rendererIndex).href),
-      {},
-    );
+    const other = new BrowserWindow();
+    other.webContents.mainFrame.url = win.webContents.getURL();
+    const no = await ipcMain.invokeHandler('daemon:start', invokeEventFrom(other, 'main'), {});
     expect(no).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(s.f.handlers['daemon:start']).toHaveBeenCalledTimes(1);
   });
@@ -154,6 +257,7 @@ describe('composeHost', () => {
     await running(s);
     Tray.instances[0]!.menu!.click('exit');
     await vi.waitFor(() => expect(app.quitCalls).toBe(1));
+    expect(app.quitted).toBe(true);
     expect(s.order).toEqual(['dispose:false', 'control:close', 'quit']);
     expect(ipcMain.handlers.size).toBe(0);
     expect(Tray.instances[0]!.destroyed).toBe(true);
@@ -238,17 +342,36 @@ describe('composeHost', () => {
     expect(s.requestShow).not.toHaveBeenCalled();
   });
 
-  it('no tray host: shows the window, and closing it exits the app', async () => {
+  it('Linux without a tray host: no Tray, the window shows even with --hidden, closing it quits', async () => {
     app.allowQuit();
-    Tray.failNext = true;
-    const s = setup(['--hidden']);
+    const s = setup(['--hidden'], { trayHost: async () => false });
     await running(s);
+    expect(Tray.instances).toHaveLength(0);
     const win = BrowserWindow.all[0]!;
-    win.emit('ready-to-show');
+    await flush();
     expect(win.isVisible()).toBe(true);
     win.close();
-    await vi.waitFor(() => expect(app.quitCalls).toBe(1));
-    expect(s.f.core.dispose).toHaveBeenCalled();
+    await vi.waitFor(() => expect(app.quitted).toBe(true));
+    expect(s.f.core.dispose).toHaveBeenCalledWith({ keepDaemon: false });
+  });
+
+  it('a tray host that appears later gets the tray, and closing the window then only hides it', async () => {
+    let host = false;
+    const s = setup(['--hidden'], { trayHost: async () => host });
+    await running(s);
+    expect(Tray.instances).toHaveLength(0);
+    host = true;
+    await vi.waitFor(() => expect(Tray.instances).toHaveLength(1));
+    const win = BrowserWindow.all[0]!;
+    win.close();
+    expect(win.isDestroyed()).toBe(false);
+    expect(win.isVisible()).toBe(false);
+  });
+
+  it('Tray is never the judge: an unknown answer (no D-Bus tools) keeps the tray', async () => {
+    const s = setup(['--hidden'], { trayHost: async () => null });
+    await running(s);
+    expect(Tray.instances).toHaveLength(1);
   });
 
   it('--e2e-hooks installs the hooks: force a status, read the tray, click items', async () => {

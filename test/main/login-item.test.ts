@@ -4,8 +4,13 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { createLoginItem, quoteExecArg, syncLoginItemWithSettings } from '../../src/main/login-item.js';
-import { app, resetElectronFake } from '../mocks/electron.js';
+import {
+  autostartIcon,
+  createLoginItem,
+  quoteExecArg,
+  syncLoginItemWithSettings,
+} from '../../src/main/login-item.js';
+import { app, fakeEnv, resetElectronFake } from '../mocks/electron.js';
 import { memorySettingsStore, settings } from './helpers/fixtures.js';
 
 let home: string;
@@ -100,17 +105,50 @@ describe('Linux XDG autostart', () => {
   });
 });
 
-describe.each(['win32', 'darwin'] as const)('%s login item', (platform) => {
-  it('uses app.setLoginItemSettings with --hidden and reads getLoginItemSettings', () => {
-    const item = createLoginItem({ platform, app, homeDir: home, execPath: 'C:\\Luna Tray\\Luna Tray.exe' });
+describe('Windows login item', () => {
+  beforeEach(() => (fakeEnv.platform = 'win32'));
+
+  it('registers with --hidden and reads the Task Manager switch (executableWillLaunchAtLogin)', () => {
+    const item = createLoginItem({ platform: 'win32', app, homeDir: home, execPath: process.execPath });
     expect(item.isEnabled()).toBe(false);
+    item.setEnabled(true);
+    expect(app.loginItemCalls).toEqual([{ openAtLogin: true, args: ['--hidden'], enabled: true }]);
+    expect(item.isEnabled()).toBe(true);
+    expect(item.note()).toBeNull();
+    app.disableRunEntryByUser();
+    expect(item.isEnabled()).toBe(false);
+    expect(item.note()).toBe('switched off in Task Manager');
+    item.setEnabled(true); // the user ticks it again: the switch goes back on
+    expect(item.isEnabled()).toBe(true);
+    item.setEnabled(false);
+    expect(item.isEnabled()).toBe(false);
+    expect(existsSync(join(home, '.config'))).toBe(false);
+  });
+});
+
+describe('macOS login item', () => {
+  beforeEach(() => (fakeEnv.platform = 'darwin'));
+
+  it('registers, and shows requires-approval (macOS 13+) as a note, not as on', () => {
+    const item = createLoginItem({ platform: 'darwin', app, homeDir: home, execPath: '/Applications/x' });
     item.setEnabled(true);
     expect(app.loginItemCalls).toEqual([{ openAtLogin: true, args: ['--hidden'] }]);
     expect(item.isEnabled()).toBe(true);
     item.setEnabled(false);
-    expect(app.loginItemCalls.at(-1)).toEqual({ openAtLogin: false, args: ['--hidden'] });
+    fakeEnv.macLoginItemNeedsApproval = true;
+    item.setEnabled(true);
     expect(item.isEnabled()).toBe(false);
-    expect(existsSync(join(home, '.config'))).toBe(false);
+    expect(item.note()).toBe('approve it in System Settings › Login Items');
+  });
+});
+
+describe('autostart icon', () => {
+  it('never points inside app.asar (the desktop cannot read it): the installed icon name instead', () => {
+    expect(autostartIcon('/opt/Luna Tray/resources/app.asar/assets/icons/icon.png')).toBe('luna-tray');
+    expect(autostartIcon('C:\\Luna\\resources\\app.asar\\assets\\icons\\icon.png')).toBe('luna-tray');
+    expect(autostartIcon('/home/u/src/luna-tray/assets/icons/icon.png')).toBe(
+      '/home/u/src/luna-tray/assets/icons/icon.png',
+    );
   });
 });
 

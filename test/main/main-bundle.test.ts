@@ -38,12 +38,11 @@ require('./index.cjs');
   const started = h.tray();
   const refused = await fake.ipcMain.invokeHandler('daemon:get-snapshot', { sender: {}, senderFrame: null }, {});
   // The panel's own page, as the real renderer would call: allowed, and it tells us the daemon PID.
-  const page = require('url').pathToFileURL(require('path').join(__dirname, '..', 'renderer', 'index.html')).href;
   const panel = fake.BrowserWindow.all[0];
-  const snap = await fake.ipcMain.invokeHandler('daemon:get-snapshot', { sender: panel.webContents, senderFrame: { url: page } }, {});
+  const snap = await fake.ipcMain.invokeHandler('daemon:get-snapshot', fake.invokeEventFrom(panel, 'main'), {});
   h.click('exit');
-  for (let i = 0; i < 80 && fake.app.quitCalls === 0; i++) await sleep(250);
-  console.log('RESULT ' + JSON.stringify({ first, started, refused, snap, quitCalls: fake.app.quitCalls }));
+  for (let i = 0; i < 80 && !fake.app.quitted; i++) await sleep(250);
+  console.log('RESULT ' + JSON.stringify({ first, started, refused, snap, quitCalls: fake.app.quitCalls, quitted: fake.app.quitted }));
   process.exit(0);
 })();
 `;
@@ -61,6 +60,8 @@ describe('out/main bundle under plain Node with the fake electron', () => {
     mkdirSync(mainDir, { recursive: true });
     symlinkSync(join(root, 'sim'), join(dir, 'sim'));
     symlinkSync(join(root, 'assets'), join(dir, 'assets'));
+    // The page must exist: Electron's loadFile rejects a missing file, and IPC then has no page.
+    symlinkSync(join(root, 'out', 'renderer'), join(dir, 'out', 'renderer'));
     const common = {
       absWorkingDir: root,
       bundle: true,
@@ -116,6 +117,7 @@ describe('out/main bundle under plain Node with the fake electron', () => {
       refused: { ok: boolean; error?: { code: string } };
       snap: { ok: boolean; value?: { status: { state: string; pid?: number | null } } };
       quitCalls: number;
+      quitted: boolean;
     };
     expect(code).toBe(0);
     expect(r.first.imagePath).toMatch(/tray-gray-32\.png$/);
@@ -124,6 +126,7 @@ describe('out/main bundle under plain Node with the fake electron', () => {
     // An invoke from an unknown sender is refused by the real wiring.
     expect(r.refused).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(r.quitCalls).toBe(1);
+    expect(r.quitted).toBe(true);
     expect(r.snap.value?.status.state).toBe('running');
     const pid = r.snap.value?.status.pid;
     expect(typeof pid).toBe('number');

@@ -1,7 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { PanelWindow } from '../../src/main/windows/panel-window.js';
-import { BrowserWindow, fakeEvent, resetElectronFake, shell } from '../mocks/electron.js';
+import { flush } from './helpers/fixtures.js';
+import { app, BrowserWindow, fakeEvent, resetElectronFake, shell } from '../mocks/electron.js';
 
 beforeEach(() => resetElectronFake());
 
@@ -65,6 +71,8 @@ describe('PanelWindow', () => {
   });
 
   it('closing hides to the tray unless quitting', () => {
+    // The host listens (compose.ts); without a listener Electron quits when the last window closes.
+    app.on('window-all-closed', () => {});
     const { panel, flags, onClosed } = setup();
     panel.show();
     const win = BrowserWindow.all[0]!;
@@ -95,5 +103,41 @@ describe('PanelWindow', () => {
     panel.show();
     expect(panel.owns(BrowserWindow.all[0]!.webContents)).toBe(true);
     expect(panel.owns(new BrowserWindow().webContents)).toBe(false);
+  });
+});
+
+describe('PanelWindow against Electron quirks', () => {
+  it('reloads the page after render-process-gone, at most 3 times a minute', () => {
+    const logError = vi.fn();
+    const panel = new PanelWindow({
+      preloadPath: '/app/out/preload/index.cjs',
+      rendererIndexPath: '/app/out/renderer/index.html',
+      shouldReallyClose: () => false,
+      logError,
+    });
+    panel.show();
+    const wc = BrowserWindow.all[0]!.webContents;
+    for (let i = 0; i < 5; i++) wc.crash('oom');
+    expect(wc.reloads).toBe(3);
+    expect(logError).toHaveBeenCalledWith("the panel's renderer is gone (oom)");
+  });
+
+  it('records the page URL Electron loaded (did-navigate), not one rebuilt from the path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'luna 100%-'));
+    try {
+      writeFileSync(join(dir, 'index.html'), '<!doctype html>');
+      const panel = new PanelWindow({
+        preloadPath: join(dir, 'preload.cjs'),
+        rendererIndexPath: join(dir, 'index.html'),
+        shouldReallyClose: () => false,
+      });
+      panel.show();
+      expect(panel.pageUrl).toBeNull();
+      await flush();
+      expect(panel.pageUrl).toBe(BrowserWindow.all[0]!.webContents.getURL());
+      expect(panel.pageUrl).not.toBe(pathToFileURL(join(dir, 'index.html')).href);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

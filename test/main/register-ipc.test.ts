@@ -9,18 +9,22 @@ import {
   FakeWebContents,
   invokeEventFrom,
   ipcMain,
+  loadFileUrl,
   resetElectronFake,
 } from '../mocks/electron.js';
 import { fakeCore } from './helpers/fixtures.js';
 
-const RENDERER = '/opt/luna tray/resources/app.asar/out/renderer/index.html';
-const RENDERER_URL = pathToFileURL(RENDERER).href;
+// `%` in the install path: Electron's loadFile URL keeps it, pathToFileURL escapes it (docs/desktop.md).
+const RENDERER = '/opt/luna tray 100%/resources/app.asar/out/renderer/index.html';
+const RENDERER_URL = loadFileUrl(RENDERER);
 
 function setup() {
   const f = fakeCore();
   const win = new BrowserWindow();
+  // The page as Electron loaded it: the main frame shows it (what the panel records at did-navigate).
+  win.webContents.mainFrame.url = RENDERER_URL;
   const check = createSenderCheck({
-    rendererUrl: RENDERER_URL,
+    pageUrl: () => RENDERER_URL,
     ownsWebContents: (wc) => wc === win.webContents,
   });
   const dispose = registerIpcHandlers({ handlers: f.core.handlers, isTrustedSender: check });
@@ -39,17 +43,21 @@ describe('registerIpcHandlers', () => {
 
   it('calls the core with the parsed request for a valid call from our page', async () => {
     const { win, handlers } = setup();
-    const r = await ipcMain.invokeHandler('logs:get-since', invokeEventFrom(win, `${RENDERER_URL}#logs`), {
-      seq: 5,
-      limit: 10,
-    });
+    const r = await ipcMain.invokeHandler(
+      'logs:get-since',
+      ((win.webContents.mainFrame.url = `${RENDERER_URL}#logs`), invokeEventFrom(win, 'main')),
+      {
+        seq: 5,
+        limit: 10,
+      },
+    );
     expect(r).toEqual({ ok: true, value: { message: 'logs:get-since ok' } });
     expect(handlers['logs:get-since']).toHaveBeenCalledWith({ seq: 5, limit: 10 });
   });
 
   it('treats a missing request as {} for channels without fields', async () => {
     const { win, handlers } = setup();
-    const r = await ipcMain.invokeHandler('daemon:start', invokeEventFrom(win, RENDERER_URL));
+    const r = await ipcMain.invokeHandler('daemon:start', invokeEventFrom(win, 'main'));
     expect(r).toMatchObject({ ok: true });
     expect(handlers['daemon:start']).toHaveBeenCalledWith({});
   });
@@ -63,7 +71,7 @@ describe('registerIpcHandlers', () => {
     ['settings:update', null],
   ])('%s refuses invalid input %j with invalid-input and never calls the core', async (channel, raw) => {
     const { win, handlers } = setup();
-    const r = (await ipcMain.invokeHandler(channel, invokeEventFrom(win, RENDERER_URL), raw)) as {
+    const r = (await ipcMain.invokeHandler(channel, invokeEventFrom(win, 'main'), raw)) as {
       ok: false;
       error: { code: string; issues?: unknown[] };
     };
@@ -74,11 +82,38 @@ describe('registerIpcHandlers', () => {
   });
 
   it.each([
-    ['another page URL', (win: BrowserWindow) => invokeEventFrom(win, 'https://evil.example/index.html')],
-    ['another file', (win: BrowserWindow) => invokeEventFrom(win, pathToFileURL('/tmp/evil.html').href)],
+    [
+      'another page URL',
+      (win: BrowserWindow) => (
+        (win.webContents.mainFrame.url = 'https://evil.example/index.html'),
+        invokeEventFrom(win, 'main')
+      ),
+    ],
+    [
+      'another file',
+      (win: BrowserWindow) => (
+        (win.webContents.mainFrame.url = pathToFileURL('/tmp/evil.html').href),
+        invokeEventFrom(win, 'main')
+      ),
+    ],
+    ['an iframe showing our page', (win: BrowserWindow) => invokeEventFrom(win, { url: RENDERER_URL })],
     ['a destroyed frame', (win: BrowserWindow) => invokeEventFrom(win, null)],
-    ['a foreign window with our URL', () => invokeEventFrom(new BrowserWindow(), RENDERER_URL)],
-    ['a bare webContents', () => invokeEventFrom(new FakeWebContents(), RENDERER_URL)],
+    [
+      'a foreign window with our URL',
+      () => {
+        const other = new BrowserWindow();
+        other.webContents.mainFrame.url = RENDERER_URL;
+        return invokeEventFrom(other, 'main');
+      },
+    ],
+    [
+      'a bare webContents',
+      () => {
+        const wc = new FakeWebContents();
+        wc.mainFrame.url = RENDERER_URL;
+        return invokeEventFrom(wc, 'main');
+      },
+    ],
   ])('refuses %s with forbidden', async (_label, makeEvent) => {
     const { win, handlers } = setup();
     const r = (await ipcMain.invokeHandler('daemon:stop', makeEvent(win), {})) as {
@@ -92,7 +127,7 @@ describe('registerIpcHandlers', () => {
   it('turns a throwing handler into an internal error envelope', async () => {
     const { win, handlers } = setup();
     handlers['daemon:check'].mockRejectedValueOnce(new Error('boom'));
-    const r = await ipcMain.invokeHandler('daemon:check', invokeEventFrom(win, RENDERER_URL), {});
+    const r = await ipcMain.invokeHandler('daemon:check', invokeEventFrom(win, 'main'), {});
     expect(r).toEqual({ ok: false, error: { code: 'internal', message: 'boom' } });
   });
 
@@ -100,9 +135,7 @@ describe('registerIpcHandlers', () => {
     const { win, handlers } = setup();
     const fail = { ok: false, error: { code: 'not-running', message: 'daemon is not running' } } as const;
     handlers['daemon:unload'].mockResolvedValueOnce(fail);
-    expect(await ipcMain.invokeHandler('daemon:unload', invokeEventFrom(win, RENDERER_URL), {})).toEqual(
-      fail,
-    );
+    expect(await ipcMain.invokeHandler('daemon:unload', invokeEventFrom(win, 'main'), {})).toEqual(fail);
   });
 
   it('uses an injected ipcMain when given', () => {

@@ -9,7 +9,9 @@ import { flush, info, settings, snapshot, STATUSES } from './helpers/fixtures.js
 
 beforeEach(() => resetElectronFake());
 
-function setup(platform: NodeJS.Platform = 'linux') {
+const ICONS = join(process.cwd(), 'assets', 'icons');
+
+function setup(platform: NodeJS.Platform = 'linux', iconsDir = ICONS) {
   const state: TrayState = {
     snapshot: snapshot(STATUSES.stopped),
     settings: settings(),
@@ -20,28 +22,26 @@ function setup(platform: NodeJS.Platform = 'linux') {
     TRAY_ACTIONS.map((a) => [a, vi.fn<() => void | Promise<void>>()]),
   ) as Record<TrayAction, Mock<() => void | Promise<void>>>;
   const onClick = vi.fn();
-  const onUnavailable = vi.fn();
   const logError = vi.fn();
   const tray = new TrayController({
     platform,
-    iconsDir: '/icons',
+    iconsDir,
     getState: () => state,
     actions,
     onClick,
-    onUnavailable,
     logError,
   });
-  return { tray, state, actions, onClick, onUnavailable, logError };
+  return { tray, state, actions, onClick, logError };
 }
 
 describe('TrayController', () => {
   it('creates the Tray once and only updates it afterwards', () => {
     const { tray, state } = setup();
-    expect(tray.create()).toBe(true);
-    expect(tray.create()).toBe(true);
+    tray.create();
+    tray.create();
     expect(Tray.instances).toHaveLength(1);
     const t = Tray.instances[0]!;
-    expect(t.imagePath()).toBe(join('/icons', 'tray-gray-32.png'));
+    expect(t.imagePath()).toBe(join(ICONS, 'tray-gray-32.png'));
     expect(t.tooltip).toBe('Luna daemon — stopped');
 
     state.snapshot = snapshot(STATUSES.running, info());
@@ -49,14 +49,15 @@ describe('TrayController', () => {
     state.snapshot = snapshot(STATUSES.failed);
     tray.update();
     expect(Tray.instances).toHaveLength(1);
-    expect(t.imageHistory.map((i) => (typeof i === 'string' ? i : i.path))).toEqual([
-      join('/icons', 'tray-gray-32.png'),
-      join('/icons', 'tray-green-32.png'),
-      join('/icons', 'tray-red-32.png'),
+    expect(t.imageHistory.every((i) => !i.isEmpty())).toBe(true);
+    expect(t.imageHistory.map((i) => i.path)).toEqual([
+      join(ICONS, 'tray-gray-32.png'),
+      join(ICONS, 'tray-green-32.png'),
+      join(ICONS, 'tray-red-32.png'),
     ]);
     expect(t.tooltip).toBe('Luna daemon — failed: crashed 5 times in a row');
     expect(t.menu?.template.find((i) => i.id === 'start')?.enabled).toBe(true);
-    expect(tray.current()?.imagePath).toBe(join('/icons', 'tray-red-32.png'));
+    expect(tray.current()?.imagePath).toBe(join(ICONS, 'tray-red-32.png'));
   });
 
   it('does not rebuild an identical menu', () => {
@@ -67,14 +68,20 @@ describe('TrayController', () => {
     expect(Menu.built).toHaveLength(1);
   });
 
-  it('falls back when there is no tray host, once, without retrying', () => {
-    Tray.failNext = true;
-    const { tray, onUnavailable } = setup();
-    expect(tray.create()).toBe(false);
-    expect(tray.create()).toBe(false);
-    expect(onUnavailable).toHaveBeenCalledTimes(1);
-    expect(tray.isAvailable).toBe(false);
-    tray.update(); // harmless without a tray
+  it('reports a missing icon (Electron shows an empty image, it does not throw)', () => {
+    const { tray, logError } = setup('linux', '/nonexistent/icons');
+    tray.create();
+    expect(Tray.instances[0]!.image.isEmpty()).toBe(true);
+    expect(logError).toHaveBeenCalledWith(expect.stringMatching(/tray-gray-32\.png is missing/), null);
+  });
+
+  it('shows why a registered login item will not start', () => {
+    const { tray, state } = setup();
+    state.openAtLoginNote = 'switched off in Task Manager';
+    tray.create();
+    expect(Tray.instances[0]!.menu!.template.find((i) => i.id === 'open-at-login')?.label).toBe(
+      'Open at login (switched off in Task Manager)',
+    );
   });
 
   it('dispatches menu clicks by id, deferred with setImmediate', async () => {

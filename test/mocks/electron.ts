@@ -3,18 +3,47 @@
 // preload use, and every piece is checked against electron's own declarations (`satisfies
 // Pick<Electron.X, ...>` below), so API drift fails `tsc -p tsconfig.test.json`.
 //
+// It behaves like Electron 39 where the shell depends on it, quirks included (docs/desktop.md):
+// `new Tray()` never throws, images are read from disk, `getName()` comes from package.json, login
+// item settings have each platform's shape, notifications can fail (or vanish on Windows without the
+// installer's AppUserModelId), `app.quit()` runs before-quit → close windows → will-quit, and
+// `loadFile` rejects for a missing file. Windows, images, tray and menus are in ./electron-ui.ts.
+//
 // Test-only helpers (recorded calls, `invokeHandler`, `emit`) live on the same objects; tests import
 // them from this file directly. `app.quit()` THROWS unless a test calls `app.allowQuit()` (A: "the code
 // quit the app" must be an assertable event, never a silent side effect).
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 // Type-only: loads electron's global `Electron` namespace (erased at runtime, so no cycle via the alias).
 import type {} from 'electron';
+
+import {
+  BrowserWindow,
+  fakeEvent,
+  FakeSession,
+  Menu,
+  nativeImage,
+  session,
+  Tray,
+  type FakeFrame,
+  type FakeWebContents,
+} from './electron-ui.js';
+
+export * from './electron-ui.js';
 
 /** Thrown by `app.quit()` when the test did not allow quitting. */
 export class UnexpectedQuitError extends Error {
   override name = 'UnexpectedQuitError';
 }
+
+/** The platform the fake imitates (login item shapes, setAppUserModelId, notifications). */
+export const fakeEnv = {
+  platform: 'linux' as NodeJS.Platform,
+  /** macOS 13+: registering a login item may need the user's approval in System Settings. */
+  macLoginItemNeedsApproval: false,
+};
 
 // ---------------------------------------------------------------------------------------------
 // app
@@ -24,25 +53,63 @@ type AppSubset = Pick<
   | 'getPath'
   | 'setPath'
   | 'whenReady'
+  | 'isReady'
   | 'quit'
   | 'exit'
+  | 'focus'
   | 'getVersion'
   | 'getName'
   | 'getAppPath'
   | 'setLoginItemSettings'
   | 'getLoginItemSettings'
+  | 'requestSingleInstanceLock'
+  | 'disableHardwareAcceleration'
 >;
+
+/** One Windows `Run` registry value (what `launchItems` reports). */
+interface RunEntry {
+  name: string;
+  path: string;
+  args: string[];
+  /** False once the user disabled it in Task Manager (StartupApproved). */
+  enabled: boolean;
+}
+
+function readJson(path: string): Record<string, unknown> | null {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
 
 class FakeApp extends EventEmitter {
   isPackaged = false;
+  /** The directory of the app's package.json (`electron <dir>`); tests point it at the repo. */
+  appPath = process.cwd();
   readonly paths = new Map<string, string>([
     ['userData', '/tmp/luna-tray-fake/userData'],
     ['home', '/tmp/luna-tray-fake/home'],
     ['logs', '/tmp/luna-tray-fake/logs'],
   ]);
-  loginItem: Electron.Settings = { openAtLogin: false, args: [] };
+  /** Windows: the `Run` key values, by value name. */
+  readonly runEntries = new Map<string, RunEntry>();
+  /** macOS 13+: SMAppService status of the main app. */
+  macStatus: Electron.LoginItemSettings['status'] = 'not-registered';
+  wasOpenedAtLogin = false;
   readonly loginItemCalls: Electron.Settings[] = [];
+  appUserModelId: string | null = null;
+  /** A fresh process is not ready (the main-bundle test); `resetElectronFake()` sets it for composeHost tests. */
+  ready = false;
+  hardwareAccelerationDisabled = false;
+  /** Another process of this app holds the single-instance lock. */
+  otherInstanceRunning = false;
+  focusCalls: (Electron.FocusOptions | undefined)[] = [];
   quitCalls = 0;
+  /** The app really quit: before-quit and will-quit were not prevented and every window closed. */
+  quitted = false;
+  /** Between an accepted before-quit and the end: windows closing now do not emit window-all-closed. */
+  quitting = false;
   exitCodes: number[] = [];
   private quitAllowed = false;
   /** Ordered record of lifecycle calls, for "X happened before quit" assertions. */
@@ -57,282 +124,168 @@ class FakeApp extends EventEmitter {
     this.paths.set(name, path);
   }
   whenReady(): Promise<void> {
+    this.ready = true;
     return Promise.resolve();
+  }
+  isReady(): boolean {
+    return this.ready;
+  }
+  disableHardwareAcceleration(): void {
+    // Electron throws once the GPU process exists: it only works before `ready`.
+    if (this.ready)
+      throw new Error('app.disableHardwareAcceleration() can only be called before app is ready');
+    this.hardwareAccelerationDisabled = true;
   }
   /** Let `quit()` succeed (records it) instead of throwing. */
   allowQuit(allowed = true): void {
     this.quitAllowed = allowed;
   }
+  /**
+   * Electron's order: `before-quit` (cancellable) → close every window (each `close` cancellable:
+   * one window that refuses cancels the quit) → `will-quit` (cancellable) → `quit`.
+   */
   quit(): void {
     this.calls.push('quit');
     if (!this.quitAllowed)
       throw new UnexpectedQuitError('app.quit() called but the test did not allow it (app.allowQuit())');
     this.quitCalls++;
+    if (this.quitted) return;
+    const before = fakeEvent();
+    this.emit('before-quit', before);
+    if (before.defaultPrevented) return;
+    this.quitting = true;
+    for (const w of BrowserWindow.getAllWindows()) w.close();
+    const will = fakeEvent();
+    if (BrowserWindow.getAllWindows().length === 0) this.emit('will-quit', will);
+    if (BrowserWindow.getAllWindows().length > 0 || will.defaultPrevented) {
+      this.quitting = false;
+      this.calls.push('quit-cancelled');
+      return;
+    }
+    this.quitted = true;
+    this.emit('quit', fakeEvent(), 0);
   }
   exit(exitCode?: number): void {
     this.calls.push(`exit:${exitCode ?? 0}`);
     this.exitCodes.push(exitCode ?? 0);
   }
+  focus(options?: Electron.FocusOptions): void {
+    this.focusCalls.push(options);
+  }
   getVersion(): string {
     return '0.1.0-test';
   }
+  /** Electron reads `productName`, then `name`, from the app's package.json; "Electron" without one. */
   getName(): string {
-    return 'Luna Tray';
+    const pkg = readJson(join(this.appPath, 'package.json'));
+    const name = pkg?.productName ?? pkg?.name;
+    return typeof name === 'string' ? name : 'Electron';
   }
   getAppPath(): string {
-    return '/tmp/luna-tray-fake/app';
+    return this.appPath;
+  }
+  /** Exists on Windows only: elsewhere the method is missing, so calling it is a TypeError. */
+  setAppUserModelId(id: string): void {
+    if (fakeEnv.platform !== 'win32') throw new TypeError('app.setAppUserModelId is not a function');
+    this.appUserModelId = id;
+  }
+  /** The id Windows attributes toasts to: Electron's default until the app sets its own. */
+  currentAppUserModelId(): string {
+    return this.appUserModelId ?? `electron.app.${this.getName()}`;
+  }
+  requestSingleInstanceLock(_additionalData?: Record<string, unknown>): boolean {
+    return !this.otherInstanceRunning;
+  }
+  /** Test helper: a second launch asked for the lock; Electron emits this in the first instance. */
+  secondInstance(argv: string[], workingDirectory = '/'): void {
+    this.emit('second-instance', fakeEvent(), argv, workingDirectory, {});
   }
   setLoginItemSettings(settings: Electron.Settings): void {
     this.loginItemCalls.push(settings);
-    this.loginItem = { ...this.loginItem, ...settings };
+    if (fakeEnv.platform === 'win32') {
+      const name = settings.name ?? this.currentAppUserModelId();
+      if (settings.openAtLogin) {
+        this.runEntries.set(name, {
+          name,
+          path: settings.path ?? process.execPath,
+          args: settings.args ?? [],
+          enabled: settings.enabled ?? true,
+        });
+      } else this.runEntries.delete(name);
+    } else if (fakeEnv.platform === 'darwin') {
+      if (!settings.openAtLogin) this.macStatus = 'not-registered';
+      else this.macStatus = fakeEnv.macLoginItemNeedsApproval ? 'requires-approval' : 'enabled';
+    }
+    // Linux: Electron has no login items there; the call does nothing.
   }
-  getLoginItemSettings(_options?: Electron.LoginItemSettingsOptions): Electron.LoginItemSettings {
-    return {
-      openAtLogin: this.loginItem.openAtLogin ?? false,
-      openAsHidden: false,
-      wasOpenedAtLogin: false,
-      wasOpenedAsHidden: false,
-      restoreState: false,
-      status: 'not-registered',
-      executableWillLaunchAtLogin: this.loginItem.openAtLogin ?? false,
-      launchItems: [],
-    };
+  /** Only the fields Electron fills on each platform: reading another platform's field gives undefined. */
+  getLoginItemSettings(options?: Electron.LoginItemSettingsOptions): Electron.LoginItemSettings {
+    if (fakeEnv.platform === 'win32') {
+      const path = options?.path ?? process.execPath;
+      const args = options?.args ?? [];
+      const own = this.runEntries.get(this.currentAppUserModelId());
+      const items = [...this.runEntries.values()];
+      return {
+        // Path AND args must match what is asked for; the Task Manager switch is NOT considered.
+        openAtLogin: !!own && own.path === path && own.args.join('\0') === args.join('\0'),
+        executableWillLaunchAtLogin: items.some((i) => i.path === path && i.enabled),
+        launchItems: items.map((i) => ({ ...i, args: [...i.args], scope: 'user' as const })),
+      } as Partial<Electron.LoginItemSettings> as Electron.LoginItemSettings;
+    }
+    if (fakeEnv.platform === 'darwin') {
+      return {
+        openAtLogin: this.macStatus === 'enabled',
+        openAsHidden: false,
+        wasOpenedAtLogin: this.wasOpenedAtLogin,
+        wasOpenedAsHidden: false,
+        restoreState: false,
+        status: this.macStatus,
+      } as Partial<Electron.LoginItemSettings> as Electron.LoginItemSettings;
+    }
+    return { openAtLogin: false } as Partial<Electron.LoginItemSettings> as Electron.LoginItemSettings;
+  }
+  /** Test helper (Windows): the user switched the entry off in Task Manager. */
+  disableRunEntryByUser(name = this.currentAppUserModelId()): void {
+    const e = this.runEntries.get(name);
+    if (e) e.enabled = false;
   }
 }
 
 export const app = new FakeApp();
 app satisfies AppSubset;
 
-// ---------------------------------------------------------------------------------------------
-// WebContents, frames, BrowserWindow
-
-/** What a window's `webContents` offers in the fake. */
-export class FakeWebContents extends EventEmitter {
-  private static nextId = 1;
-  readonly id = FakeWebContents.nextId++;
-  readonly sent: { channel: string; args: unknown[] }[] = [];
-  destroyed = false;
-  windowOpenHandler: Parameters<Electron.WebContents['setWindowOpenHandler']>[0] | null = null;
-  url = '';
-
-  send(channel: string, ...args: unknown[]): void {
-    if (this.destroyed) throw new Error('fake webContents.send on a destroyed WebContents');
-    this.sent.push({ channel, args });
-  }
-  isDestroyed(): boolean {
-    return this.destroyed;
-  }
-  setWindowOpenHandler(handler: Parameters<Electron.WebContents['setWindowOpenHandler']>[0]): void {
-    this.windowOpenHandler = handler;
-  }
-  getURL(): string {
-    return this.url;
-  }
-}
-({}) as FakeWebContents satisfies Pick<
-  Electron.WebContents,
-  'id' | 'send' | 'isDestroyed' | 'setWindowOpenHandler' | 'getURL'
->;
-
-/** A frame as `event.senderFrame` shows it. */
-export interface FakeFrame {
-  url: string;
-}
-
-/** A `preventDefault`-able event, as Electron passes to `close` and `will-navigate`. */
-export function fakeEvent(): { defaultPrevented: boolean; preventDefault(): void } {
-  const e = {
-    defaultPrevented: false,
-    preventDefault() {
-      e.defaultPrevented = true;
-    },
-  };
-  return e;
-}
-
-export class BrowserWindow extends EventEmitter {
-  static readonly all: BrowserWindow[] = [];
-  static getAllWindows(): BrowserWindow[] {
-    return BrowserWindow.all.filter((w) => !w.destroyed);
-  }
-  static fromWebContents(wc: unknown): BrowserWindow | null {
-    return BrowserWindow.all.find((w) => w.webContents === wc && !w.destroyed) ?? null;
-  }
-
-  readonly webContents = new FakeWebContents();
-  readonly loaded: string[] = [];
-  visible = false;
-  destroyed = false;
-  focused = false;
-  minimized = false;
-
-  constructor(readonly options: Electron.BrowserWindowConstructorOptions = {}) {
-    super();
-    this.visible = options.show !== false;
-    BrowserWindow.all.push(this);
-  }
-  loadFile(filePath: string, options?: Electron.LoadFileOptions): Promise<void> {
-    this.loaded.push(options?.hash ? `${filePath}#${options.hash}` : filePath);
-    this.webContents.url = `file://${filePath}`;
-    return Promise.resolve();
-  }
-  show(): void {
-    this.visible = true;
-  }
-  hide(): void {
-    this.visible = false;
-  }
-  focus(): void {
-    this.focused = true;
-  }
-  isVisible(): boolean {
-    return this.visible;
-  }
-  isMinimized(): boolean {
-    return this.minimized;
-  }
-  restore(): void {
-    this.minimized = false;
-  }
-  isDestroyed(): boolean {
-    return this.destroyed;
-  }
-  /** Emits `close` (cancellable); destroys unless a listener prevented it. */
-  close(): void {
-    const e = fakeEvent();
-    this.emit('close', e);
-    if (!e.defaultPrevented) this.destroy();
-  }
-  destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    this.visible = false;
-    this.webContents.destroyed = true;
-    this.emit('closed');
-  }
-  setMenuBarVisibility(_visible: boolean): void {}
-}
-({}) as BrowserWindow satisfies Pick<
-  Electron.BrowserWindow,
-  | 'loadFile'
-  | 'show'
-  | 'hide'
-  | 'focus'
-  | 'isVisible'
-  | 'isMinimized'
-  | 'restore'
-  | 'isDestroyed'
-  | 'close'
-  | 'destroy'
-  | 'setMenuBarVisibility'
->;
-
-// ---------------------------------------------------------------------------------------------
-// nativeImage, Tray, Menu
-
-export class FakeNativeImage {
-  template = false;
-  constructor(readonly path: string) {}
-  isEmpty(): boolean {
-    return this.path === '';
-  }
-  setTemplateImage(option: boolean): void {
-    this.template = option;
-  }
-  isTemplateImage(): boolean {
-    return this.template;
-  }
-}
-({}) as FakeNativeImage satisfies Pick<
-  Electron.NativeImage,
-  'isEmpty' | 'setTemplateImage' | 'isTemplateImage'
->;
-
-export const nativeImage = {
-  createFromPath(path: string): FakeNativeImage {
-    return new FakeNativeImage(path);
-  },
-  createEmpty(): FakeNativeImage {
-    return new FakeNativeImage('');
-  },
+// Electron's default when the last window closes outside a quit: emit window-all-closed, and quit
+// when nobody listens (a tray app must listen, or closing its window ends it).
+BrowserWindow.onDestroyed = () => {
+  if (app.quitting || app.quitted || BrowserWindow.getAllWindows().length > 0) return;
+  if (app.listenerCount('window-all-closed') > 0) app.emit('window-all-closed');
+  else app.quit();
 };
-
-/** A built menu: the fake keeps the template as data. */
-export class Menu {
-  static built: Menu[] = [];
-  static buildFromTemplate(template: Electron.MenuItemConstructorOptions[]): Menu {
-    const m = new Menu(template);
-    Menu.built.push(m);
-    return m;
-  }
-  constructor(readonly template: Electron.MenuItemConstructorOptions[]) {}
-  /** Click the item with this id, as a user would. */
-  click(id: string): void {
-    const item = this.template.find((i) => i.id === id);
-    if (!item) throw new Error(`fake Menu: no item ${id}`);
-    if (item.enabled === false) throw new Error(`fake Menu: item ${id} is disabled`);
-    (item.click as ((...a: unknown[]) => void) | undefined)?.({ id, checked: item.checked }, undefined, {});
-  }
-}
-
-export class Tray extends EventEmitter {
-  static instances: Tray[] = [];
-  /** Make the next constructions throw (no tray host, e.g. some Linux desktops). */
-  static failNext = false;
-
-  image: FakeNativeImage | string;
-  tooltip = '';
-  title = '';
-  menu: Menu | null = null;
-  destroyed = false;
-  readonly imageHistory: (FakeNativeImage | string)[] = [];
-  popUps = 0;
-
-  constructor(image: FakeNativeImage | string, _guid?: string) {
-    super();
-    if (Tray.failNext) throw new Error('fake Tray: no tray host');
-    this.image = image;
-    this.imageHistory.push(image);
-    Tray.instances.push(this);
-  }
-  setImage(image: FakeNativeImage | string): void {
-    this.image = image;
-    this.imageHistory.push(image);
-  }
-  setToolTip(toolTip: string): void {
-    this.tooltip = toolTip;
-  }
-  setTitle(title: string): void {
-    this.title = title;
-  }
-  setContextMenu(menu: Menu | null): void {
-    this.menu = menu;
-  }
-  popUpContextMenu(): void {
-    this.popUps++;
-  }
-  destroy(): void {
-    this.destroyed = true;
-  }
-  isDestroyed(): boolean {
-    return this.destroyed;
-  }
-  /** The path of the current image. */
-  imagePath(): string {
-    return typeof this.image === 'string' ? this.image : this.image.path;
-  }
-}
-({}) as Tray satisfies Pick<
-  Electron.Tray,
-  'setToolTip' | 'setTitle' | 'popUpContextMenu' | 'destroy' | 'isDestroyed'
->;
 
 // ---------------------------------------------------------------------------------------------
 // Notification, shell, dialog
 
+/** The AppUserModelId of the Start-menu shortcut electron-builder's NSIS installer makes: its `appId`. */
+function installerAppId(): string | null {
+  try {
+    const yml = readFileSync(join(app.appPath, 'electron-builder.yml'), 'utf8');
+    return /^appId:\s*(\S+)\s*$/m.exec(yml)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `show()` can fail: `failNext` makes the next one emit `failed` (Electron's Windows event). On
+ * Windows a toast whose AppUserModelId has no Start-menu shortcut is dropped by the OS without any
+ * event, so the fake drops it too unless the app set the installer's id.
+ */
 export class Notification extends EventEmitter {
   static shown: Notification[] = [];
+  static dropped: Notification[] = [];
+  static failed: Notification[] = [];
   static supported = true;
+  static failNext: string | null = null;
   static isSupported(): boolean {
     return Notification.supported;
   }
@@ -340,7 +293,19 @@ export class Notification extends EventEmitter {
     super();
   }
   show(): void {
+    const failure = Notification.failNext;
+    if (failure !== null) {
+      Notification.failNext = null;
+      Notification.failed.push(this);
+      setImmediate(() => this.emit('failed', fakeEvent(), failure));
+      return;
+    }
+    if (fakeEnv.platform === 'win32' && app.currentAppUserModelId() !== installerAppId()) {
+      Notification.dropped.push(this);
+      return;
+    }
     Notification.shown.push(this);
+    setImmediate(() => this.emit('show', fakeEvent()));
   }
   close(): void {}
 }
@@ -405,19 +370,22 @@ class FakeIpcMain extends EventEmitter {
 export const ipcMain = new FakeIpcMain();
 ipcMain satisfies Pick<Electron.IpcMain, 'handle' | 'removeHandler'>;
 
-/** Build an invoke event from a window (its webContents) and the frame URL. */
+/**
+ * Build an invoke event from a window. `frame`: 'main' = the window's main frame (as loaded),
+ * `{ url }` = an iframe of it with that URL, null = a frame that navigated away or was destroyed.
+ */
 export function invokeEventFrom(
   win: BrowserWindow | FakeWebContents,
-  frameUrl: string | null,
+  frame: 'main' | { url: string } | null,
 ): FakeInvokeEvent {
   const sender = win instanceof BrowserWindow ? win.webContents : win;
-  return {
-    sender,
-    senderFrame: frameUrl === null ? null : { url: frameUrl },
-    frameId: 1,
-    processId: 1,
-    type: 'frame',
-  };
+  const senderFrame =
+    frame === 'main'
+      ? sender.mainFrame
+      : frame === null
+        ? null
+        : { url: frame.url, parent: sender.mainFrame };
+  return { sender, senderFrame, frameId: 1, processId: 1, type: 'frame' };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,20 +438,36 @@ ipcRenderer satisfies Pick<Electron.IpcRenderer, 'invoke'>;
 
 /** Reset every recorded call and instance between tests. */
 export function resetElectronFake(): void {
+  fakeEnv.platform = 'linux';
+  fakeEnv.macLoginItemNeedsApproval = false;
   app.removeAllListeners();
   app.allowQuit(false);
   app.quitCalls = 0;
+  app.quitted = false;
+  app.quitting = false;
   app.exitCodes = [];
   app.calls.length = 0;
   app.isPackaged = false;
-  app.loginItem = { openAtLogin: false, args: [] };
+  app.appPath = process.cwd();
+  app.runEntries.clear();
+  app.macStatus = 'not-registered';
+  app.wasOpenedAtLogin = false;
   app.loginItemCalls.length = 0;
+  app.appUserModelId = null;
+  app.ready = true;
+  app.hardwareAccelerationDisabled = false;
+  app.otherInstanceRunning = false;
+  app.focusCalls = [];
   BrowserWindow.all.length = 0;
+  session.defaultSession = new FakeSession();
   Tray.instances = [];
-  Tray.failNext = false;
   Menu.built = [];
+  Menu.applicationMenu = undefined;
   Notification.shown = [];
+  Notification.dropped = [];
+  Notification.failed = [];
   Notification.supported = true;
+  Notification.failNext = null;
   shell.opened.length = 0;
   dialog.errorBoxes.length = 0;
   ipcMain.handlers.clear();
@@ -501,6 +485,7 @@ const electron = {
   Menu,
   nativeImage,
   Notification,
+  session,
   shell,
   dialog,
   ipcMain,

@@ -39,6 +39,7 @@ export async function serveCommand({ ctx, io, values }: Invocation): Promise<num
   const core = await createLunaCore({ dataDir: ctx.dataDir, settingsStore, simulatorPath, comfy });
 
   let server: ControlServer | undefined;
+  let quitServe: (() => void) | null = null;
   try {
     server = await startControlServer({
       core,
@@ -51,6 +52,8 @@ export async function serveCommand({ ctx, io, values }: Invocation): Promise<num
         io.stdout.write(`Another launch asked for the panel: ${url}\n`);
         if (url && !values['no-open']) openInBrowser(url);
       },
+      // `luna-tray quit`: the same stop as Ctrl+C.
+      onQuit: () => quitServe?.(),
     });
   } catch (e) {
     await core.dispose({ keepDaemon: true });
@@ -101,6 +104,7 @@ export async function serveCommand({ ctx, io, values }: Invocation): Promise<num
           },
         );
     };
+    quitServe = () => stop('quit');
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('unhandledRejection', (e) =>

@@ -43,6 +43,8 @@ export interface ControlServerOptions {
   staticDir: string | null;
   /** `POST /app/show`: a second instance (or the CLI) asks us to show the window. */
   onShow: () => void;
+  /** `POST /app/quit` (`luna-tray quit`): exit the app or `serve`, as its own Exit does. */
+  onQuit?: () => void;
   version: string;
   /** Request body limit (413 beyond it). */
   maxBodyBytes?: number;
@@ -242,6 +244,13 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       await readJson(req);
       opts.onShow();
       return sendJson(res, 200, { status: 'ok', message: 'shown' });
+    }
+    if (path === '/app/quit' && method === 'POST') {
+      await readJson(req);
+      if (!opts.onQuit) throw new HttpError(404, 'this Luna Tray cannot be quit through the control API');
+      // Answer first: the exit sequence closes this server.
+      res.once('finish', () => opts.onQuit?.());
+      return sendJson(res, 202, { status: 'ok', message: 'quitting' });
     }
     if (path === PANEL_URL_PATH && method === 'POST') {
       await readJson(req);

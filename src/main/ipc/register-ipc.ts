@@ -31,18 +31,22 @@ function pageOf(url: string): string | null {
 }
 
 /**
- * Sender check: the frame's URL must be our bundled renderer file AND the sender must be one of our
- * windows' webContents (B: `BrowserWindow.fromWebContents`). A navigated-away or destroyed frame
- * (`senderFrame === null`) is refused.
+ * Sender check: the sender must be our panel's webContents (B: one of our windows), the frame its
+ * MAIN frame (no iframe), showing the page the panel loaded. The page URL is the one Electron itself
+ * recorded for the panel (`pageUrl`), never one rebuilt from the file path: `pathToFileURL` and
+ * Electron's `loadFile` escape `%` differently, and every call would then be refused
+ * (docs/desktop.md). A navigated-away or destroyed frame (`senderFrame === null`) is refused.
  */
 export function createSenderCheck(opts: {
-  rendererUrl: string;
+  pageUrl: () => string | null;
   ownsWebContents: (wc: unknown) => boolean;
 }): SenderCheck {
-  const expected = pageOf(opts.rendererUrl);
   return (event) => {
-    const frameUrl = event.senderFrame?.url;
-    if (!frameUrl || expected === null || pageOf(frameUrl) !== expected) return false;
+    const frame = event.senderFrame;
+    if (!frame || frame.parent !== null) return false;
+    const expected = opts.pageUrl();
+    const page = pageOf(frame.url);
+    if (expected === null || page === null || page !== pageOf(expected)) return false;
     return opts.ownsWebContents(event.sender);
   };
 }

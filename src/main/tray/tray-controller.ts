@@ -15,6 +15,8 @@ export interface TrayState {
   instances: readonly ComfyInstance[];
   /** The OS login-item state (LoginItem.isEnabled()). */
   openAtLogin: boolean;
+  /** LoginItem.note(): why a registered item will not start. */
+  openAtLoginNote?: string | null;
 }
 
 /** What the tray shows right now (for e2e hooks and tests). */
@@ -33,43 +35,33 @@ export interface TrayControllerOptions {
   actions: Record<TrayAction, () => void | Promise<void>>;
   /** Left click on Windows/Linux (macOS opens the menu instead). */
   onClick: () => void;
-  /** Tray creation failed (no tray host): the host shows the window instead. */
-  onUnavailable: (error: unknown) => void;
   logError: (message: string, error: unknown) => void;
 }
 
 /** The Electron-owning tray object; create with `new`, call `create()` once, `update()` on change. */
 export class TrayController {
   private tray: Tray | null = null;
-  private failed = false;
   private view: TrayView | null = null;
   /** The image the tray shows (set at creation, then on each change). */
   private shownImage: string | null = null;
 
   constructor(private readonly opts: TrayControllerOptions) {}
 
-  /** Create the tray once. Returns false when the platform has no tray host (and reports it). */
-  create(): boolean {
-    if (this.tray) return true;
-    if (this.failed) return false;
+  /**
+   * Create the tray once. `new Tray()` does not fail without a tray host (it shows nothing), so the
+   * composition root asks tray-host.ts first and calls this only when a host exists.
+   */
+  create(): void {
+    if (this.tray) return;
     const state = this.opts.getState();
-    try {
-      const image = trayIconPath(this.opts.iconsDir, state.snapshot, this.opts.platform);
-      this.tray = new Tray(nativeImage.createFromPath(image));
-      this.shownImage = image;
-    } catch (e) {
-      // Some Linux desktops have no StatusNotifier/XEmbed host: new Tray() throws there. Latch the
-      // failure so nothing retries in a loop, and let the host fall back to a normal window (C).
-      this.failed = true;
-      this.opts.onUnavailable(e);
-      return false;
-    }
+    const image = trayIconPath(this.opts.iconsDir, state.snapshot, this.opts.platform);
+    this.tray = new Tray(this.image(image));
+    this.shownImage = image;
     if (this.opts.platform !== 'darwin') {
       // macOS: a click opens the context menu by itself. Windows/Linux: a click shows the window.
       this.tray.on('click', () => setImmediate(() => this.opts.onClick()));
     }
     this.update();
-    return true;
   }
 
   /** True when a tray exists. */
@@ -86,11 +78,12 @@ export class TrayController {
     const menu = buildTrayMenu(s.snapshot, s.settings, {
       hasComfyInstances: s.instances.length > 0 || s.settings.comfyui.instances.length > 0,
       openAtLogin: s.openAtLogin,
+      openAtLoginNote: s.openAtLoginNote ?? null,
     });
     const prev = this.view;
     this.view = { imagePath, tooltip, menu };
     if (this.shownImage !== imagePath) {
-      this.tray.setImage(nativeImage.createFromPath(imagePath));
+      this.tray.setImage(this.image(imagePath));
       this.shownImage = imagePath;
     }
     if (prev?.tooltip !== tooltip) this.tray.setToolTip(tooltip);
@@ -101,7 +94,7 @@ export class TrayController {
     }
   }
 
-  /** What is on screen now (null before `create()` or without a tray host). */
+  /** What is on screen now (null before `create()`, e.g. without a tray host). */
   current(): TrayView | null {
     return this.view;
   }
@@ -115,6 +108,13 @@ export class TrayController {
         .then(() => this.opts.actions[action]())
         .catch((e: unknown) => this.opts.logError(`tray action ${action} failed`, e));
     });
+  }
+
+  /** Electron reads the file now and returns an EMPTY image (an invisible icon) when it cannot. */
+  private image(path: string): Electron.NativeImage {
+    const image = nativeImage.createFromPath(path);
+    if (image.isEmpty()) this.opts.logError(`tray icon ${path} is missing or unreadable`, null);
+    return image;
   }
 
   /** Destroy the tray (on exit). */

@@ -53,6 +53,8 @@ export interface TrayMenuFacts {
   hasComfyInstances: boolean;
   /** What the OS really has registered as a login item (not the settings mirror). */
   openAtLogin: boolean;
+  /** Why the login item will not start although registered (LoginItem.note()), if anything. */
+  openAtLoginNote?: string | null;
 }
 
 /** "6.1" for 6.08, "24" for 24.0: one decimal, no trailing ".0". */
@@ -111,7 +113,7 @@ export function buildTrayMenu(
     {
       id: 'open-at-login',
       type: 'checkbox',
-      label: 'Open at login',
+      label: facts.openAtLoginNote ? `Open at login (${facts.openAtLoginNote})` : 'Open at login',
       enabled: true,
       checked: facts.openAtLogin,
     },

@@ -19,7 +19,14 @@ export interface PanelWindowOptions {
   shouldReallyClose: () => boolean;
   /** The window was really closed (not hidden). */
   onClosed?: () => void;
+  /** Bring the app to the front (macOS: `app.focus({ steal: true })`; a window focus is not enough). */
+  focusApp?: () => void;
+  /** The page failed to load, or the renderer died and was reloaded. */
+  logError?: (message: string, error?: unknown) => void;
 }
+
+/** At most this many automatic reloads after `render-process-gone` per minute (no crash loop). */
+export const MAX_RELOADS_PER_MINUTE = 3;
 
 /** Window size: enough for the log table and the settings form side by side with the status. */
 export const PANEL_SIZE = { width: 900, height: 640, minWidth: 640, minHeight: 420 } as const;
@@ -29,12 +36,24 @@ export class PanelWindow {
   private win: BrowserWindow | null = null;
   private loaded = false;
   private pendingView: PanelView | null = null;
+  /** The URL Electron gave the page loadFile opened (the IPC sender check compares with it). */
+  private page: string | null = null;
+  private reloads: number[] = [];
 
   constructor(private readonly opts: PanelWindowOptions) {}
 
   /** The live window, if any. */
   get window(): BrowserWindow | null {
     return this.win && !this.win.isDestroyed() ? this.win : null;
+  }
+
+  /**
+   * The URL of the panel's page as Electron loaded it (recorded at the first main-frame navigation,
+   * before any page script runs). Never rebuilt from the file path: Electron's `loadFile` and
+   * `pathToFileURL` escape `%` differently (docs/desktop.md).
+   */
+  get pageUrl(): string | null {
+    return this.window ? this.page : null;
   }
 
   /** True when `webContents` belongs to our panel (the IPC sender check). */
@@ -63,6 +82,7 @@ export class PanelWindow {
     });
     this.win = win;
     this.loaded = false;
+    this.page = null;
     if (opts.showWhenReady) win.once('ready-to-show', () => win.show());
 
     // The page opens nothing: links to the outside go to the user's browser, everything else is denied.
@@ -71,6 +91,22 @@ export class PanelWindow {
       return { action: 'deny' };
     });
     win.webContents.on('will-navigate', (event: Electron.Event) => event.preventDefault());
+    win.webContents.on('did-navigate', (_event: Electron.Event, url: string) => {
+      this.page ??= url;
+    });
+    // A crashed or killed renderer leaves a blank window: reload it, a few times a minute at most.
+    win.webContents.on(
+      'render-process-gone',
+      (_event: Electron.Event, details: Electron.RenderProcessGoneDetails) => {
+        this.opts.logError?.(`the panel's renderer is gone (${details.reason})`);
+        const now = Date.now();
+        this.reloads = this.reloads.filter((t) => now - t < 60_000);
+        if (details.reason === 'clean-exit' || this.reloads.length >= MAX_RELOADS_PER_MINUTE) return;
+        this.reloads.push(now);
+        this.loaded = false;
+        win.webContents.reload();
+      },
+    );
     win.webContents.on('did-finish-load', () => {
       this.loaded = true;
       if (this.pendingView) {
@@ -90,7 +126,10 @@ export class PanelWindow {
       this.opts.onClosed?.();
     });
 
-    void win.loadFile(this.opts.rendererIndexPath);
+    // Electron rejects for a missing file (a broken package): say so instead of an unhandled rejection.
+    win.loadFile(this.opts.rendererIndexPath).catch((e: unknown) => {
+      this.opts.logError?.(`the panel page ${this.opts.rendererIndexPath} did not load`, e);
+    });
     return win;
   }
 
@@ -106,6 +145,7 @@ export class PanelWindow {
     // A new window shows itself on ready-to-show (no white flash); an existing one shows now.
     if (!created) win.show();
     win.focus();
+    this.opts.focusApp?.();
   }
 
   /** Hide the window (it stays loaded). */
