@@ -163,6 +163,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/comfy.js')).comfyCommand,
   },
   {
+    name: 'gpus',
+    group: 'ComfyUI',
+    summary: 'GPUs and who holds their VRAM (Luna daemon, ComfyUI, other)',
+    details:
+      'NVIDIA via nvidia-smi (per process), AMD via sysfs (per GPU); --json prints a list of GPUs,\n' +
+      'each with its processes as {pid, name, usedMiB, role}.',
+    options: {},
+    load: async () => (await import('./commands/gpus.js')).gpusCommand,
+  },
+  {
     name: 'free',
     group: 'ComfyUI',
     summary: 'Free VRAM: unload the daemon + POST /free on every instance',

@@ -195,7 +195,10 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       return invoke(res, channel, await readJson(req));
     }
     const luna = /^\/luna\/daemon\/([a-z-]+)$/.exec(path)?.[1];
-    if (luna === 'status' && method === 'GET') return sendJson(res, 200, lunaStatusJson(core.snapshot()));
+    if (luna === 'status' && method === 'GET') {
+      const comfy = await core.handlers['comfy:list-instances']({});
+      return sendJson(res, 200, lunaStatusJson(core.snapshot(), comfy.ok ? comfy.value.instances : []));
+    }
     const deviceMethod = core.devices ? deviceRouteMethod(path) : null;
     if (deviceMethod && core.devices) {
       if (method !== deviceMethod)

@@ -1,5 +1,7 @@
 import { colorOf } from '../../shared/daemon-status.js';
+import type { ComfyInstance } from '../../shared/comfy-instance.js';
 import type { DaemonSnapshot } from '../../shared/snapshot.js';
+import { comfyuiVram } from '../gpu/comfy-vram.js';
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 const basename = (p: string) => p.split(/[\\/]/).pop() ?? p;
@@ -45,7 +47,10 @@ export type StatusFacts = ReturnType<typeof statusFacts>;
  * `GET /luna/daemon/status`: the field names of the original ComfyUI-side route (spec §13) built
  * from our snapshot, plus ours (`statusFacts`). The CLI's `status --json` prints it.
  */
-export function lunaStatusJson(snap: DaemonSnapshot): Record<string, unknown> {
+export function lunaStatusJson(
+  snap: DaemonSnapshot,
+  comfyInstances: readonly ComfyInstance[] = [],
+): Record<string, unknown> {
   const info = snap.info;
   const running = snap.status.state === 'running';
   const ours = statusFacts(snap);
@@ -85,7 +90,7 @@ export function lunaStatusJson(snap: DaemonSnapshot): Record<string, unknown> {
     weight_registry_models: Array.isArray(info.raw.weight_registry_models)
       ? info.raw.weight_registry_models
       : [],
-    comfyui_vram: {},
+    comfyui_vram: comfyuiVram(comfyInstances),
     ...ours,
   };
 }
