@@ -164,7 +164,7 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
   disposers.push(
     api.onConnection((connected) => {
       if (!connected) {
-        setText(banner, 'Disconnected from the Luna Tray server: reconnecting…');
+        setText(banner, 'Waiting for Luna Tray… (the connection to its server was lost; reconnecting)');
         setHidden(banner, false);
         root.dataset.connected = 'false';
         if (!probeTimer) {

@@ -3,7 +3,8 @@ import type { LogPage } from '../../shared/contract/invoke.js';
 import { ApiClient } from '../api-client.js';
 import type { Invocation } from '../command-table.js';
 import { EXIT, UsageError } from '../context.js';
-import { formatEntry } from '../output.js';
+import { formatEntry, type Io } from '../output.js';
+import { createRetryTimer } from '../../shared/retry-timer.js';
 
 /** `luna-tray logs [-n N] [-f] [--level L] [--json]`. */
 export async function logsCommand({ ctx, io, values }: Invocation): Promise<number> {
@@ -45,42 +46,96 @@ export async function logsCommand({ ctx, io, values }: Invocation): Promise<numb
   }
   if (!values.follow) return EXIT.ok;
 
-  // Follow: push events, re-syncing from the last seq after every (re)connect so nothing is
-  // missed or printed twice.
+  return follow(api, io, lastSeq, page, print);
+}
+
+/** Reconnect delays of `logs -f`: quick at first, never more often than every 5 s in a long outage. */
+export const FOLLOW_BACKOFF = { initialMs: 250, maxMs: 5_000 };
+
+/**
+ * `logs -f`: push events, re-synced by sequence number after every (re)connect, so nothing is
+ * missed or printed twice. A lost connection schedules ONE retry (see createRetryTimer): the socket
+ * reports a loss as `error` and then `close`, and retrying from both multiplied the reconnects.
+ */
+function follow(
+  api: ApiClient,
+  io: Io,
+  startSeq: number,
+  page: (since: number) => Promise<LogPage>,
+  print: (e: LogEntry) => void,
+): Promise<number> {
   return new Promise<number>((resolve) => {
+    let lastSeq = startSeq;
     let close: (() => void) | null = null;
     let stopped = false;
+    let waiting = false;
+    /** Pushes that arrive while the gap is being fetched wait here, so the order holds. */
+    let held: LogEntry[] | null = null;
+    const retry = createRetryTimer(FOLLOW_BACKOFF);
+    const emit = (entries: readonly LogEntry[]) => {
+      for (const e of entries) {
+        if (e.seq <= lastSeq) continue;
+        lastSeq = e.seq;
+        print(e);
+      }
+    };
+    const resync = async () => {
+      held = [];
+      try {
+        for (;;) {
+          const p = await page(lastSeq);
+          if (p.lastSeq < lastSeq) {
+            // A new Luna Tray (its log starts again at 1): follow the new log from its start.
+            io.stderr.write('Luna Tray restarted: following its new log.\n');
+            lastSeq = Math.max(0, p.firstSeq - 1);
+            continue;
+          }
+          if (p.firstSeq > lastSeq + 1 && lastSeq > 0) {
+            io.stderr.write(`(${p.firstSeq - lastSeq - 1} entries left the log buffer while disconnected)\n`);
+          }
+          emit(p.entries);
+          if (p.entries.length === 0 || lastSeq >= p.lastSeq) break;
+        }
+      } catch {
+        // The connection went again: its close handler schedules the next try.
+      }
+      const pending = held;
+      held = null;
+      emit(pending);
+    };
+    const lost = () => {
+      close = null;
+      if (stopped) return;
+      if (!waiting) io.stderr.write('waiting for Luna Tray…\n');
+      waiting = true;
+      retry.schedule(connect);
+    };
     const connect = () => {
+      if (stopped) return;
+      let ended = false;
       close = api.events(
         (m) => {
           if (m.type !== 'logs:appended') return;
-          for (const e of m.data.entries) {
-            if (e.seq <= lastSeq) continue;
-            lastSeq = e.seq;
-            print(e);
-          }
+          if (held) held.push(...m.data.entries);
+          else emit(m.data.entries);
         },
         () => {
-          if (stopped) return;
-          setTimeout(connect, 1_000);
+          if (ended) return; // `error` and `close` for the same loss: one retry
+          ended = true;
+          lost();
         },
         () => {
-          void page(lastSeq).then(
-            (p) => {
-              for (const e of p.entries) {
-                if (e.seq <= lastSeq) continue;
-                lastSeq = e.seq;
-                print(e);
-              }
-            },
-            () => undefined,
-          );
+          retry.reset();
+          if (waiting) io.stderr.write('reconnected to Luna Tray.\n');
+          waiting = false;
+          void resync();
         },
       );
     };
     connect();
     io.signal.addEventListener('abort', () => {
       stopped = true;
+      retry.cancel();
       close?.();
       resolve(EXIT.ok);
     });

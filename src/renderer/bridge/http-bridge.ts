@@ -7,6 +7,7 @@ import {
   type InvokeResponse,
 } from '../../shared/contract/invoke.js';
 import type { RendererApi } from '../../shared/contract/renderer-api.js';
+import { createRetryTimer } from '../../shared/retry-timer.js';
 import {
   apiErrorCodeSchema,
   apiErrorSchema,
@@ -61,8 +62,12 @@ export function createHttpBridge(opts: HttpBridgeOptions): HttpBridge {
   const connectionListeners = new Set<(connected: boolean) => void>();
   let connected: boolean | null = null;
   let socket: SocketLike | null = null;
-  let retryDelay = backoff.initial;
-  let retryTimer: unknown = null;
+  const retry = createRetryTimer({
+    initialMs: backoff.initial,
+    maxMs: backoff.max,
+    setTimeout: setT,
+    clearTimeout: clearT,
+  });
   let disposed = false;
 
   const setConnected = (value: boolean) => {
@@ -104,7 +109,6 @@ export function createHttpBridge(opts: HttpBridgeOptions): HttpBridge {
 
   const connect = () => {
     if (disposed) return;
-    retryTimer = null;
     let s: SocketLike;
     try {
       s = createSocket(wsUrlOf(base));
@@ -114,7 +118,7 @@ export function createHttpBridge(opts: HttpBridgeOptions): HttpBridge {
     }
     socket = s;
     s.onopen = () => {
-      retryDelay = backoff.initial;
+      retry.reset();
       setConnected(true);
     };
     s.onmessage = (ev) => onMessage(ev.data);
@@ -130,10 +134,7 @@ export function createHttpBridge(opts: HttpBridgeOptions): HttpBridge {
   };
 
   const scheduleReconnect = () => {
-    if (disposed || retryTimer !== null) return;
-    const delay = retryDelay;
-    retryDelay = Math.min(backoff.max, retryDelay * 2);
-    retryTimer = setT(connect, delay);
+    if (!disposed) retry.schedule(connect);
   };
 
   const invoke = async <K extends InvokeChannel>(
@@ -194,7 +195,7 @@ export function createHttpBridge(opts: HttpBridgeOptions): HttpBridge {
     },
     dispose() {
       disposed = true;
-      if (retryTimer !== null) clearT(retryTimer);
+      retry.cancel();
       const s = socket;
       socket = null;
       s?.close(1000, 'panel closed');
