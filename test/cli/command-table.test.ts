@@ -2,7 +2,7 @@
 // with its usage only (never running), unknown commands and options exit 2 with a suggestion.
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/command-table.js';
 import { bashCompletion, fishCompletion, zshCompletion } from '../../src/cli/completion.js';
 import { main } from '../../src/cli/index.js';
+import { identityProof } from '../../src/core/control/auth.js';
 import type { Io } from '../../src/cli/output.js';
 
 function makeIo(): { io: Io; out: () => string; err: () => string } {
@@ -29,6 +30,7 @@ function makeIo(): { io: Io; out: () => string; err: () => string } {
   };
 }
 
+const TOKEN = 'command-table-test-token';
 let server: Server;
 let port: number;
 let requests: string[] = [];
@@ -38,8 +40,15 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'luna-cli-table-'));
   port = await getPort();
   // A stand-in server that records every request: a command asked only for help must send none.
+  await writeFile(join(dataDir, 'control-token'), TOKEN, { mode: 0o600 });
   server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    requests.push(`${req.method} ${url.pathname}`);
+    if (url.pathname === '/app/identity') {
+      // The CLI sends the token only to a holder that proves it knows it.
+      const proof = identityProof(TOKEN, url.searchParams.get('nonce') ?? '', port);
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ proof }));
+    }
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"value":{"message":"done"}}');
   });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
@@ -93,7 +102,7 @@ describe('luna-tray help', () => {
     requests = [];
     const r = await run('stop');
     expect(r.code).toBe(0);
-    expect(requests).toEqual(['POST /api/daemon/stop']);
+    expect(requests).toEqual(['GET /app/identity', 'POST /api/daemon/stop']);
   });
 });
 

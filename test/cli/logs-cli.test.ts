@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,6 +13,7 @@ import getPort from 'get-port';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 
+import { identityProof } from '../../src/core/control/auth.js';
 import type { LogEntry } from '../../src/shared/log-entry.js';
 import { killAllTracked, sleep, track, waitFor } from '../helpers/processes.js';
 import { CLI } from '../helpers/serve.js';
@@ -24,6 +25,13 @@ function fakeControlServer(log: LogEntry[]) {
   const clients = new Set<WebSocket>();
   const wss = new WebSocketServer({ noServer: true });
   const server: Server = createHttpServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname === '/app/identity') {
+      // The CLI sends the token only to a holder that proves it knows it.
+      const port = (server.address() as AddressInfo).port;
+      const proof = identityProof(TOKEN, url.searchParams.get('nonce') ?? '', port);
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ proof }));
+    }
     if (req.headers.authorization !== `Bearer ${TOKEN}`) return void res.writeHead(401).end();
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
