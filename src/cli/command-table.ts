@@ -89,6 +89,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/open.js')).openCommand,
   },
   {
+    name: 'quit',
+    group: 'Headless mode',
+    summary: 'exit the running Luna Tray (app or serve) as its Exit does; waits until it is gone',
+    options: {},
+    load: async () => (await import('./commands/quit.js')).quitCommand,
+  },
+  {
     name: 'status',
     group: 'Daemon',
     summary: 'state, PID, uptime, restarts, models, VRAM',

@@ -28,7 +28,10 @@ export function parseFlags(argv: readonly string[]): MainFlags {
   };
 }
 
-/** The CLI's commands (`luna-tray --help`): the desktop app must not take them for its own. */
+/**
+ * The CLI's commands (`luna-tray --help`): the desktop app must not take them for its own. A copy,
+ * not an import, so the main bundle does not pull in the CLI (test/main/login-env.test.ts compares).
+ */
 export const CLI_COMMANDS: readonly string[] = [
   'serve',
   'open',
@@ -45,6 +48,7 @@ export const CLI_COMMANDS: readonly string[] = [
   'run',
   'convert',
   'quit',
+  'completion',
   'help',
 ];
 

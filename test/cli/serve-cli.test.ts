@@ -232,6 +232,23 @@ describe('luna-tray serve + CLI (real processes)', () => {
     expect(cli(e, ['status']).status).toBe(3);
   });
 
+  it('`luna-tray quit` stops serve and its daemon, and returns once both are gone', async () => {
+    const e = await env();
+    const s = await startServe(e);
+    await waitFor(
+      () => JSON.parse(cli(e, ['status', '--json']).stdout).state === 'running',
+      'running',
+      20_000,
+    );
+    const pid = daemonPid(e)!;
+    const q = await cliAsync(e, ['quit']);
+    expect(q.status, q.stderr).toBe(0);
+    expect(q.stdout).toContain('Luna Tray quit.');
+    expect((await s.exited).code).toBe(0);
+    await waitForPidGone(pid, 5_000);
+    expect(cli(e, ['quit']).status).toBe(3);
+  });
+
   it('serve killed with SIGKILL → the next serve adopts its daemon through the PID file', async () => {
     const e = await env([['app.keepDaemonOnExit', 'false']]);
     const s = await startServe(e);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { cliCommandIn, cliRefusal } from '../../src/main/flags.js';
+import { COMMANDS } from '../../src/cli/command-table.js';
+import { CLI_COMMANDS, cliCommandIn, cliRefusal } from '../../src/main/flags.js';
 import { demoteWindowsApps, importUserPath, loginShellPath, mergePath } from '../../src/main/login-env.js';
 import type { CommandRunner } from '../../src/main/tray/tray-host.js';
 
@@ -54,5 +55,6 @@ describe('the desktop app refuses CLI commands', () => {
     // macOS Finder's -psn_ argument and unknown words are not commands.
     expect(cliCommandIn(['/Applications/Luna Tray.app/x', '-psn_0_123', 'whatever'], true)).toBeNull();
     expect(cliRefusal('stop')).toMatch(/npx luna-tray stop/);
+    expect([...CLI_COMMANDS].sort()).toEqual(COMMANDS.map((c) => c.name).sort());
   });
 });

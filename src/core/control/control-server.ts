@@ -10,6 +10,7 @@ import { EVENT_CHANNELS, type EventChannel } from '../../shared/contract/events.
 import {
   HTTP_ROUTES,
   EVENTS_PATH,
+  APP_QUIT_PATH,
   PANEL_URL_PATH,
   type PanelUrlReply,
 } from '../../shared/contract/http-routes.js';
@@ -248,7 +249,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       opts.onShow();
       return sendJson(res, 200, { status: 'ok', message: 'shown' });
     }
-    if (path === '/app/quit' && method === 'POST') {
+    if (path === APP_QUIT_PATH && method === 'POST') {
       await readJson(req);
       if (!opts.onQuit) throw new HttpError(404, 'this Luna Tray cannot be quit through the control API');
       // Answer first: the exit sequence closes this server.

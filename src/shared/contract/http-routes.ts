@@ -20,6 +20,9 @@ export const EVENTS_PATH = '/api/events';
  * code. The CLI's `open` reads this reply.
  */
 export const PANEL_URL_PATH = '/app/panel-url';
+
+/** `POST /app/quit` → 202, then the app (or `serve`) runs its Exit: `luna-tray quit`. */
+export const APP_QUIT_PATH = '/app/quit';
 export interface PanelUrlReply {
   url: string;
 }
