@@ -4,7 +4,7 @@
  * process is killed by PID at the end.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -135,4 +135,61 @@ describe('an impostor on the control port (real CLI processes)', () => {
     expect(seen()).not.toContain(token);
     expect(seen()).not.toContain('/app/show');
   });
+});
+
+describe('settings on a full disk (real serve under a file-size limit)', () => {
+  // RLIMIT_FSIZE gives real short writes from the kernel (Node ignores SIGXFSZ): what a nearly full
+  // disk does. bash's `ulimit -f` counts KiB. Not on Windows (no ulimit there).
+  it.skipIf(process.platform === 'win32')(
+    'PUT /settings that does not fit → 500 naming the disk error, settings.json intact; a small change still saves',
+    async () => {
+      const e = await quietEnv();
+      const path = join(e.dataDir, 'settings.json');
+      const before = readFileSync(path, 'utf8');
+      const child = spawn(
+        'bash',
+        [
+          '-c',
+          'ulimit -f 8 && exec "$0" "$@"',
+          process.execPath,
+          CLI,
+          '--data-dir',
+          e.dataDir,
+          '--port',
+          String(e.port),
+          'serve',
+          '--no-open',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
+      );
+      track(child.pid);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      await waitFor(() => /Panel: http/.test(out) || child.exitCode !== null, 'serve to start', 20_000);
+      expect(child.exitCode, out).toBeNull();
+      const token = readFileSync(join(e.dataDir, 'control-token'), 'utf8').trim();
+      const body = JSON.stringify({ daemon: { env: { BIG: 'x'.repeat(12_000) } } });
+      const res = await fetch(`http://127.0.0.1:${e.port}/settings`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body,
+      });
+      const reply = (await res.json()) as { ok: boolean; error?: { code: string; message: string } };
+      expect(res.status, JSON.stringify(reply).slice(0, 300)).toBe(500);
+      expect(reply.error?.code).not.toBe('invalid-input');
+      expect(reply.error?.message).toMatch(/not saved|could not/i);
+      expect(readFileSync(path, 'utf8')).toBe(before);
+      // A small change still fits and is saved.
+      const small = await fetch(`http://127.0.0.1:${e.port}/settings`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ daemon: { env: { SMALL: '1' } } }),
+      });
+      expect(small.status).toBe(200);
+      expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ daemon: { env: { SMALL: '1' } } });
+      child.kill('SIGTERM');
+      await exited(child);
+    },
+  );
 });

@@ -220,6 +220,8 @@ export async function createLunaCore(
     'settings:get': async () => ok({ settings: settings(), path: settingsStore.location }),
     'settings:update': async ({ patch }) => {
       const r = settingsStore.update(patch);
+      // A disk failure is not the caller's fault: a server error, never "invalid input".
+      if (!r.ok && r.saveError) return err('internal', `Settings not saved: ${r.saveError}`);
       if (!r.ok) {
         return err(
           'invalid-input',

@@ -1,6 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
+import { createFileAtomicSync, writeFileAtomicSync } from '../util/atomic-write.js';
 
 /** Name of the token file in the data directory (owner-only permissions). */
 export const TOKEN_FILE = 'control-token';
@@ -25,9 +27,9 @@ async function readValidToken(path: string): Promise<string | null> {
  * base64url) when missing or malformed. The file is (re)set to mode 0600. The token is kept across
  * server restarts so the CLI and an open panel keep working after a restart.
  *
- * Two instances launched at the same moment both find no token: each writes its candidate to a
- * temporary file and `link`s it into place, which creates the name only if it does not exist yet,
- * atomically and with the complete content. The loser reads the winner's token, so the token on disk
+ * Two instances launched at the same moment both find no token: each writes its candidate
+ * completely to a temporary file and `link`s it into place, which creates the name only if it does
+ * not exist yet (`createFileAtomicSync`). The loser reads the winner's token, so the token on disk
  * is always the one the server uses (a plain write let the loser overwrite it: every CLI call was
  * then refused).
  */
@@ -40,27 +42,34 @@ export async function loadOrCreateToken(dataDir: string): Promise<string> {
     return existing;
   }
   const token = randomBytes(32).toString('base64url');
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, `${token}\n`, { mode: 0o600 });
+  if (createFileAtomicSync(path, `${token}\n`)) return token;
+  const raced = await readValidToken(path);
+  if (raced) return raced;
+  // The existing file is malformed (not a concurrent creation): replace it.
+  await rewriteToken(path, token);
+  return token;
+}
+
+async function rewriteToken(path: string, token: string): Promise<void> {
+  await chmod(path, 0o600).catch(() => undefined);
+  writeFileAtomicSync(path, `${token}\n`);
+}
+
+/**
+ * Make sure `<dataDir>/control-token` holds `token` (the running server's): a file deleted or
+ * damaged while the server runs is written again, so the CLI is not locked out until a restart
+ * (docs/security.md §2). Returns true when it had to rewrite; never throws (a full disk is retried
+ * on the next call).
+ */
+export async function ensureTokenFile(dataDir: string, token: string): Promise<boolean> {
+  const path = join(dataDir, TOKEN_FILE);
+  if ((await readValidToken(path)) === token) return false;
   try {
-    try {
-      await link(tmp, path);
-      return token;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-        // A file system without hard links (FAT, some network shares): plain replace, as before.
-        await rename(tmp, path);
-        return token;
-      }
-    }
-    const raced = await readValidToken(path);
-    if (raced) return raced;
-    // The existing file is malformed (not a concurrent creation): replace it.
-    await rename(tmp, path);
-    return token;
-  } finally {
-    await rm(tmp, { force: true });
-    await chmod(path, 0o600).catch(() => undefined);
+    await mkdir(dataDir, { recursive: true });
+    if (!createFileAtomicSync(path, `${token}\n`)) await rewriteToken(path, token);
+    return true;
+  } catch {
+    return false;
   }
 }
 

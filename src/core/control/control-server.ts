@@ -290,7 +290,9 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       });
     }
     const handler = core.handlers[channel] as (req: unknown) => Promise<ApiResult<unknown>>;
-    sendJson(res, 200, await handler(parsed.data));
+    const r = await handler(parsed.data);
+    // The contract envelope travels with 200, except a server-side failure (a disk error on save).
+    sendJson(res, !r.ok && r.error.code === 'internal' ? 500 : 200, r);
   }
 
   /** The original routes' shape `{status, message}`, with honest HTTP codes (STYLE.md §8.4). */
@@ -320,7 +322,15 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   function sendResult(res: ServerResponse, r: ApiResult<unknown>): void {
     sendJson(
       res,
-      r.ok ? 200 : r.error.code === 'invalid-input' ? 400 : r.error.code === 'not-found' ? 404 : 200,
+      r.ok
+        ? 200
+        : r.error.code === 'invalid-input'
+          ? 400
+          : r.error.code === 'not-found'
+            ? 404
+            : r.error.code === 'internal'
+              ? 500
+              : 200,
       r,
     );
   }

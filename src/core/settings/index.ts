@@ -2,7 +2,7 @@
 export type { SettingsListener, SettingsStore, SettingsUpdateResult } from './settings-store.js';
 export { applySettingsPatch, findUnknownKeys } from './settings-store.js';
 export { MemorySettingsStore } from './memory-settings-store.js';
-export { JsonFileSettingsStore, repairSettings, writeFileAtomic } from './json-file-settings-store.js';
+export { JsonFileSettingsStore, repairSettings } from './json-file-settings-store.js';
 export type { JsonFileSettingsStoreOptions, SettingsReloadResult } from './json-file-settings-store.js';
 export { detectVersion, migrate, MigrationGapError, MIGRATIONS, V0_KEYS } from './migrations.js';
 export type { Migration, MigrationResult } from './migrations.js';

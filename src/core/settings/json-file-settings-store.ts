@@ -1,16 +1,4 @@
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { dirname } from 'node:path';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 
 import type { Settings } from '../../shared/settings-schema.js';
 import {
@@ -19,6 +7,7 @@ import {
   SETTINGS_VERSION,
   settingsSchema,
 } from '../../shared/settings-schema.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { migrate } from './migrations.js';
 import {
   findUnknownKeys,
@@ -56,32 +45,6 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * Write `text` to `path` atomically: a temporary file in the same directory (mode 0600), fsync,
- * then rename over the target, so a crash leaves either the old or the new file, never half of one.
- */
-export function writeFileAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'wx', 0o600);
-    writeSync(fd, text);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-  } catch (error) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // The temporary file may not exist (open failed); nothing to clean up then.
-    }
-    throw error;
-  }
 }
 
 /**
@@ -178,7 +141,7 @@ export class JsonFileSettingsStore implements SettingsStore {
   update(patch: unknown): SettingsUpdateResult {
     const previous = this.#settings;
     const { result, changed } = prepareSettingsUpdate(previous, patch, this.location, (next) =>
-      writeFileAtomic(this.location, `${JSON.stringify(next, null, 2)}\n`),
+      writeFileAtomicSync(this.location, `${JSON.stringify(next, null, 2)}\n`),
     );
     if (changed && result.ok) {
       this.#settings = result.settings;
@@ -206,7 +169,7 @@ export class JsonFileSettingsStore implements SettingsStore {
 
   #tryWrite(settings: Settings): void {
     try {
-      writeFileAtomic(this.location, `${JSON.stringify(settings, null, 2)}\n`);
+      writeFileAtomicSync(this.location, `${JSON.stringify(settings, null, 2)}\n`);
     } catch (error) {
       this.#warnings.push(`Could not save settings to ${this.location}: ${errorText(error)}`);
     }

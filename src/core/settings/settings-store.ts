@@ -7,7 +7,10 @@ import {
 } from '../../shared/settings-schema.js';
 
 /** Result of {@link SettingsStore.update}. */
-export type SettingsUpdateResult = { ok: true; settings: Settings } | { ok: false; issues: SettingsIssue[] };
+export type SettingsUpdateResult =
+  | { ok: true; settings: Settings }
+  /** `saveError`: the settings were valid but could not be written (disk full, I/O error, read-only file). */
+  | { ok: false; issues: SettingsIssue[]; saveError?: string };
 
 /** Called after every change with the new and the previous settings. */
 export type SettingsListener = (settings: Settings, previous: Settings) => void;
@@ -88,13 +91,8 @@ export function prepareSettingsUpdate(
     persist?.(result.settings);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return {
-      result: {
-        ok: false,
-        issues: [{ key: '', message: `could not save settings to ${location}: ${message}` }],
-      },
-      changed: false,
-    };
+    const saveError = `could not save settings to ${location}: ${message}`;
+    return { result: { ok: false, issues: [{ key: '', message: saveError }], saveError }, changed: false };
   }
   return { result, changed: true };
 }

@@ -1,4 +1,6 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 
 import { isPidAlive, processStartTime } from './processes.js';
 
@@ -16,8 +18,9 @@ export interface PidRecord {
 export class PidFile {
   constructor(readonly path: string) {}
 
+  /** Atomic (complete or not at all): a half-written record would lose track of a living daemon. */
   async write(record: PidRecord): Promise<void> {
-    await writeFile(this.path, JSON.stringify(record), { mode: 0o600 });
+    writeFileAtomicSync(this.path, JSON.stringify(record));
   }
 
   async read(): Promise<PidRecord | null> {
