@@ -193,7 +193,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: 'WORKFLOW.json',
     positionals: [1, 1],
     details:
-      'Outputs go to --out (default ./comfy-output) with a JSON sidecar each;\n' +
+      'Outputs go to --out (default ./comfy-output) with a JSON sidecar each, under safe names that\n' +
+      'never replace a file; exit 4 when ComfyUI cannot be reached;\n' +
       '--new-seed draws fresh seeds where the workflow says "randomize".',
     options: {
       instance: {
@@ -206,6 +207,11 @@ export const COMMANDS: readonly CommandSpec[] = [
       out: { type: 'string', arg: 'DIR', complete: 'dir', help: 'where outputs go (default ./comfy-output)' },
       timeout: { type: 'string', arg: 'S', help: 'seconds to wait for ComfyUI to answer (default 15)' },
       'new-seed': { type: 'boolean', help: 'draw fresh seeds where the workflow says "randomize"' },
+      'max-download': {
+        type: 'string',
+        arg: 'SIZE',
+        help: 'largest output file to download, e.g. 2G (default 512M)',
+      },
     },
     load: async () => {
       const m = await import('./commands/run.js');

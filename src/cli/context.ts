@@ -15,6 +15,8 @@ export const EXIT = {
   usage: 2,
   /** Luna Tray is not running, or refused our token. */
   unavailable: 3,
+  /** ComfyUI cannot be reached (`run`, `convert --instance`). */
+  comfyUnreachable: 4,
   /** Interrupted (Ctrl+C). */
   interrupted: 130,
 } as const;

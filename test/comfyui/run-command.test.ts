@@ -154,7 +154,10 @@ describe('luna-tray run (runCommand) against the fake', () => {
     const t = makeIo();
     const code = await runCommand([wf, '--instance', fake.url, '--out', `${dir}/o4`], t.io);
     expect(code).toBe(1);
-    expect(t.stderr).toMatch(/node 3 \(KSampler\) failed: torch\.OutOfMemoryError/);
+    expect(t.stderr).toMatch(
+      /^ComfyUI could not finish the prompt: node 3 \(KSampler\) raised torch\.OutOfMemoryError: Allocation/m,
+    );
+    expect(t.stderr).not.toMatch(/failed: .*failed/);
     expect(t.stderr).toMatch(/Out of GPU memory/);
     expect(t.stderr).toMatch(/traceback/);
   });
@@ -181,16 +184,16 @@ describe('luna-tray run (runCommand) against the fake', () => {
     expect(h['status']).toMatchObject({ status_str: 'error', completed: false });
   });
 
-  it('instance down → exit 3 naming the URL', async () => {
+  it('instance down → exit 4 (ComfyUI unreachable, not "Luna Tray not running") naming the URL', async () => {
     const port = await getPort();
     const t = makeIo();
     const code = await runCommand([wf, '--instance', `http://127.0.0.1:${port}`, '--out', `${dir}/o6`], t.io);
-    expect(code).toBe(3);
+    expect(code).toBe(4);
     expect(t.stderr).toContain(`http://127.0.0.1:${port}`);
     expect(t.stderr).toMatch(/connection refused/);
   });
 
-  it('accepts and never answers → timeout, exit 3, no hang', async () => {
+  it('accepts and never answers → timeout, exit 4, no hang', async () => {
     fake.behaviour.httpMode = 'hang';
     const t = makeIo();
     const t0 = Date.now();
@@ -198,7 +201,7 @@ describe('luna-tray run (runCommand) against the fake', () => {
       [wf, '--instance', fake.url, '--timeout', '0.4', '--out', `${dir}/o7`],
       t.io,
     );
-    expect(code).toBe(3);
+    expect(code).toBe(4);
     expect(t.stderr).toMatch(/did not answer in time/);
     expect(Date.now() - t0).toBeLessThan(5_000);
   });

@@ -46,8 +46,17 @@ export interface FakeComfyBehaviour {
   failure: { type: string; message: string };
   /** Reject every POST /prompt with a 400 `prompt_outputs_failed_validation`. */
   rejectValidation: boolean;
-  /** HTTP misbehaviour: garbage 200 bodies, text/plain 500, or accept and never answer. */
-  httpMode: 'normal' | 'garbage' | 'error500' | 'hang';
+  /**
+   * HTTP misbehaviour: garbage 200 bodies, text/plain 500, accept and never answer, or `huge`: a
+   * valid JSON reply of {@link hugeBytes} bytes, streamed.
+   */
+  httpMode: 'normal' | 'garbage' | 'error500' | 'hang' | 'huge';
+  /** Size of a `huge` reply, bytes. */
+  hugeBytes: number;
+  /** Hostile server: SaveImage reports these file names (any text), and /view serves them as named. */
+  outputFilenames: string[] | null;
+  /** Hostile server: /view streams this many bytes for any output file instead of the stored one. */
+  viewBytes: number | null;
   /** Limit `httpMode` to these paths (without /api), e.g. ['/prompt']. Empty = all. */
   httpModePaths: string[];
   /** Send preview frames during sampler steps. */
@@ -132,6 +141,9 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
     },
     rejectValidation: false,
     httpMode: 'normal',
+    hugeBytes: 300 * 1024 * 1024,
+    outputFilenames: null,
+    viewBytes: null,
     httpModePaths: [],
     previews: true,
     sameIdReplacementBug: true,
@@ -237,6 +249,7 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
     if (affected && behaviour.httpMode === 'hang') return; // accept and never answer
     if (affected && behaviour.httpMode === 'error500')
       return text(res, 500, '500 Internal Server Error\n\nServer got itself in trouble');
+    if (affected && behaviour.httpMode === 'huge') return hugeJson(res, behaviour.hugeBytes);
     if (affected && behaviour.httpMode === 'garbage')
       return text(res, 200, '<html><body>garbage \u0000 not json', 'text/html');
 
@@ -350,6 +363,11 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
   function view(u: URL, res: ServerResponse): void {
     let filename = u.searchParams.get('filename');
     if (filename === null) return text(res, 404, '');
+    if (behaviour.viewBytes !== null) return streamBytes(res, behaviour.viewBytes);
+    if (behaviour.outputFilenames?.includes(filename)) {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      return void res.end(TINY_PNG);
+    }
     let type = u.searchParams.get('type') ?? 'output';
     const m = / \[(output|input|temp)\]$/.exec(filename);
     if (m) {
@@ -892,6 +910,12 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
       if (m) counter = Math.max(counter, Number(m[1]) + 1);
     }
     const images: JsonValue[] = [];
+    if (behaviour.outputFilenames)
+      return {
+        ui: {
+          images: behaviour.outputFilenames.map((f) => ({ filename: f, subfolder: sub, type: 'output' })),
+        },
+      };
     for (let i = 0; i < n; i++) {
       const filename = `${base.replace('%batch_num%', String(i))}_${String(counter++).padStart(5, '0')}_.png`;
       files.set(`output/${sub}/${filename}`, TINY_PNG);
@@ -1087,6 +1111,40 @@ function linkTypeMatches(received: JsonValue, input: JsonValue): boolean {
   if (input === 'COMBO') return false;
   const want = new Set(input.split(',').map((x) => x.trim()));
   return received.split(',').every((x) => want.has(x.trim()));
+}
+
+/** A valid JSON object of about `bytes` bytes, written in chunks (no big buffer on our side). */
+function hugeJson(res: ServerResponse, bytes: number): void {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+  const chunk = `"${'x'.repeat(64 * 1024 - 8)}",`;
+  let sent = 0;
+  res.write('{"pad":[');
+  const more = (): void => {
+    while (sent < bytes) {
+      sent += chunk.length;
+      if (!res.write(chunk)) return void res.once('drain', more);
+    }
+    res.end('""]}');
+  };
+  res.on('close', () => (sent = bytes + 1)); // the client hung up: stop
+  more();
+}
+
+/** `bytes` bytes of file content, written in chunks. */
+function streamBytes(res: ServerResponse, bytes: number): void {
+  res.writeHead(200, { 'content-type': 'image/png' });
+  const chunk = Buffer.alloc(64 * 1024, 7);
+  let sent = 0;
+  const more = (): void => {
+    while (sent < bytes) {
+      const n = Math.min(chunk.length, bytes - sent);
+      sent += n;
+      if (!res.write(chunk.subarray(0, n))) return void res.once('drain', more);
+    }
+    res.end();
+  };
+  res.on('close', () => (sent = bytes));
+  more();
 }
 
 function json(res: ServerResponse, status: number, body: JsonValue): void {

@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { toParseArgsOptions } from '../args.js';
+import { EXIT } from '../context.js';
 import { findCommand } from '../command-table.js';
 import { synopsis } from '../help.js';
 
@@ -66,15 +67,15 @@ export function parseWorkflowArgs<V extends object>(
   return { values: values as V & { json?: boolean }, workflow: positionals[0]! };
 }
 
-/** Exit code for a ComfyUI failure: 2 usage, 3 unreachable, 130 interrupted, 1 otherwise. */
+/** Exit code for a ComfyUI failure (the table of context.ts): usage, ComfyUI unreachable, interrupted, failed. */
 export function exitCodeOf(e: unknown): number {
-  if (e instanceof ComfyWorkflowError) return e.kind === 'usage' ? 2 : 1;
-  if (e instanceof ComfyUnreachableError) return 3;
-  if (e instanceof ComfyError && e.code === 'COMFY_INTERRUPTED') return 130;
-  return 1;
+  if (e instanceof ComfyWorkflowError) return e.kind === 'usage' ? EXIT.usage : EXIT.failed;
+  if (e instanceof ComfyUnreachableError) return EXIT.comfyUnreachable;
+  if (e instanceof ComfyError && e.code === 'COMFY_INTERRUPTED') return EXIT.interrupted;
+  return EXIT.failed;
 }
 
-/** Run the convert command; returns the exit code (0 ok, 1 conversion failed, 2 usage, 3 unreachable). */
+/** Run the convert command; returns the exit code (0 ok, 1 conversion failed, 2 usage, 4 ComfyUI unreachable). */
 export async function convertCommand(argv: string[], io: CommandIo): Promise<number> {
   const args = parseWorkflowArgs<{ instance?: string; 'object-info'?: string }>('convert', argv, io);
   if (typeof args === 'number') return args;

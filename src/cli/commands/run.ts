@@ -2,11 +2,18 @@
  * `luna-tray run WORKFLOW.json [--instance URL] [--set NODE.INPUT=VALUE]... [--image PATH]... [--out DIR] [--json]`.
  * Progress goes to stderr (a redrawn bar on a TTY, periodic plain lines otherwise); stdout gets the
  * written files (or the result JSON with --json). Exit: 0 ok, 1 validation/execution error, 2 usage,
- * 3 unreachable, 130 interrupted.
+ * 4 ComfyUI unreachable, 130 interrupted (the table is in context.ts, README and --help).
  */
 import { readWorkflowFile } from '../../core/comfyui/convert.js';
+import {
+  ComfyTooLargeError,
+  DEFAULT_MAX_DOWNLOAD_BYTES,
+  formatSize,
+  parseSize,
+} from '../../core/comfyui/client.js';
 import { ComfyExecutionError, ComfyValidationError } from '../../core/comfyui/errors.js';
-import { stringifyJson } from '../../core/comfyui/json.js';
+import { peerLine, peerLines } from '../../core/comfyui/text.js';
+import { stringifyJson, type JsonObject, type JsonValue } from '../../core/comfyui/json.js';
 import { runWorkflow, type RunProgress } from '../../core/comfyui/run-workflow.js';
 import { exitCodeOf, parseWorkflowArgs, type CommandIo } from './convert.js';
 
@@ -22,6 +29,7 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
     out?: string;
     timeout?: string;
     'new-seed'?: boolean;
+    'max-download'?: string;
   }>('run', argv, io);
   if (typeof args === 'number') return args;
   const { values } = args;
@@ -39,6 +47,14 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
     );
     return 2;
   }
+  const maxDownload =
+    values['max-download'] === undefined ? DEFAULT_MAX_DOWNLOAD_BYTES : parseSize(values['max-download']);
+  if (maxDownload === null) {
+    io.stderr.write(
+      `luna-tray run: --max-download must be a size such as 512M, 2G or 1048576 (got ${JSON.stringify(values['max-download'])})\n`,
+    );
+    return 2;
+  }
   const bar = createProgressRenderer(io);
   try {
     const workflow = await readWorkflowFile(args.workflow);
@@ -52,15 +68,19 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
       onProgress: bar.update,
       timeoutMs: timeoutS * 1000,
       newSeed: values['new-seed'] === true,
+      maxDownloadBytes: maxDownload,
     });
     bar.done();
-    for (const w of res.warnings) io.stderr.write(`warning: ${w}\n`);
+    for (const w of res.warnings) io.stderr.write(`warning: ${peerLine(w)}\n`);
     if (values.json) {
       io.stdout.write(
-        `${stringifyJson({ ok: true, instance, promptId: res.promptId, outputs: res.outputs, seeds: res.seeds, timings: res.timings }, 2)}\n`,
+        `${stringifyJson({ ok: true, instance, promptId: res.promptId, outputs: res.outputs, textOutputs: res.textOutputs, seeds: res.seeds, timings: res.timings }, 2)}\n`,
       );
     } else {
-      if (res.outputs.length === 0) io.stderr.write('The prompt finished but produced no output files.\n');
+      if (res.outputs.length === 0 && res.textOutputs.length === 0)
+        io.stderr.write('The prompt finished but produced no output files.\n');
+      for (const t of res.textOutputs)
+        for (const v of t.values) io.stderr.write(`node ${t.node} ${t.key}: ${v.split('\n').join('\n  ')}\n`);
       for (const o of res.outputs) io.stdout.write(`${o.file}\n`);
       io.stderr.write(
         `Done in ${(res.timings.totalMs / 1000).toFixed(1)} s (prompt ${res.promptId} on ${instance}).\n`,
@@ -71,25 +91,53 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
     bar.done();
     const code = exitCodeOf(e);
     io.stderr.write(`${describeFailure(e)}\n`);
-    if (values.json) {
-      const err = e as { code?: string; message?: string };
-      io.stdout.write(
-        `${stringifyJson({ ok: false, exitCode: code, error: { code: err.code ?? 'ERROR', message: err.message ?? String(e) } }, 2)}\n`,
-      );
-    }
+    if (values.json)
+      io.stdout.write(`${stringifyJson({ ok: false, exitCode: code, error: jsonError(e) }, 2)}\n`);
     return code;
   }
+}
+
+/** The `error` object of `--json`: code and message, plus the node-level detail stderr shows. */
+function jsonError(e: unknown): JsonObject {
+  const err = e as { code?: string; message?: string };
+  const out: JsonObject = {
+    code: err.code ?? 'ERROR',
+    message: peerLine(err.message ?? String(e)),
+  };
+  if (e instanceof ComfyValidationError) {
+    out['type'] = peerLine(e.error.type, 200);
+    out['nodeErrors'] = e.problems() as unknown as JsonValue[];
+  }
+  if (e instanceof ComfyExecutionError) {
+    out['node'] = {
+      id: e.nodeId === null ? null : peerLine(e.nodeId, 200),
+      classType: e.nodeType === null ? null : peerLine(e.nodeType, 200),
+      title: e.nodeTitle,
+    };
+    out['exceptionType'] = peerLine(e.exceptionType, 200);
+    out['exceptionMessage'] = peerLines(e.exceptionMessage).join('\n');
+  }
+  if (e instanceof ComfyTooLargeError) out['limitBytes'] = e.limitBytes;
+  return out;
 }
 
 function describeFailure(e: unknown): string {
   if (e instanceof ComfyValidationError) return e.format();
   if (e instanceof ComfyExecutionError) {
-    const tb = e.traceback.slice(-6).join('').trimEnd();
-    return `ComfyUI failed while running ${e.message}${e.isOutOfMemory ? '\nOut of GPU memory: try fewer steps/smaller images, or Free VRAM (luna-tray free) and retry.' : ''}${tb ? `\n--- traceback (last lines) ---\n${tb}` : ''}`;
+    const more = e.moreLines.map((l) => `  ${l}`).join('\n');
+    const tb = e.traceback
+      .slice(-6)
+      .flatMap((l) => peerLines(l))
+      .filter((l) => l.trim() !== '')
+      .map((l) => `  ${l}`)
+      .join('\n');
+    return `ComfyUI could not finish the prompt: ${e.message}${more ? `\n${more}` : ''}${e.isOutOfMemory ? '\nOut of GPU memory: try fewer steps/smaller images, or Free VRAM (luna-tray free) and retry.' : ''}${tb ? `\n--- traceback (last lines) ---\n${tb}` : ''}`;
   }
+  if (e instanceof ComfyTooLargeError && /file /.test(e.message))
+    return `${peerLine(e.message)}. Raise the limit with --max-download SIZE (now ${formatSize(e.limitBytes)}).`;
   if (e instanceof Error && (e as { code?: string }).code === 'COMFY_INTERRUPTED')
-    return `Interrupted: ${e.message}`;
-  return e instanceof Error ? e.message : String(e);
+    return `Interrupted: ${peerLine(e.message)}`;
+  return peerLines(e instanceof Error ? e.message : String(e)).join('\n');
 }
 
 /** Progress on stderr: a redrawn single line on a TTY, a plain line every 2 s (or on node change) otherwise. */
@@ -97,6 +145,7 @@ function createProgressRenderer(io: CommandIo): { update: (p: RunProgress) => vo
   const tty = io.stderr.isTTY === true;
   let last = 0;
   let lastNode: string | null = null;
+  let lastKey = '';
   let drawn = false;
   const fmt = (ms: number | null): string => {
     if (ms === null || !Number.isFinite(ms)) return '--:--';
@@ -104,16 +153,16 @@ function createProgressRenderer(io: CommandIo): { update: (p: RunProgress) => vo
     return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
   };
   const line = (p: RunProgress): string => {
-    const title = p.nodeTitle ?? p.node ?? '';
+    const title = peerLine(p.nodeTitle ?? p.node ?? '', 80);
+    const nodes = p.nodesTotal > 0 ? ` · nodes ${p.nodesDone}/${p.nodesTotal}` : '';
     const step = p.step ? ` step ${p.step.value}/${p.step.max}` : '';
     const pct = `${Math.round(p.percent)}%`.padStart(4);
     if (p.phase === 'queued') return `queued (${p.queueRemaining ?? '?'} in queue) · ${fmt(p.elapsedMs)}`;
     if (p.phase !== 'running') return `${p.phase === 'done' ? 'done' : `${p.phase}…`} · ${fmt(p.elapsedMs)}`;
-    if (!tty)
-      return `[${pct}] ${title}${step} · nodes ${p.nodesDone}/${p.nodesTotal} · elapsed ${fmt(p.elapsedMs)} · ETA ${fmt(p.etaMs)}`;
+    if (!tty) return `[${pct}] ${title}${step}${nodes} · elapsed ${fmt(p.elapsedMs)} · ETA ${fmt(p.etaMs)}`;
     const width = 24;
     const filled = Math.round((width * Math.min(100, p.percent)) / 100);
-    return `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${pct} ${title}${step} · ${fmt(p.elapsedMs)} elapsed · ETA ${fmt(p.etaMs)}`;
+    return `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${pct} ${title}${step}${nodes} · ${fmt(p.elapsedMs)} elapsed · ETA ${fmt(p.etaMs)}`;
   };
   return {
     update(p) {
@@ -123,8 +172,10 @@ function createProgressRenderer(io: CommandIo): { update: (p: RunProgress) => vo
         io.stderr.write(`\r\x1b[2K${line(p)}`);
         drawn = true;
       } else {
-        const changed = p.node !== lastNode || p.phase !== 'running';
-        if (!changed && now - last < 2_000) return;
+        // A plain log: a line when something changed (phase, node, queue length), else every 2 s.
+        const key = `${p.phase}|${p.node}|${p.queueRemaining}|${p.nodesDone}/${p.nodesTotal}`;
+        if (key === lastKey && (p.phase !== 'running' || now - last < 2_000)) return;
+        lastKey = key;
         io.stderr.write(`${line(p)}\n`);
       }
       last = now;

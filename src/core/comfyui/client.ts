@@ -4,9 +4,9 @@
  * carry seeds.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { Agent, FormData, request, type Dispatcher } from 'undici';
@@ -38,6 +38,45 @@ export interface ComfyClientOptions {
   timeoutMs?: number;
   /** Use this dispatcher instead of a private Agent (tests, shared pools). Not closed by `close()`. */
   dispatcher?: Dispatcher;
+  /** Largest JSON reply read, bytes (default {@link DEFAULT_MAX_JSON_BYTES}). */
+  maxJsonBytes?: number;
+  /** Largest reply of the routes that list nodes or embed prompts (/object_info, /queue, /history), bytes (default 64 MiB). */
+  maxLargeJsonBytes?: number;
+}
+
+/** Default cap of a JSON reply (docs/comfyui.md "Bounded replies"). */
+export const DEFAULT_MAX_JSON_BYTES = 8 * 1024 * 1024;
+/** Default cap of /object_info, /queue and /history replies. */
+export const DEFAULT_MAX_LARGE_JSON_BYTES = 64 * 1024 * 1024;
+/** Default cap of one `/view` download. */
+export const DEFAULT_MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024;
+
+/** A reply or download exceeded its size cap; the transfer was stopped. */
+export class ComfyTooLargeError extends ComfyBadResponseError {
+  constructor(
+    url: string,
+    readonly limitBytes: number,
+    what = 'reply',
+  ) {
+    super(url, `the ${what} is larger than the ${formatSize(limitBytes)} limit; stopped reading it`, '');
+  }
+}
+
+/** `512 MiB`, `8 MiB`, `300 KiB`. */
+export function formatSize(bytes: number): string {
+  if (bytes >= 1024 ** 3 && bytes % 1024 ** 3 === 0) return `${bytes / 1024 ** 3} GiB`;
+  if (bytes >= 1024 ** 2) return `${+(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${+(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} B`;
+}
+
+/** `512M`, `2G`, `100k`, `1048576`, `64MiB` → bytes; null when not a size. */
+export function parseSize(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+  if (!m) return null;
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase()] ?? 1;
+  const n = Math.floor(Number(m[1]) * mult);
+  return n > 0 && Number.isSafeInteger(n) ? n : null;
 }
 
 /** `/system_stats` (spec §1.12); every field beyond the basics is optional. */
@@ -152,10 +191,14 @@ export class ComfyClient {
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly timeoutMs: number;
+  private readonly maxJsonBytes: number;
+  private readonly maxLargeJsonBytes: number;
 
   constructor(baseUrl: string, options: ComfyClientOptions = {}) {
     this.url = normalizeBaseUrl(baseUrl);
     this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.maxJsonBytes = options.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES;
+    this.maxLargeJsonBytes = options.maxLargeJsonBytes ?? DEFAULT_MAX_LARGE_JSON_BYTES;
     if (options.dispatcher) {
       this.dispatcher = options.dispatcher;
       this.ownsDispatcher = false;
@@ -306,17 +349,46 @@ export class ComfyClient {
     const target = `${this.url}/view?${q.toString()}`;
     const res = await this.send(target, { method: 'GET', signal });
     if (res.statusCode !== 200) {
-      const text = await res.body.text().catch(() => '');
+      const text = await this.readCapped(res, target, 64 * 1024).catch(() => '');
       throw new ComfyHttpError(target, res.statusCode, excerpt(text));
     }
     return res.body;
   }
 
-  /** Download a `/view` file to `filePath` (parent directories are created). */
-  async download(ref: ComfyFileRef, filePath: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Stream a `/view` file into `filePath`, stopping at `maxBytes` (default 512 MiB) with a
+   * {@link ComfyTooLargeError}. `exclusive` refuses to replace an existing file. A failed download
+   * leaves no partial file behind.
+   */
+  async download(
+    ref: ComfyFileRef,
+    filePath: string,
+    signal?: AbortSignal,
+    opts: { maxBytes?: number; exclusive?: boolean } = {},
+  ): Promise<number> {
+    const max = opts.maxBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
     await mkdir(dirname(filePath), { recursive: true });
     const body = await this.view(ref, signal);
-    await pipeline(body, createWriteStream(filePath), signal ? { signal } : {});
+    const url = `${this.url}/view?filename=${encodeURIComponent(ref.filename)}`;
+    let written = 0;
+    const cap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        written += chunk.length;
+        if (written > max) cb(new ComfyTooLargeError(url, max, `file ${JSON.stringify(ref.filename)}`));
+        else cb(null, chunk);
+      },
+    });
+    let created = false;
+    try {
+      const out = createWriteStream(filePath, { flags: opts.exclusive ? 'wx' : 'w' });
+      out.once('open', () => (created = true));
+      await pipeline(body, cap, out, signal ? { signal } : {});
+      return written;
+    } catch (e) {
+      body.destroy();
+      if (created) await rm(filePath, { force: true }).catch(() => undefined);
+      throw e;
+    }
   }
 
   /** POST /upload/image (multipart). The returned `name` may differ from the one sent (spec §1.8). */
@@ -329,7 +401,7 @@ export class ComfyClient {
     if (opts.subfolder) form.append('subfolder', opts.subfolder);
     const target = `${this.url}/upload/image`;
     const res = await this.send(target, { method: 'POST', body: form, signal });
-    const text = await res.body.text();
+    const text = await this.readCapped(res, target, this.maxJsonBytes);
     const v = this.expectJson(
       { status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), text },
       '/upload/image',
@@ -386,6 +458,11 @@ export class ComfyClient {
     return v;
   }
 
+  /** The byte cap of a JSON reply from `path`. */
+  private capOf(path: string): number {
+    return /^\/(object_info|queue|history)(\/|\?|$)/.test(path) ? this.maxLargeJsonBytes : this.maxJsonBytes;
+  }
+
   private async getJson(path: string, signal?: AbortSignal): Promise<JsonValue> {
     return this.expectJson(await this.raw('GET', path, undefined, undefined, signal), path);
   }
@@ -424,13 +501,33 @@ export class ComfyClient {
       headers: contentType ? { 'content-type': contentType } : {},
       signal,
     });
-    let text: string;
+    const text = await this.readCapped(res, target, this.capOf(path));
+    return { status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), text };
+  }
+
+  /** The reply body as text, refusing more than `max` bytes (by Content-Length, or while streaming). */
+  private async readCapped(res: Dispatcher.ResponseData, target: string, max: number): Promise<string> {
+    const declared = Number(res.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > max) {
+      res.body.destroy();
+      throw new ComfyTooLargeError(target, max);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
     try {
-      text = await res.body.text();
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > max) {
+          res.body.destroy();
+          throw new ComfyTooLargeError(target, max);
+        }
+        chunks.push(chunk);
+      }
     } catch (e) {
+      if (e instanceof ComfyTooLargeError) throw e;
       throw this.mapError(e, target);
     }
-    return { status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), text };
+    return Buffer.concat(chunks, size).toString('utf8');
   }
 
   private async send(

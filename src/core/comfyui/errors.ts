@@ -1,6 +1,8 @@
 /**
  * Typed ComfyUI failures (spec/comfyui-api.md §1.1, §2.3). Callers branch on `code`, never on message text.
+ * Text that came from the server is cleaned (text.ts) before it enters a message.
  */
+import { peerLine, peerLines } from './text.js';
 
 /** Stable error codes of this module. */
 export type ComfyErrorCode =
@@ -45,30 +47,59 @@ export class ComfyValidationError extends ComfyError {
     super(`ComfyUI rejected the prompt: ${error.message}${error.details ? ` (${error.details})` : ''}`);
   }
 
+  /** One entry per node input problem, peer text cleaned (what `--json` prints). */
+  problems(): ComfyNodeProblem[] {
+    const out: ComfyNodeProblem[] = [];
+    for (const [id, ne] of Object.entries(this.nodeErrors)) {
+      const title = this.titles[id];
+      for (const e of Array.isArray(ne.errors) ? ne.errors : []) {
+        const name = typeof e.extra_info?.['input_name'] === 'string' ? e.extra_info['input_name'] : null;
+        // The server's `details` often just repeats the input name, or prefixes it ("cfg: …", "image - …").
+        let detail = String(e.details ?? '');
+        for (const sep of [': ', ', ', ' - '])
+          if (name && detail.startsWith(`${name}${sep}`)) detail = detail.slice(name.length + sep.length);
+        if (name && detail === name) detail = '';
+        out.push({
+          node: peerLine(id, 200),
+          classType: peerLine(String(ne.class_type ?? ''), 200),
+          title: title ? peerLine(title, 200) : null,
+          input: name ? peerLine(name, 200) : null,
+          type: peerLine(String(e.type ?? ''), 200),
+          message: peerLine(String(e.message ?? '')),
+          details: peerLine(detail),
+        });
+      }
+    }
+    return out;
+  }
+
   /** Human-readable, one line per node input, e.g. `node 3 (KSampler) input "steps": Value 0 smaller than min of 1`. */
   format(): string {
-    const lines = [`ComfyUI rejected the prompt: ${this.error.message}`];
-    const ids = Object.keys(this.nodeErrors);
-    if (ids.length === 0 && this.error.details) lines.push(`  ${this.error.details}`);
-    for (const id of ids) {
-      const ne = this.nodeErrors[id]!;
-      const title = this.titles[id];
-      const label = `node ${id} (${ne.class_type}${title && title !== ne.class_type ? `, "${title}"` : ''})`;
-      for (const e of ne.errors) {
-        const name = typeof e.extra_info?.['input_name'] === 'string' ? e.extra_info['input_name'] : null;
-        const input = name ? ` input "${name}"` : '';
-        // The server's `details` often just repeats the input name, or prefixes it ("cfg: …").
-        let detail = e.details ?? '';
-        if (name && detail === name) detail = '';
-        else if (name && detail.startsWith(`${name}: `)) detail = detail.slice(name.length + 2);
-        else if (name && detail.startsWith(`${name}, `)) detail = detail.slice(name.length + 2);
-        lines.push(
-          `  ${label}${input}: ${e.message}${detail && !e.message.includes(detail) ? ` (${detail})` : ''}`,
-        );
-      }
+    const lines = [`ComfyUI rejected the prompt: ${peerLine(this.error.message)}`];
+    const problems = this.problems();
+    if (problems.length === 0 && this.error.details)
+      lines.push(...peerLines(this.error.details).map((l) => `  ${l}`));
+    for (const p of problems) {
+      const label = `node ${p.node} (${p.classType}${p.title && p.title !== p.classType ? `, "${p.title}"` : ''})`;
+      const input = p.input ? ` input "${p.input}"` : '';
+      lines.push(
+        `  ${label}${input}: ${p.message}${p.details && !p.message.includes(p.details) ? ` (${p.details})` : ''}`,
+      );
     }
     return lines.join('\n');
   }
+}
+
+/** One node-level validation problem, as `--json` reports it. */
+export interface ComfyNodeProblem {
+  node: string;
+  classType: string;
+  title: string | null;
+  input: string | null;
+  /** The server's error type, e.g. `value_smaller_than_min`, `return_type_mismatch`. */
+  type: string;
+  message: string;
+  details: string;
 }
 
 /** The `execution_error` message fields (spec §2.3). */
@@ -92,10 +123,18 @@ export class ComfyExecutionError extends ComfyError {
   readonly exceptionType: string;
   readonly exceptionMessage: string;
   readonly traceback: string[];
-  constructor(data: ComfyExecutionErrorData) {
-    super(
-      `node ${data.node_id ?? '?'} (${data.node_type ?? 'unknown type'}) failed: ${data.exception_type}: ${data.exception_message.trim()}`,
-    );
+  /** The node's title in the workflow, when known. */
+  readonly nodeTitle: string | null;
+  constructor(data: ComfyExecutionErrorData, nodeTitle: string | null = null) {
+    const type = peerLine(data.exception_type || 'an error', 200);
+    const lines = peerLines(data.exception_message).filter((l) => l !== '');
+    const title = nodeTitle ? peerLine(nodeTitle, 200) : null;
+    const cls = data.node_type ? peerLine(data.node_type, 200) : 'unknown type';
+    const id = data.node_id ? peerLine(data.node_id, 200) : '?';
+    const who = title && title !== cls ? `"${title}" (node ${id}, ${cls})` : `node ${id} (${cls})`;
+    super(`${who} raised ${type}${lines[0] ? `: ${lines[0]}` : ''}`);
+    this.nodeTitle = title;
+    this.moreLines = lines.slice(1);
     this.promptId = data.prompt_id;
     this.nodeId = data.node_id;
     this.nodeType = data.node_type;
@@ -103,6 +142,9 @@ export class ComfyExecutionError extends ComfyError {
     this.exceptionMessage = data.exception_message;
     this.traceback = data.traceback;
   }
+
+  /** The exception message's lines after the first (cleaned). */
+  readonly moreLines: string[];
 
   /** True for CUDA/torch out-of-memory failures. */
   get isOutOfMemory(): boolean {

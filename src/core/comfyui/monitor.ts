@@ -7,7 +7,7 @@
 import net from 'node:net';
 
 import type { ComfyInstance } from '../../shared/comfy-instance.js';
-import { ComfyClient, normalizeBaseUrl, type ComfyHistoryEntry } from './client.js';
+import { ComfyClient, ComfyTooLargeError, normalizeBaseUrl, type ComfyHistoryEntry } from './client.js';
 import { ComfyError, ComfyExecutionError } from './errors.js';
 import { isJsonObject, jsonText, type JsonObject } from './json.js';
 import { outcomeError } from './run-workflow.js';
@@ -239,7 +239,14 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
    */
   const reconcileHistory = async (e: Entry): Promise<void> => {
     e.historyDue = false;
-    const entries = await e.client.historyAll({ maxItems: HISTORY_WINDOW });
+    let entries: Record<string, ComfyHistoryEntry>;
+    try {
+      entries = await e.client.historyAll({ maxItems: HISTORY_WINDOW });
+    } catch (err) {
+      // Entries embed whole workflows: past the reply cap, read only the newest few.
+      if (!(err instanceof ComfyTooLargeError)) throw err;
+      entries = await e.client.historyAll({ maxItems: 4 }).catch(() => ({}));
+    }
     const baseline = e.historySeen === null;
     const seen = (e.historySeen ??= new Set());
     for (const [id, h] of Object.entries(entries)) {

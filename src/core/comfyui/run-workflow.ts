@@ -4,11 +4,17 @@
  * outputs from /history via /view (§2.5: `executing {node: null}` is the "result is in history" signal).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 
-import { ComfyClient, type ComfyFileRef, type ComfyHistoryEntry, type ObjectInfoMap } from './client.js';
+import { stripAnsi } from '../logs/strip-ansi.js';
+import {
+  ComfyClient,
+  DEFAULT_MAX_DOWNLOAD_BYTES,
+  type ComfyFileRef,
+  type ComfyHistoryEntry,
+  type ObjectInfoMap,
+} from './client.js';
 import { convertWorkflow, isApiPrompt } from './convert.js';
 import {
   type ComfyError,
@@ -27,6 +33,7 @@ import {
   type JsonValue,
 } from './json.js';
 import { getObjectInfo, orderedInputs } from './object-info.js';
+import { peerLine, peerLines } from './text.js';
 import { openComfySocket, type ComfySocket, type ComfyWsMessage } from './ws.js';
 
 /** A progress update of {@link runWorkflow}. */
@@ -77,6 +84,8 @@ export interface RunWorkflowOptions {
    * frontend's next run would; by default the saved seed is sent as is (spec §3.5 P14).
    */
   newSeed?: boolean;
+  /** Largest output file downloaded, bytes (default 512 MiB): a bigger one stops with an error. */
+  maxDownloadBytes?: number;
 }
 
 /** A random seed like the frontend's: uniform in [0, 2^50) (spec §3.5 P14). */
@@ -96,6 +105,13 @@ export interface RunOutput {
   type: string;
 }
 
+/** A non-file output, e.g. a text node's `{"text": [...]}` (values cleaned of control sequences). */
+export interface RunTextOutput {
+  node: string;
+  key: string;
+  values: string[];
+}
+
 /** A seed the prompt was run with. */
 export interface RunSeed {
   node: string;
@@ -108,6 +124,8 @@ export interface RunSeed {
 export interface RunResult {
   promptId: string;
   outputs: RunOutput[];
+  /** Outputs that are not files (text and other values). */
+  textOutputs: RunTextOutput[];
   seeds: RunSeed[];
   timings: {
     queuedAt: number;
@@ -219,10 +237,13 @@ async function run(client: ComfyClient, opts: RunWorkflowOptions): Promise<RunRe
   }
   throwIfAborted(null);
 
+  // The output nodes, for a node count that ends at its total.
+  const outputIds = await findOutputNodes(prompt, info, client, signal);
+
   // 4. Socket first, then queue with its id and our own prompt id (no race on early events).
   const sock = await openComfySocket(client.url, { connectTimeoutMs: opts.timeoutMs ?? 5_000 });
   try {
-    return await queueAndWait(client, sock, opts, prompt, converted.titles, warnings, t0, emit);
+    return await queueAndWait(client, sock, opts, prompt, outputIds, converted.titles, warnings, t0, emit);
   } finally {
     await sock.close();
   }
@@ -233,6 +254,7 @@ async function queueAndWait(
   sock: ComfySocket,
   opts: RunWorkflowOptions,
   prompt: JsonObject,
+  outputIds: string[],
   titles: Record<string, string>,
   warnings: string[],
   t0: number,
@@ -263,11 +285,18 @@ async function queueAndWait(
     promptId = res.promptId;
     for (const [id, ne] of Object.entries(res.nodeErrors)) {
       warnings.push(
-        `node ${id} (${ne.class_type}) failed validation and will not run: ${ne.errors.map((e) => e.message).join('; ')}`,
+        peerLine(
+          `node ${id} (${ne.class_type}) failed validation and will not run: ${(Array.isArray(ne.errors) ? ne.errors : []).map((e) => e.message).join('; ')}`,
+        ),
       );
     }
-    const total = Object.keys(prompt).length;
+    // The node count covers the nodes that will run: the valid outputs and what they need, less the
+    // ones the server has cached (`execution_cached`), so it ends at its total.
+    const toRun = nodesToRun(prompt, outputIds, res.nodeErrors);
+    let total = toRun.size;
+    const started = new Set<string>();
     let done = 0;
+    let lastQueued: number | null = null;
     let node: string | null = null;
     let nodeStart = Date.now();
     let step: { value: number; max: number } | null = null;
@@ -291,7 +320,7 @@ async function queueAndWait(
           phase: 'running',
           promptId,
           node,
-          nodeTitle: node ? (titles[node] ?? null) : null,
+          nodeTitle: node ? peerLine(titles[node] ?? node, 200) : null,
           step,
           percent,
           nodesDone: done,
@@ -301,8 +330,11 @@ async function queueAndWait(
       };
       handler = (m) => {
         if (m.type === 'status') {
-          if (startedAt === null)
+          // Only a change is news: the queue line is drawn once and then updated.
+          if (startedAt === null && m.data.queueRemaining !== lastQueued) {
+            lastQueued = m.data.queueRemaining;
             emit({ phase: 'queued', promptId, queueRemaining: m.data.queueRemaining, nodesTotal: total });
+          }
           return;
         }
         const pid =
@@ -312,21 +344,30 @@ async function queueAndWait(
         if (pid !== promptId) return;
         switch (m.type) {
           case 'execution_start':
+            // No line yet: `execution_cached` follows at once and settles the node count.
             startedAt = Date.now();
-            progress();
             break;
           case 'execution_cached':
-            done += m.data.nodes.length;
+            for (const id of m.data.nodes) if (toRun.delete(id)) total--;
             progress();
             break;
-          case 'executing':
-            if (m.data.node === null) return finish();
-            if (node !== null) done++;
-            node = m.data.display_node ?? m.data.node;
+          case 'executing': {
+            if (m.data.node === null) {
+              done = Math.min(total, started.size);
+              if (total > 0) progress();
+              return finish();
+            }
+            const shown = m.data.display_node ?? m.data.node;
+            // Expanded nodes (ephemeral ids) count as the node they were shown as.
+            if (!toRun.has(shown) && !toRun.has(m.data.node)) break;
+            if (node !== null && node !== shown) done = Math.min(total, started.size);
+            started.add(shown);
+            node = shown;
             nodeStart = Date.now();
             step = null;
             progress();
             break;
+          }
           case 'progress':
             if (m.data.node && m.data.node !== node) {
               node = m.data.node;
@@ -336,19 +377,18 @@ async function queueAndWait(
             progress();
             break;
           case 'execution_error':
-            return finish(new ComfyExecutionError(m.data));
+            return finish(new ComfyExecutionError(m.data, m.data.node_id ? titles[m.data.node_id] : null));
           case 'execution_interrupted':
             return finish(new ComfyInterruptedError(promptId, m.data.node_id));
           default:
             break;
         }
       };
-      for (const m of buffered.splice(0)) handler(m);
       // Safety net: if the socket drops or a message is lost, /history still tells us the outcome.
       const poller = setInterval(() => {
         void client.history(promptId).then(
           (h) => {
-            if (h) finish(outcomeError(h, promptId) ?? undefined);
+            if (h) finish(outcomeError(h, promptId, titles) ?? undefined);
           },
           () => undefined,
         );
@@ -371,6 +411,8 @@ async function queueAndWait(
       };
       if (signal?.aborted) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });
+      // Events that came before the reply (a fully cached prompt can be over by then), last: `finish` uses the above.
+      for (const m of buffered.splice(0)) handler?.(m);
     });
     await finished;
   } finally {
@@ -385,7 +427,7 @@ async function queueAndWait(
       'other',
       `prompt ${promptId} finished but /history has no entry for it`,
     );
-  const err = outcomeError(entry, promptId);
+  const err = outcomeError(entry, promptId, titles);
   if (err) throw err;
   emit({ phase: 'downloading', promptId, percent: 100 });
   const seeds = collectSeeds(prompt);
@@ -400,11 +442,21 @@ async function queueAndWait(
   };
   await mkdir(opts.outDir, { recursive: true });
   const outputs: RunOutput[] = [];
-  for (const [nodeId, ui] of Object.entries(entry.outputs ?? {})) {
+  const textOutputs: RunTextOutput[] = [];
+  for (const [nodeId, ui] of Object.entries(isJsonObject(entry.outputs) ? entry.outputs : {})) {
+    textOutputs.push(...textsOf(nodeId, ui));
     for (const ref of fileRefs(ui)) {
-      const file = uniquePath(join(opts.outDir, basename(ref.filename)), outputs);
-      await client.download(ref, file, opts.signal);
-      const sidecar = `${file}.json`;
+      // Names come from the server: only a cleaned base name is used, and never an existing file.
+      const file = await claimOutputFile(opts.outDir, ref.filename);
+      try {
+        await client.download(ref, file, opts.signal, {
+          maxBytes: opts.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES,
+        });
+      } catch (e) {
+        await rm(file, { force: true }).catch(() => undefined);
+        throw e;
+      }
+      const sidecar = await claimOutputFile(opts.outDir, `${basename(file)}.json`);
       await writeFile(
         sidecar,
         stringifyJson(
@@ -425,11 +477,15 @@ async function queueAndWait(
     }
   }
   emit({ phase: 'done', promptId, percent: 100 });
-  return { promptId, outputs, seeds, timings, warnings, prompt };
+  return { promptId, outputs, textOutputs, seeds, timings, warnings, prompt };
 }
 
 /** The typed error a finished history entry stands for, or null on success (interrupts are stored as errors, §1.5). */
-export function outcomeError(h: ComfyHistoryEntry, promptId: string): ComfyError | null {
+export function outcomeError(
+  h: ComfyHistoryEntry,
+  promptId: string,
+  titles: Record<string, string> = {},
+): ComfyError | null {
   const msgs = h.status?.messages ?? [];
   const last = msgs[msgs.length - 1];
   if (h.status?.status_str !== 'error') return null;
@@ -441,14 +497,18 @@ export function outcomeError(h: ComfyHistoryEntry, promptId: string): ComfyError
   const e = msgs.find((m) => m[0] === 'execution_error');
   if (e) {
     const d = e[1];
-    return new ComfyExecutionError({
-      prompt_id: promptId,
-      node_id: typeof d['node_id'] === 'string' ? d['node_id'] : null,
-      node_type: typeof d['node_type'] === 'string' ? d['node_type'] : null,
-      exception_type: jsonText(d['exception_type'] ?? ''),
-      exception_message: jsonText(d['exception_message'] ?? ''),
-      traceback: Array.isArray(d['traceback']) ? d['traceback'].map(String) : [],
-    } satisfies ComfyExecutionErrorData);
+    const nodeId = typeof d['node_id'] === 'string' ? d['node_id'] : null;
+    return new ComfyExecutionError(
+      {
+        prompt_id: promptId,
+        node_id: typeof d['node_id'] === 'string' ? d['node_id'] : null,
+        node_type: typeof d['node_type'] === 'string' ? d['node_type'] : null,
+        exception_type: jsonText(d['exception_type'] ?? ''),
+        exception_message: jsonText(d['exception_message'] ?? ''),
+        traceback: Array.isArray(d['traceback']) ? d['traceback'].map(String) : [],
+      } satisfies ComfyExecutionErrorData,
+      nodeId ? (titles[nodeId] ?? null) : null,
+    );
   }
   return new ComfyInterruptedError(promptId, null, `prompt ${promptId} ended with an error status`);
 }
@@ -470,12 +530,106 @@ function fileRefs(ui: Record<string, JsonValue>): ComfyFileRef[] {
   return out;
 }
 
-function uniquePath(p: string, taken: RunOutput[]): string {
-  let candidate = p;
-  const ext = extname(p);
-  for (let i = 1; existsSync(candidate) || taken.some((o) => o.file === candidate); i++)
-    candidate = `${p.slice(0, p.length - ext.length)}-${i}${ext}`;
-  return candidate;
+/**
+ * A file name from the server made safe: its last path component only (either separator), control
+ * characters and characters Windows refuses replaced, no leading dots, at most 200 characters;
+ * `..`, `.` or an empty name become `output`.
+ */
+export function safeOutputName(name: string): string {
+  const last = name.split(/[/\\]/).pop() ?? '';
+  let clean = stripAnsi(last)
+    // eslint-disable-next-line no-control-regex -- control characters are what is replaced
+    .replace(/[\x00-\x1f\x7f-\x9f<>:"|?*\u202a-\u202e\u2066-\u2069]/g, '_')
+    .replace(/^[.\s]+/, '')
+    .replace(/[.\s]+$/, '');
+  if (clean.length > 200) {
+    const ext = extname(clean).slice(0, 20);
+    clean = clean.slice(0, 200 - ext.length) + ext;
+  }
+  return clean || 'output';
+}
+
+/**
+ * Create (exclusively) a new file inside `dir` named after `name` (made safe), adding `-1`, `-2`, …
+ * before the extension while the name is taken. Returns its path; the file exists, empty.
+ */
+export async function claimOutputFile(dir: string, name: string): Promise<string> {
+  const safe = safeOutputName(name);
+  const ext = extname(safe);
+  const stem = safe.slice(0, safe.length - ext.length) || 'output';
+  for (let i = 0; i < 10_000; i++) {
+    const candidate = join(dir, i === 0 ? `${stem}${ext}` : `${stem}-${i}${ext}`);
+    try {
+      await (await open(candidate, 'wx')).close();
+      return candidate;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  throw new ComfyWorkflowError(`cannot find a free file name for ${safe} in ${dir}`);
+}
+
+/** Non-file values of an output node's UI dict (`text`, …), as cleaned strings. */
+function textsOf(node: string, ui: Record<string, JsonValue>): RunTextOutput[] {
+  const out: RunTextOutput[] = [];
+  for (const [key, v] of Object.entries(isJsonObject(ui) ? ui : {})) {
+    if (!Array.isArray(v) || v.some((x) => isJsonObject(x) && typeof x['filename'] === 'string')) continue;
+    if (key !== 'text' && !v.every((x) => typeof x === 'string')) continue;
+    out.push({ node, key, values: v.map((x) => peerLines(jsonText(x)).join('\n')) });
+  }
+  return out;
+}
+
+/**
+ * Ids of the prompt's output nodes (object_info `output_node`). An API prompt has no object_info at
+ * hand: the definitions of its classes are fetched; without them, nodes nothing links to stand in.
+ */
+async function findOutputNodes(
+  prompt: JsonObject,
+  info: ObjectInfoMap | undefined,
+  client: ComfyClient,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const classOf = (id: string): string => jsonText((prompt[id] as JsonObject)['class_type']);
+  const defs: Record<string, JsonObject | null> = {};
+  try {
+    await Promise.all(
+      [...new Set(Object.keys(prompt).map(classOf))].map(async (cls) => {
+        defs[cls] = info ? (info[cls] ?? null) : await client.objectInfoOf(cls, signal);
+      }),
+    );
+    return Object.keys(prompt).filter((id) => defs[classOf(id)]?.['output_node'] === true);
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    const linked = new Set<string>();
+    for (const n of Object.values(prompt)) {
+      const inputs = isJsonObject(n) ? n['inputs'] : null;
+      if (isJsonObject(inputs))
+        for (const v of Object.values(inputs))
+          if (Array.isArray(v) && typeof v[0] === 'string') linked.add(v[0]);
+    }
+    return Object.keys(prompt).filter((id) => !linked.has(id));
+  }
+}
+
+/** The nodes that run: the outputs that validated and every node they depend on. */
+function nodesToRun(
+  prompt: JsonObject,
+  outputs: string[],
+  nodeErrors: Record<string, { dependent_outputs?: string[] }>,
+): Set<string> {
+  const failed = new Set(Object.values(nodeErrors).flatMap((n) => n.dependent_outputs ?? []));
+  const out = new Set<string>();
+  const visit = (id: string): void => {
+    if (out.has(id) || !isJsonObject(prompt[id])) return;
+    out.add(id);
+    const inputs = prompt[id]['inputs'];
+    if (isJsonObject(inputs))
+      for (const v of Object.values(inputs))
+        if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string') visit(v[0]);
+  };
+  for (const o of outputs) if (!failed.has(o)) visit(o);
+  return out;
 }
 
 function compareIds(a: string, b: string): number {

@@ -255,7 +255,12 @@ export interface ComfySocketOptions {
   connectTimeoutMs?: number;
   /** Send a ws ping this often, ms; a missing pong for 2 intervals closes the socket (default 15000, 0 = off). */
   pingIntervalMs?: number;
+  /** Largest message accepted, bytes (default {@link DEFAULT_WS_MAX_PAYLOAD}); a bigger one closes the socket (1009). */
+  maxPayload?: number;
 }
+
+/** Default WebSocket message cap: previews are a few MB at most, JSON messages far less. */
+export const DEFAULT_WS_MAX_PAYLOAD = 32 * 1024 * 1024;
 
 /** A connected socket. */
 export interface ComfySocket {
@@ -289,7 +294,11 @@ export function openComfySocket(baseUrl: string, options: ComfySocketOptions = {
   const closeFns = new Set<(info: { code: number; reason: string; byUs: boolean }) => void>();
 
   return new Promise<ComfySocket>((resolve, reject) => {
-    const ws = new WebSocket(wsUrl, { handshakeTimeout: timeoutMs, perMessageDeflate: false });
+    const ws = new WebSocket(wsUrl, {
+      handshakeTimeout: timeoutMs,
+      perMessageDeflate: false,
+      maxPayload: options.maxPayload ?? DEFAULT_WS_MAX_PAYLOAD,
+    });
     let settled = false;
     let byUs = false;
     let isOpen = true;
