@@ -7,6 +7,8 @@ export const exitRecordSchema = z.object({
   at: z.number(),
   /** The last lines the process wrote to stderr (and stdout), oldest first. */
   stderrTail: z.array(z.string()),
+  /** Set when Luna Tray itself ended the process: `unresponsive` = killed because it stopped answering. */
+  cause: z.enum(['unresponsive']).optional(),
 });
 export type ExitRecord = z.infer<typeof exitRecordSchema>;
 

@@ -16,6 +16,7 @@ import { createLogCapture } from '../logs/log-capture.js';
 import { LogStore } from '../logs/log-store.js';
 import { createRotatingFile } from '../logs/rotating-file.js';
 import type { SettingsStore } from '../settings/settings-store.js';
+import { restartToApplyMessage } from '../supervisor/endpoint.js';
 import { Supervisor, type ActionOutcome } from '../supervisor/supervisor.js';
 import type { ProcessLauncher } from '../supervisor/process-launcher.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
@@ -193,8 +194,21 @@ export async function createLunaCore(
     }
   }
 
+  // A running daemon keeps the host, ports and launch it was started with; say when the settings
+  // now differ, so nobody expects them to apply before a restart (src/core/supervisor/endpoint.ts).
+  let restartWarning = '';
+  const syncRestartWarning = (): void => {
+    const changes = supervisor.pendingSettingChanges;
+    const message = changes.length > 0 ? restartToApplyMessage(changes) : '';
+    if (message === restartWarning) return;
+    restartWarning = message;
+    if (message) warn('restart-to-apply', message);
+    else clearWarning('restart-to-apply');
+  };
+  disposers.push(supervisor.on('status', syncRestartWarning));
   disposers.push(
     settingsStore.onDidChange((s) => {
+      syncRestartWarning();
       store.setCapacity(s.logs.bufferSize);
       file.setLimits({ maxBytes: s.logs.fileMaxBytes, count: s.logs.fileCount });
       comfy?.configure(s.comfyui);
@@ -262,6 +276,8 @@ export async function createLunaCore(
     settings,
     navigate: (view) => events.fire('app:navigate', { view }),
     autoStart(delayMs = 1_000) {
+      // A daemon that already answers is shown from the first second, started by us or not.
+      void supervisor.discover();
       if (!settings().daemon.autoStart) return;
       autoStartTimer = setTimeout(() => {
         autoStartTimer = null;

@@ -24,7 +24,10 @@ export interface LunaCore {
   settings(): Settings;
   /** Emit `app:navigate` (tray "View logs" / "Settings…"). */
   navigate(view: 'status' | 'logs' | 'settings' | 'comfy'): void;
-  /** Auto-start the daemon if `daemon.autoStart` is on (hosts call this once, after start-up). */
+  /**
+   * Show a daemon that already answers as running (adopted), then auto-start it if `daemon.autoStart`
+   * is on. Hosts call this once, after start-up.
+   */
   autoStart(delayMs?: number): void;
   /**
    * Stop everything. Stops the daemon gracefully unless `keepDaemon` (default:

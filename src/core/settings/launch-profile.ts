@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import type { Settings } from '../../shared/settings-schema.js';
@@ -455,4 +455,34 @@ export function checkPython(
       },
     );
   });
+}
+
+/** The ports a real daemon takes from its own `luna_daemon/config.py` (docs/daemon-protocol.md §2, §3.6). */
+export interface DaemonConfigPorts {
+  /** The config file that was read. */
+  file: string;
+  port: number | null;
+  wsPort: number | null;
+}
+
+/**
+ * Read `DAEMON_PORT` and `DAEMON_WS_PORT` from the Luna daemon's `config.py` under a ComfyUI folder:
+ * the real daemon takes no arguments and binds these, whatever Luna Tray's settings say. Null when
+ * no collection or config file is found.
+ */
+export function readDaemonConfigPorts(comfyRoot: string): DaemonConfigPorts | null {
+  const found = detectFromComfyUI(comfyRoot, { pythonCandidates: [] });
+  if (!found.collectionDir) return null;
+  const file = path.join(found.collectionDir, 'luna_daemon', 'config.py');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  const num = (name: string): number | null => {
+    const m = new RegExp(`^${name}\\s*=\\s*(\\d+)`, 'm').exec(text);
+    return m ? Number(m[1]) : null;
+  };
+  return { file, port: num('DAEMON_PORT'), wsPort: num('DAEMON_WS_PORT') };
 }

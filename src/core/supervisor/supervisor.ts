@@ -38,8 +38,20 @@ import {
   type ProcessSample,
 } from './processes.js';
 import { decideAfterExit } from './restart-policy.js';
+import { endpointChanges, endpointOf, type DaemonEndpoint } from './endpoint.js';
+import { classifyEarlyExit, describeExit } from './exit-classification.js';
+import { proveFeedOwnership } from './feed-ownership.js';
+import {
+  describePortConflict,
+  effectiveDaemonPorts,
+  heldDaemonPort,
+  type DaemonPortKind,
+} from './port-conflict.js';
 import { findPortOwner, isPortFree } from './port-owner.js';
+import { announcesShutdown, stillAnswersAfterShutdownWindow, waitForDaemonGone } from './shutdown-window.js';
 import { INITIAL_STATUS, transition, type StatusEvent } from './status-machine.js';
+
+export { classifyEarlyExit, describeExit } from './exit-classification.js';
 
 /** The outcome of a user action, as the API and CLI report it. */
 export type ActionOutcome =
@@ -108,7 +120,14 @@ interface OwnedChild {
   exit: Promise<ExitRecord>;
   /** When it became ready, on the MONOTONIC clock (`performance.now()`), for its uptime. */
   readyAt: number | null;
+  /** It logged that it received `shutdown` (from anyone): it is about to exit (§9.1). */
+  shuttingDown: boolean;
+  /** Luna Tray killed it because it stopped answering. */
+  killedUnresponsive: boolean;
 }
+
+/** How long a start waits for a daemon that is shutting down to exit and free its ports. */
+const SHUTDOWN_WAIT_MS = 10_000;
 
 /**
  * Supervises one Luna daemon: start with pre-flight and adoption, readiness by protocol ping,
@@ -133,6 +152,17 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   private adoptedOwned = false;
   /** When the current adopted daemon was adopted (monotonic clock), for its uptime. */
   private adoptedAt = 0;
+  /**
+   * Host, ports, generation and launch of the daemon process we supervise, fixed at spawn or
+   * adoption until it is gone (`endpoint.ts`); null while there is none.
+   */
+  private endpoint: DaemonEndpoint | null = null;
+  /** A process that kept the daemon port after the daemon exited (reported; a stop ends it). */
+  private strayPid: number | null = null;
+  /** Settles once the last unexpected exit has been handled (group swept, strays looked for). */
+  private exitHandled: Promise<void> = Promise.resolve();
+  /** The daemon was only found running outside Luna Tray ({@link discover}); nobody asked us to run it. */
+  private discoveredExternal = false;
 
   private opChain: Promise<unknown> = Promise.resolve();
   private startAbort: AbortController | null = null;
@@ -177,8 +207,48 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     return this.child?.proc.pid ?? this.adoptedPid;
   }
 
+  /** Settings that changed since the running daemon was started or adopted ("restart to apply"). */
+  get pendingSettingChanges(): string[] {
+    return this.endpoint ? endpointChanges(this.endpoint, this.opts.settings()) : [];
+  }
+
+  /**
+   * At start-up: show a daemon that already answers (ours from an earlier run through the PID file,
+   * or one started outside Luna Tray) as running and adopted, without starting anything. Never rejects.
+   */
+  discover(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.disposed || this.statusValue.state !== 'stopped') return;
+      const settings = this.opts.settings();
+      const d = settings.daemon;
+      try {
+        const probe = await probeGeneration({ host: d.host, port: d.port, timeoutMs: 1_500 });
+        if (probe.generation !== 'current' && probe.generation !== 'legacy') return;
+        if (!(await stillAnswersAfterShutdownWindow(d.host, d.port))) return;
+        if (this.statusValue.state !== 'stopped') return;
+        const orphan = await this.pidFile.livingOrphan();
+        this.endpoint = endpointOf(settings);
+        if (orphan) {
+          this.adopt(
+            probe.generation,
+            orphan.pid,
+            true,
+            `our daemon from an earlier run (PID ${orphan.pid})`,
+          );
+        } else {
+          const owner = await findPortOwner(d.port, d.host);
+          this.adopt(probe.generation, owner?.pid ?? null, false, 'a Luna daemon started outside Luna Tray');
+          this.discoveredExternal = true;
+        }
+      } catch (e) {
+        this.opts.capture.supervisor('warning', `Could not look for a running daemon: ${errorMessage(e)}`);
+      }
+    });
+  }
+
   /** Start the daemon (or adopt one that already answers). Resolves when running or failed; never rejects. */
   start(): Promise<ActionOutcome> {
+    this.discoveredExternal = false;
     this.cancelBackoff();
     const epoch = this.stopEpoch;
     // A stop requested after this start was queued cancels it before it begins.
@@ -189,6 +259,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   /** Stop the daemon: protocol `shutdown` → grace → SIGTERM → tree kill; never restarted afterwards. */
   stop(): Promise<ActionOutcome> {
+    this.discoveredExternal = false;
     this.cancelBackoff();
     this.stopEpoch++;
     // A start in progress (up to `startTimeoutSec`) must not delay the user's stop.
@@ -198,6 +269,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   /** Stop, then start, resetting the crash counters. */
   restart(): Promise<ActionOutcome> {
+    this.discoveredExternal = false;
     this.cancelBackoff();
     this.stopEpoch++;
     this.startAbort?.abort();
@@ -225,7 +297,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   /** Force a ping now and report the result in words. */
   async check(): Promise<ActionOutcome> {
-    const s = this.opts.settings().daemon;
+    const s = { ...this.opts.settings().daemon, ...this.ep() };
     const generation = this.generationInUse() ?? 'current';
     try {
       const pong = await this.client(generation).ping({ timeoutMs: s.health.pingTimeoutMs });
@@ -268,7 +340,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       checks.push({
         name: `port ${d.port}`,
         ok: false,
-        message: await this.describePortConflict(d.port, d.host, 'the daemon port'),
+        message: await this.portConflict(d.port, 'daemon', true),
       });
     } else {
       checks.push({
@@ -282,9 +354,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       checks.push({
         name: `port ${d.wsPort}`,
         ok: free,
-        message: free
-          ? `port ${d.wsPort} is free`
-          : await this.describePortConflict(d.wsPort, d.host, 'the WebSocket monitor port'),
+        message: free ? `port ${d.wsPort} is free` : await this.portConflict(d.wsPort, 'ws'),
       });
     }
     return {
@@ -301,7 +371,9 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     if (this.disposed) return;
     this.cancelBackoff();
     this.startAbort?.abort();
-    if (!opts.keepDaemon) await this.stop();
+    // A daemon that was merely found running outside Luna Tray, and never started, stopped or
+    // restarted through it, is left as it was found.
+    if (!opts.keepDaemon && !this.discoveredExternal) await this.stop();
     else
       this.opts.capture.supervisor(
         'info',
@@ -316,6 +388,18 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   private async startNow({ auto }: { auto: boolean }): Promise<ActionOutcome> {
     if (this.disposed) return { ok: false, code: 'operation-failed', message: 'Luna Tray is shutting down.' };
+    if (this.child?.shuttingDown) {
+      // It answered `shutdown` (from anyone) and exits within about a second (§9.1): wait it out,
+      // then start a fresh one, rather than calling a dying daemon "already running".
+      const child = this.child;
+      this.opts.capture.supervisor(
+        'info',
+        'The daemon is shutting down: waiting for it to exit before starting.',
+      );
+      await Promise.race([child.exit, sleep(SHUTDOWN_WAIT_MS)]);
+      await sleep(0); // let the exit handler run
+      await this.exitHandled;
+    }
     const state = this.statusValue.state;
     if (state === 'running' || state === 'unresponsive')
       return { ok: true, message: 'The Luna daemon is already running.' };
@@ -337,7 +421,9 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   private async launchAndWait(auto: boolean, signal: AbortSignal): Promise<ActionOutcome> {
     const settings = this.opts.settings();
-    const d = settings.daemon;
+    // Host, ports and launch are fixed from here until this daemon is gone (endpoint.ts).
+    const ep = (this.endpoint = endpointOf(settings));
+    const d = { ...settings.daemon, host: ep.host, port: ep.port, wsPort: ep.wsPort };
 
     // 1. A daemon we started in an earlier run, recorded in our PID file: adopt it if it answers,
     //    otherwise it is provably ours and hung: kill it.
@@ -345,44 +431,48 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     if (orphan) {
       const probe = await probeGeneration({ host: d.host, port: d.port, timeoutMs: 1_500, signal });
       if (probe.generation === 'current' || probe.generation === 'legacy') {
-        return this.adopt(
-          probe.generation,
-          orphan.pid,
-          true,
-          `our daemon from an earlier run (PID ${orphan.pid})`,
+        if (await this.answersBeyondShutdown(orphan.pid, signal)) {
+          return this.adopt(
+            probe.generation,
+            orphan.pid,
+            true,
+            `our daemon from an earlier run (PID ${orphan.pid})`,
+          );
+        }
+        if (signal.aborted) return this.abortedStart();
+        await this.pidFile.remove();
+      } else {
+        this.opts.capture.supervisor(
+          'warning',
+          `Our earlier daemon (PID ${orphan.pid}) is alive but does not answer: killing it.`,
         );
+        await killTree(orphan.pid);
+        killGroup(orphan.pid);
+        await waitForPidExit(orphan.pid, 5_000);
+        await this.pidFile.remove();
       }
-      this.opts.capture.supervisor(
-        'warning',
-        `Our earlier daemon (PID ${orphan.pid}) is alive but does not answer: killing it.`,
-      );
-      await killTree(orphan.pid);
-      killGroup(orphan.pid);
-      await waitForPidExit(orphan.pid, 5_000);
-      await this.pidFile.remove();
     }
 
     // 2. Who answers on the daemon port? (spec §15 problems 1–2: be the single owner.)
     const probe = await probeGeneration({ host: d.host, port: d.port, timeoutMs: 1_500, signal });
     if (signal.aborted) return this.abortedStart();
-    if (probe.generation === 'current' || probe.generation === 'legacy') {
+    let probed = probe.generation;
+    if (probed === 'current' || probed === 'legacy') {
       const owner = await findPortOwner(d.port, d.host);
-      return this.adopt(
-        probe.generation,
-        owner?.pid ?? null,
-        false,
-        'a Luna daemon started outside Luna Tray',
-      );
+      if (await this.answersBeyondShutdown(owner?.pid ?? null, signal)) {
+        return this.adopt(probed, owner?.pid ?? null, false, 'a Luna daemon started outside Luna Tray');
+      }
+      if (signal.aborted) return this.abortedStart();
+      probed = 'none';
     }
-    if (probe.generation === 'not-luna') {
-      return this.fail('port-conflict', await this.describePortConflict(d.port, d.host, 'the daemon port'));
+    if (probed === 'not-luna') {
+      return this.fail('port-conflict', await this.portConflict(d.port, 'daemon', true));
     }
-    // The daemon binds the WebSocket port FIRST and aborts if it is busy (spec §3.7, §15 problem 7).
-    if (d.wsPort > 0 && !(await isPortFree(d.wsPort, d.host))) {
-      return this.fail(
-        'port-conflict',
-        await this.describePortConflict(d.wsPort, d.host, 'the WebSocket monitor port'),
-      );
+    // The daemon binds the WebSocket port FIRST and aborts if it is busy (docs/daemon-protocol.md
+    // §3.7). With the comfyui profile the real daemon binds the ports of its own config.py.
+    const real = effectiveDaemonPorts(settings);
+    if (real.wsPort > 0 && !(await isPortFree(real.wsPort, d.host))) {
+      return this.fail('port-conflict', await this.portConflict(real.wsPort, 'ws'));
     }
 
     // 3. The launch profile and its interpreter.
@@ -391,6 +481,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       simulatorPath: this.opts.simulatorPath,
     });
     if (!profile.ok) return this.fail(profile.kind, profile.message);
+    for (const note of profile.notes) this.opts.capture.supervisor('info', note);
     if (looksLikePython(profile.command)) {
       const py = await checkPython(profile.command);
       if (!py.ok) return this.fail('missing-python', py.message);
@@ -455,7 +546,17 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       this.handleUnexpectedExit(exit, 0);
       return { ok: false, code: 'operation-failed', message: describeExit(exit) };
     }
-    const { kind, message } = classifyEarlyExit(exit, d.port, d.wsPort);
+    const { kind, message } = classifyEarlyExit(exit, { command: profile.command });
+    if (kind === 'port-conflict') {
+      const real = effectiveDaemonPorts(settings);
+      const held = await heldDaemonPort(d.host, real.port, real.wsPort);
+      if (held)
+        return this.fail(
+          kind,
+          `${describeExit(exit)} before it was ready: ${await this.portConflict(held.port, held.kind)}`,
+          exit,
+        );
+    }
     return this.fail(kind, message, exit);
   }
 
@@ -469,7 +570,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     | { kind: 'timeout' }
     | { kind: 'aborted' }
   > {
-    const d = this.opts.settings().daemon;
+    const d = this.daemonSettings();
     const deadline = monotonic() + timeoutMs;
     let exited: ExitRecord | null = null;
     void child.exit.then((e) => (exited = e));
@@ -515,7 +616,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     setting: Settings['daemon']['generation'],
     signal: AbortSignal,
   ): Promise<Generation | null> {
-    const d = this.opts.settings().daemon;
+    const d = this.daemonSettings();
     if (setting === 'auto') {
       const p = await probeGeneration({
         host: d.host,
@@ -533,7 +634,34 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     }
   }
 
+  /**
+   * A daemon answered: is it still there after the shutdown window (§9.1)? If not, it was told to
+   * shut down a moment ago: wait until it has exited and freed its ports, so a fresh one can start.
+   */
+  private async answersBeyondShutdown(pid: number | null, signal: AbortSignal): Promise<boolean> {
+    const ep = this.ep();
+    if (await stillAnswersAfterShutdownWindow(ep.host, ep.port, signal)) return true;
+    if (signal.aborted) return false;
+    this.opts.capture.supervisor(
+      'info',
+      `The daemon on port ${ep.port}${pid ? ` (PID ${pid})` : ''} is shutting down: waiting for it to exit, then starting a fresh one.`,
+    );
+    await waitForDaemonGone({ ...ep, pid, timeoutMs: SHUTDOWN_WAIT_MS, signal });
+    return false;
+  }
+
+  private portConflict(port: number, kind: DaemonPortKind, notLuna = false): Promise<string> {
+    return describePortConflict({
+      host: this.ep().host,
+      port,
+      kind,
+      settings: this.opts.settings(),
+      notLuna,
+    });
+  }
+
   private adopt(generation: Generation, pid: number | null, owned: boolean, what: string): ActionOutcome {
+    this.discoveredExternal = false;
     this.adoptedPid = pid;
     this.adoptedOwned = owned;
     this.adoptedAt = monotonic();
@@ -574,17 +702,37 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       this.opts.capture.flush();
       return { code, signal, at, stderrTail: this.outputTail(outputFromSeq) } satisfies ExitRecord;
     });
-    const child: OwnedChild = { gen, proc, exit, readyAt: null };
+    const child: OwnedChild = {
+      gen,
+      proc,
+      exit,
+      readyAt: null,
+      shuttingDown: false,
+      killedUnresponsive: false,
+    };
     this.child = child;
     this.adoptedPid = null;
     this.adoptedOwned = false;
-    void exit.then((record) => this.onChildExit(child, record));
+    this.strayPid = null;
+    // Anyone may send `shutdown` (the ComfyUI panel, a script): the daemon says so in its log, and
+    // a start in the next second must wait for the exit instead of calling it running (§9.1).
+    const unsubscribe = this.opts.store.subscribe((entries) => {
+      if (!child.shuttingDown && entries.some((e) => e.source !== 'supervisor' && announcesShutdown(e.text)))
+        child.shuttingDown = true;
+    });
+    void exit.then((record) => {
+      unsubscribe();
+      this.onChildExit(child, record);
+    });
     return child;
   }
 
-  private onChildExit(child: OwnedChild, record: ExitRecord): void {
+  private onChildExit(child: OwnedChild, exitRecord: ExitRecord): void {
     // Exits of an earlier child generation are ignored (Rancher's guard, STYLE.md §4.6).
     if (child.gen !== this.childGen) return;
+    const record: ExitRecord = child.killedUnresponsive
+      ? { ...exitRecord, cause: 'unresponsive' }
+      : exitRecord;
     this.lastExitValue = record;
     this.child = null;
     void this.pidFile.remove();
@@ -593,7 +741,45 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     // While starting or stopping, the routine in charge handles the exit.
     if (state !== 'running' && state !== 'unresponsive') return;
     // Monotonic uptime (the exit happened at most the pipe-drain wait earlier than now).
-    this.handleUnexpectedExit(record, child.readyAt === null ? 0 : Math.max(0, monotonic() - child.readyAt));
+    const uptimeMs = child.readyAt === null ? 0 : Math.max(0, monotonic() - child.readyAt);
+    const pid = child.proc.pid;
+    if (!isGroupAlive(pid) && record.code !== 0) {
+      this.handleUnexpectedExit(record, uptimeMs);
+      return;
+    }
+    // An exit we did not ask for still sweeps the daemon's process group; after an exit 0 (a
+    // shutdown from outside) a process that kept the daemon port is reported, not called stopped.
+    this.stopWatching();
+    this.exitHandled = (async () => {
+      await this.sweepGroup(pid);
+      const still = () =>
+        this.child === null &&
+        (this.statusValue.state === 'running' || this.statusValue.state === 'unresponsive');
+      if (!still()) return;
+      if (record.code === 0 && (await this.reportStrayHolder(pid, record))) return;
+      if (still()) this.handleUnexpectedExit(record, uptimeMs);
+    })().catch((e: unknown) => {
+      this.opts.capture.supervisor('error', `After the daemon exited: ${errorMessage(e)}`);
+    });
+  }
+
+  /**
+   * After the daemon exited, does something still answer on its port? A daemon command that forked a
+   * child keeping the port leaves a stray: name it by PID (a stop ends it) instead of "stopped".
+   */
+  private async reportStrayHolder(daemonPid: number, record: ExitRecord): Promise<boolean> {
+    const ep = this.ep();
+    const p = await probeGeneration({ host: ep.host, port: ep.port, timeoutMs: 500 });
+    if (p.generation === 'none') return false;
+    const owner = await findPortOwner(ep.port, ep.host);
+    if (owner && owner.pid === daemonPid) return false;
+    this.strayPid = owner?.pid ?? null;
+    const who = owner ? `PID ${owner.pid} (${owner.name})` : 'another process';
+    const message = `${describeExit(record)}, but ${who} still holds port ${ep.port}: a stray left behind by the daemon command. Stop it with Stop${owner ? ` (or kill PID ${owner.pid})` : ''}.`;
+    this.stopWatching();
+    this.apply({ type: 'failed', kind: 'stop-failed', message, lastExit: record });
+    this.opts.capture.supervisor('error', message);
+    return true;
   }
 
   /** The daemon went away without being asked: apply the restart policy. */
@@ -663,6 +849,8 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       this.apply({ type: 'stop-requested' });
       return { ok: true, message: 'The scheduled restart was cancelled.' };
     }
+    if ((state === 'stopped' || state === 'failed') && this.strayPid !== null)
+      return this.stopStray(this.strayPid);
     if (state === 'stopped' || state === 'failed') {
       return { ok: true, message: 'The Luna daemon was not running.' };
     }
@@ -670,7 +858,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     const generation = this.generationInUse() ?? 'current';
     this.apply({ type: 'stop-requested' });
     this.stopWatching();
-    const d = this.opts.settings().daemon;
+    const d = this.daemonSettings();
     const child = this.child;
     let forced = false;
     if (child) {
@@ -690,7 +878,10 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     // "Stopped" only once the port no longer answers (spec §15 problem 3).
     const released = await this.waitPortReleased(d.host, d.port, PORT_RELEASE_TIMEOUT_MS);
     if (!released) {
-      const message = `The daemon was asked to stop but ${d.host}:${d.port} still answers.`;
+      const owner = await findPortOwner(d.port, d.host);
+      if (owner && owner.pid !== this.pid) this.strayPid = owner.pid;
+      const who = owner ? `PID ${owner.pid} (${owner.name})` : 'a process Luna Tray cannot name';
+      const message = `The daemon was asked to stop but ${d.host}:${d.port} still answers, held by ${who}.${this.strayPid !== null ? ' Stop again to end it.' : ''}`;
       this.apply({ type: 'failed', kind: 'stop-failed', message });
       return { ok: false, code: 'operation-failed', message };
     }
@@ -705,9 +896,37 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     return { ok: true, message: `The Luna daemon stopped ${how}.` };
   }
 
+  /** End a process that kept the daemon port after the daemon exited (reported by PID before). */
+  private async stopStray(pid: number): Promise<ActionOutcome> {
+    const d = this.daemonSettings();
+    this.opts.capture.supervisor(
+      'warning',
+      `Stopping PID ${pid}, which kept port ${d.port} after the daemon exited.`,
+    );
+    signalPid(pid, 'SIGTERM');
+    if (!(await waitForPidExit(pid, d.killTimeoutSec * 1000))) {
+      await killTree(pid, 'SIGKILL');
+      await waitForPidExit(pid, 5_000);
+    }
+    this.strayPid = null;
+    if (!(await this.waitPortReleased(d.host, d.port, PORT_RELEASE_TIMEOUT_MS))) {
+      const message = `PID ${pid} was stopped but ${d.host}:${d.port} still answers.`;
+      this.apply({ type: 'failed', kind: 'stop-failed', message });
+      return { ok: false, code: 'operation-failed', message };
+    }
+    this.apply({
+      type: 'stopped',
+      reason: 'user',
+      ...(this.lastExitValue ? { lastExit: this.lastExitValue } : {}),
+    });
+    const message = `Stopped PID ${pid}, which kept the daemon port after the daemon exited.`;
+    this.opts.capture.supervisor('info', message);
+    return { ok: true, message };
+  }
+
   /** Protocol shutdown → grace → SIGTERM → tree kill → process-group sweep. Returns whether force was needed. */
   private async stopChild(child: OwnedChild, generation: Generation, graceful: boolean): Promise<boolean> {
-    const d = this.opts.settings().daemon;
+    const d = this.daemonSettings();
     const pid = child.proc.pid;
     const exitedWithin = (ms: number) =>
       Promise.race([
@@ -759,7 +978,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   /** An adopted daemon: protocol shutdown, then wait for the port to close; escalate by PID if we know it. */
   private async stopAdopted(generation: Generation): Promise<boolean> {
-    const d = this.opts.settings().daemon;
+    const d = this.daemonSettings();
     try {
       await this.client(generation).shutdown({ timeoutMs: 2_000 });
       this.opts.capture.supervisor('info', 'Sent the protocol shutdown command to the adopted daemon.');
@@ -828,7 +1047,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
    */
   private startWatching(generation: Generation): void {
     this.stopWatching();
-    const d = this.opts.settings().daemon;
+    const d = this.daemonSettings();
     const intervalMs = d.health.intervalSec * 1000;
 
     // Process CPU/RSS, every STATS_INTERVAL_MS, piggybacked on wake-ups that happen anyway.
@@ -935,17 +1154,30 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     setFeedUp(false);
 
     if (d.wsPort > 0) {
-      const monitor = createMonitorSocket({
-        host: d.host,
-        port: d.wsPort,
-        onStatus: (info) => {
-          lastFeedAt = monotonic();
-          this.setInfo(info);
-          sampleStatsIfDue();
-        },
-        onConnectionChange: setFeedUp,
+      // Only a feed proven to come from this daemon is listened to (feed-ownership.ts): another
+      // daemon's monitor would show its models and uptime and hide a hang of ours. Until then, and
+      // if the proof fails, `get_info` polling and pings carry on alone.
+      void proveFeedOwnership(d.host, d.port, d.wsPort).then((proof) => {
+        if (stopped) return;
+        if (!proof.trusted) {
+          this.opts.capture.supervisor(
+            'warning',
+            `Not using the status feed on ${d.host}:${d.wsPort}: ${proof.reason}. Polling get_info instead.`,
+          );
+          return;
+        }
+        const monitor = createMonitorSocket({
+          host: d.host,
+          port: d.wsPort,
+          onStatus: (info) => {
+            lastFeedAt = monotonic();
+            this.setInfo(info);
+            sampleStatsIfDue();
+          },
+          onConnectionChange: setFeedUp,
+        });
+        this.watchers.push(() => monitor.dispose());
       });
-      this.watchers.push(() => monitor.dispose());
     }
     void this.refreshInfo();
   }
@@ -961,7 +1193,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   private onPingFailed(failedPings: number, error: unknown): void {
     const state = this.statusValue.state;
     if (state !== 'running' && state !== 'unresponsive') return;
-    const d = this.opts.settings().daemon;
+    const d = this.daemonSettings();
     // An adopted daemon has no exit event: "refused" with its process gone means it went away.
     if (
       !this.child &&
@@ -990,10 +1222,18 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
           'warning',
           `Killing the unresponsive daemon (PID ${pid}) so it can be restarted.`,
         );
-        if (this.child) void this.killChild(this.child);
-        else {
+        if (this.child) {
+          this.child.killedUnresponsive = true;
+          void this.killChild(this.child);
+        } else {
           void killTree(pid, 'SIGKILL').then(() => {
-            const record: ExitRecord = { code: null, signal: 'SIGKILL', at: this.now(), stderrTail: [] };
+            const record: ExitRecord = {
+              code: null,
+              signal: 'SIGKILL',
+              at: this.now(),
+              stderrTail: [],
+              cause: 'unresponsive',
+            };
             this.lastExitValue = record;
             this.adoptedPid = null;
             this.handleUnexpectedExit(record, 0);
@@ -1026,7 +1266,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   /** Re-apply user choices the daemon forgets on restart (STYLE.md §9.4, spec §15 problem 13). */
   private async applyDaemonSettings(generation: Generation): Promise<void> {
     if (generation !== 'current') return;
-    const d = this.opts.settings().daemon;
+    const d = this.daemonSettings();
     const client = this.client(generation);
     for (const kind of ['clip', 'vae', 'llm'] as const) {
       const device = d.devices[kind];
@@ -1063,7 +1303,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
    * mismatch is reported loudly; it is not something we can repair by ourselves.
    */
   private async verifyOwnership(childPid: number): Promise<void> {
-    const d = this.opts.settings().daemon;
+    const d = this.daemonSettings();
     const owner = await findPortOwner(d.port, d.host);
     if (!owner || owner.pid === childPid || (await isDescendantOf(owner.pid, childPid))) return;
     this.opts.capture.supervisor(
@@ -1080,14 +1320,25 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   }
 
   private client(generation: Generation = this.generationInUse() ?? 'current'): LunaClient {
-    const d = this.opts.settings().daemon;
+    const d = this.daemonSettings();
     return new LunaClient({ host: d.host, port: d.port, generation });
   }
 
-  private async describePortConflict(port: number, host: string, what: string): Promise<string> {
-    const owner = await findPortOwner(port, host);
-    const who = owner ? `PID ${owner.pid} (${owner.name})` : 'another program';
-    return `Port ${port} (${what}) is in use by ${who}, which is not a Luna daemon. Stop that program, or change daemon.${what.includes('WebSocket') ? 'wsPort' : 'port'}.`;
+  /** The daemon settings, with host, ports and generation of the running daemon's endpoint. */
+  private daemonSettings(): Settings['daemon'] {
+    const ep = this.ep();
+    return {
+      ...this.opts.settings().daemon,
+      host: ep.host,
+      port: ep.port,
+      wsPort: ep.wsPort,
+      generation: ep.generation,
+    };
+  }
+
+  /** The running daemon's endpoint, or the settings' when there is none. */
+  private ep(): DaemonEndpoint {
+    return this.endpoint ?? endpointOf(this.opts.settings());
   }
 
   private apply(event: StatusEvent): void {
@@ -1096,6 +1347,8 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     if (next.state === 'stopped' || next.state === 'failed') {
       this.infoValue = null;
       this.infoAtValue = null;
+      // No process any more: the next start takes host, ports and launch from the settings.
+      if (!this.child) this.endpoint = null;
     }
     this.statusValue = next;
     this.emit('status', next);
@@ -1144,44 +1397,4 @@ function errorMessage(e: unknown): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** "exited with code 1" / "was killed by SIGKILL". */
-export function describeExit(record: ExitRecord): string {
-  if (record.signal) return `The daemon was killed by ${record.signal}`;
-  if (record.code === null) return 'The daemon went away';
-  return `The daemon exited with code ${record.code}`;
-}
-
-/** Turn an exit before readiness into an actionable reason (STYLE.md §9.3). */
-export function classifyEarlyExit(
-  exit: ExitRecord,
-  port: number,
-  wsPort: number,
-): { kind: FailureKind; message: string } {
-  const tail = exit.stderrTail.join('\n');
-  const last = exit.stderrTail
-    .filter((l) => l.trim())
-    .slice(-3)
-    .join(' | ');
-  const suffix = last ? ` Last output: ${last}` : '';
-  if (/No module named ['"]?comfy['"]?/.test(tail)) {
-    return {
-      kind: 'start-failed',
-      message: `${describeExit(exit)} before it was ready: ComfyUI is not importable (No module named 'comfy'). Set comfyui.path to your ComfyUI folder so PYTHONPATH points at it.`,
-    };
-  }
-  if (/Address already in use|WinError 10048|Errno 98/.test(tail)) {
-    return {
-      kind: 'port-conflict',
-      message: `${describeExit(exit)} before it was ready: a port is already in use (${port} or the WebSocket port ${wsPort}).${suffix}`,
-    };
-  }
-  if (/No module named ['"]?torch['"]?/.test(tail)) {
-    return {
-      kind: 'start-failed',
-      message: `${describeExit(exit)} before it was ready: PyTorch is not installed in this Python.${suffix}`,
-    };
-  }
-  return { kind: 'start-failed', message: `${describeExit(exit)} before it was ready.${suffix}` };
 }

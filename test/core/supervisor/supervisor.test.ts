@@ -1,106 +1,20 @@
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import getPort from 'get-port';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import type { DaemonStatus } from '../../../src/shared/daemon-status.js';
-import {
-  defaultSettings,
-  mergeSettings,
-  settingsSchema,
-  type Settings,
-} from '../../../src/shared/settings-schema.js';
 import { LunaClient } from '../../../src/core/daemon/luna-client.js';
-import { createLogCapture } from '../../../src/core/logs/log-capture.js';
-import { LogStore } from '../../../src/core/logs/log-store.js';
-import { Supervisor } from '../../../src/core/supervisor/supervisor.js';
+import { isAlive, sleep, track, waitFor, waitForPidGone } from '../../helpers/processes.js';
 import { pythonExecutable } from '../../helpers/python.js';
-import { isAlive, killAllTracked, sleep, track, waitFor, waitForPidGone } from '../../helpers/processes.js';
 import { SIM_PATH, spawnSim } from '../../helpers/sim.js';
+import { cleanupDir, forgetHarness, harness, type Harness } from './harness.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/processes/', import.meta.url));
-
-interface Harness {
-  sup: Supervisor;
-  store: LogStore;
-  states: DaemonStatus['state'][];
-  settings: Settings;
-  dataDir: string;
-  port: number;
-  wsPort: number;
-  logText: () => string;
-}
-
-const harnesses: Harness[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) {
-    await h.sup.dispose({ keepDaemon: false }).catch(() => undefined);
-  }
-  killAllTracked();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-/** A supervisor on free ports with fast timings; `patch` overrides settings. */
-async function harness(
-  patch: Record<string, unknown> = {},
-  reuse?: { dataDir: string; port: number; wsPort: number },
-): Promise<Harness> {
-  const port = reuse?.port ?? (await getPort());
-  const wsPort = reuse?.wsPort ?? (await getPort());
-  const dataDir = reuse?.dataDir ?? mkdtempSync(join(tmpdir(), 'luna-sup-'));
-  if (!reuse) dirs.push(dataDir);
-  const base = mergeSettings(defaultSettings(), {
-    daemon: {
-      profile: 'simulator',
-      command: pythonExecutable(),
-      port,
-      wsPort,
-      startTimeoutSec: 15,
-      stopGraceSec: 3,
-      killTimeoutSec: 1,
-      restart: { initialDelayMs: 100, maxDelayMs: 400, stableAfterSec: 30, maxQuickCrashes: 3 },
-      health: { intervalSec: 0.2, failuresBeforeUnresponsive: 2, pingTimeoutMs: 300, infoIntervalSec: 0.5 },
-    },
-  });
-  const merged = settingsSchema.parse(mergeSettings(base as Settings, patch));
-  // Skip the simulator's ~1 s start-up delay for speed; a test's own --startup-delay comes later and wins.
-  const settings =
-    merged.daemon.profile === 'simulator'
-      ? { ...merged, daemon: { ...merged.daemon, args: ['--startup-delay', '0', ...merged.daemon.args] } }
-      : merged;
-  const store = new LogStore({ capacity: 5000 });
-  const capture = createLogCapture({ store });
-  const sup = new Supervisor({ settings: () => settings, dataDir, simulatorPath: SIM_PATH, store, capture });
-  const states: DaemonStatus['state'][] = [];
-  sup.on('status', (s) => {
-    states.push(s.state);
-    const pid = 'pid' in s ? s.pid : null;
-    if (pid && !(s.state === 'running' && s.adopted)) track(pid);
-  });
-  const h: Harness = {
-    sup,
-    store,
-    states,
-    settings,
-    dataDir,
-    port,
-    wsPort,
-    logText: () =>
-      store
-        .since(0)
-        .entries.map((e) => e.text)
-        .join('\n'),
-  };
-  harnesses.push(h);
-  return h;
-}
 
 const stateOf = (h: Harness) => h.sup.status.state;
 
@@ -193,7 +107,7 @@ describe('Supervisor with the simulator', () => {
 
   it('a wrapper that spawns a grandchild: nothing of the tree survives stop (checked by PID)', async () => {
     const pidsFile = join(mkdtempSync(join(tmpdir(), 'luna-pids-')), 'pids.json');
-    dirs.push(join(pidsFile, '..'));
+    cleanupDir(join(pidsFile, '..'));
     const port = await getPort();
     const wsPort = await getPort();
     const h = await harness({
@@ -296,7 +210,7 @@ describe('Supervisor with the simulator', () => {
 
   it('a missing daemon script (ComfyUI folder without the Luna collection) → failed missing-script', async () => {
     const comfy = mkdtempSync(join(tmpdir(), 'luna-comfy-'));
-    dirs.push(comfy);
+    cleanupDir(comfy);
     const h = await harness({ daemon: { profile: 'comfyui', command: '' }, comfyui: { path: comfy } });
     await h.sup.start();
     expect(h.sup.status.state).toBe('failed');
@@ -369,7 +283,7 @@ describe('Supervisor with the simulator', () => {
     const pid = a.sup.pid!;
     // Supervisor A "dies": it keeps the daemon running and forgets it.
     await a.sup.dispose({ keepDaemon: true });
-    harnesses.splice(harnesses.indexOf(a), 1);
+    forgetHarness(a);
     const b = await harness({}, { dataDir: a.dataDir, port: a.port, wsPort: a.wsPort });
     await b.sup.start();
     expect(b.sup.status).toMatchObject({ state: 'running', adopted: true, pid });

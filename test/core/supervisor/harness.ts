@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import getPort from 'get-port';
+import { afterEach } from 'vitest';
+
+import type { DaemonStatus } from '../../../src/shared/daemon-status.js';
+import {
+  defaultSettings,
+  mergeSettings,
+  settingsSchema,
+  type Settings,
+} from '../../../src/shared/settings-schema.js';
+import { createLogCapture } from '../../../src/core/logs/log-capture.js';
+import { LogStore } from '../../../src/core/logs/log-store.js';
+import { Supervisor } from '../../../src/core/supervisor/supervisor.js';
+import { pythonExecutable } from '../../helpers/python.js';
+import { killAllTracked, track } from '../../helpers/processes.js';
+import { SIM_PATH } from '../../helpers/sim.js';
+
+/** A supervisor of the simulator on free ports with fast timings, cleaned up after each test. */
+export interface Harness {
+  sup: Supervisor;
+  store: LogStore;
+  states: DaemonStatus['state'][];
+  settings: Settings;
+  dataDir: string;
+  port: number;
+  wsPort: number;
+  logText: () => string;
+  /** Change the settings the supervisor reads from now on (as `config set` would). */
+  update: (patch: Record<string, unknown>) => void;
+}
+
+const harnesses: Harness[] = [];
+const dirs: string[] = [];
+
+/** Remove this directory after the test. */
+export function cleanupDir(dir: string): void {
+  dirs.push(dir);
+}
+
+/** The test disposed this harness itself: do not dispose it again after the test. */
+export function forgetHarness(h: Harness): void {
+  harnesses.splice(harnesses.indexOf(h), 1);
+}
+
+afterEach(async () => {
+  for (const h of harnesses.splice(0)) {
+    await h.sup.dispose({ keepDaemon: false }).catch(() => undefined);
+  }
+  killAllTracked();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A supervisor on free ports with fast timings; `patch` overrides settings. */
+export async function harness(
+  patch: Record<string, unknown> = {},
+  reuse?: { dataDir: string; port: number; wsPort: number },
+): Promise<Harness> {
+  const port = reuse?.port ?? (await getPort());
+  const wsPort = reuse?.wsPort ?? (await getPort());
+  const dataDir = reuse?.dataDir ?? mkdtempSync(join(tmpdir(), 'luna-sup-'));
+  if (!reuse) dirs.push(dataDir);
+  const base = mergeSettings(defaultSettings(), {
+    daemon: {
+      profile: 'simulator',
+      command: pythonExecutable(),
+      port,
+      wsPort,
+      startTimeoutSec: 15,
+      stopGraceSec: 3,
+      killTimeoutSec: 1,
+      restart: { initialDelayMs: 100, maxDelayMs: 400, stableAfterSec: 30, maxQuickCrashes: 3 },
+      health: { intervalSec: 0.2, failuresBeforeUnresponsive: 2, pingTimeoutMs: 300, infoIntervalSec: 0.5 },
+    },
+  });
+  const merged = settingsSchema.parse(mergeSettings(base as Settings, patch));
+  // Skip the simulator's ~1 s start-up delay for speed; a test's own --startup-delay comes later and wins.
+  const settings =
+    merged.daemon.profile === 'simulator'
+      ? { ...merged, daemon: { ...merged.daemon, args: ['--startup-delay', '0', ...merged.daemon.args] } }
+      : merged;
+  const store = new LogStore({ capacity: 5000 });
+  const capture = createLogCapture({ store });
+  const box = { settings };
+  const sup = new Supervisor({
+    settings: () => box.settings,
+    dataDir,
+    simulatorPath: SIM_PATH,
+    store,
+    capture,
+  });
+  const states: DaemonStatus['state'][] = [];
+  sup.on('status', (s) => {
+    states.push(s.state);
+    const pid = 'pid' in s ? s.pid : null;
+    if (pid && !(s.state === 'running' && s.adopted)) track(pid);
+  });
+  const h: Harness = {
+    sup,
+    store,
+    states,
+    settings,
+    dataDir,
+    port,
+    wsPort,
+    update: (patch) => {
+      box.settings = settingsSchema.parse(mergeSettings(box.settings, patch));
+      h.settings = box.settings;
+    },
+    logText: () =>
+      store
+        .since(0)
+        .entries.map((e) => e.text)
+        .join('\n'),
+  };
+  harnesses.push(h);
+  return h;
+}
