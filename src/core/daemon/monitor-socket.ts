@@ -27,13 +27,6 @@ export const DEFAULT_MONITOR_PORT = 19285;
  */
 export const MONITOR_KEEPALIVE_MS = 600;
 
-/**
- * Each keep-alive `get_status` gets an immediate status reply on top of the daemon's 1 s push. The
- * first status after a keep-alive that repeats the last delivered one (only the uptime moved)
- * within this window is not delivered again, so an idle feed costs about one delivery per second.
- */
-const REPEAT_COALESCE_MS = 450;
-
 /** Options of {@link createMonitorSocket}. */
 export interface MonitorSocketOptions {
   host?: string;
@@ -249,8 +242,6 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
   let invalid = 0;
   /** The last status message in full, to recognise its repeats cheaply. */
   let memo: StatusMemo | null = null;
-  /** When a status was last delivered (performance.now()), to coalesce keep-alive replies. */
-  let deliveredAt = Number.NEGATIVE_INFINITY;
   /** A keep-alive went out and its reply has not been seen yet. */
   let keepAliveReplyDue = false;
   let keepAlive: NodeJS.Timeout | undefined;
@@ -273,11 +264,12 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
     const repeat = text !== undefined && memo ? repeatedStatus(text, memo) : null;
     if (repeat) {
       memo = { ...memo!, info: repeat.info, raw: repeat.raw };
-      const now = performance.now();
-      const coalesce = keepAliveReplyDue && now - deliveredAt < REPEAT_COALESCE_MS;
+      // Each keep-alive gets an immediate status reply on top of the daemon's 1 s push. The first
+      // status after a keep-alive that only repeats the last one (just the uptime moved) is not
+      // delivered again, so an idle feed still costs one delivery a second.
+      const coalesce = keepAliveReplyDue;
       keepAliveReplyDue = false;
       if (coalesce) return;
-      deliveredAt = now;
       try {
         opts.onStatus(repeat.info, repeat.raw);
       } catch {
@@ -301,7 +293,6 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
         // Parsed from JSON: already JSON-safe, no deep copy needed (a per-second saving).
         const info = normalizeInfo(raw, opts.generation ?? detectGeneration(raw), { jsonSafe: true });
         memo = memoStatus(text!, info, raw);
-        deliveredAt = performance.now();
         keepAliveReplyDue = false;
         opts.onStatus(info, raw);
       } else if (msg.type === 'scaling') {
