@@ -1,6 +1,7 @@
 import type { RendererApi } from '../shared/contract/renderer-api.js';
 import type { DaemonSnapshot } from '../shared/snapshot.js';
 import { createComfyView } from './features/comfy/comfy-view.js';
+import { createDevicesView } from './features/devices/devices-view.js';
 import { LogBuffer } from './features/logs/log-buffer.js';
 import { LogSync } from './features/logs/log-sync.js';
 import { createLogsView } from './features/logs/logs-view.js';
@@ -27,9 +28,11 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
   const logSync = new LogSync(api, buffer, logsView.listener);
   const settingsView = createSettingsView(api);
   const comfyView = createComfyView(api);
+  const devicesView = createDevicesView(api);
   disposers.push(
     () => header.dispose(),
     () => logsView.dispose(),
+    () => devicesView.dispose(),
   );
 
   const banner = h('div', {
@@ -49,6 +52,7 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
     logs: logsView.element,
     settings: settingsView.element,
     comfy: comfyView.element,
+    devices: devicesView.element,
   };
   const tabs = {} as Record<View, HTMLButtonElement>;
   const tablist = h('nav', { class: 'tabs', attrs: { role: 'tablist', 'aria-label': 'views' } });
@@ -85,6 +89,8 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
     root.dataset.view = v;
     if (updateHash && location.hash !== `#${v}`) history.replaceState(null, '', `#${v}`);
     if (v === 'logs') logsView.shown();
+    if (v === 'devices') devicesView.shown();
+    else devicesView.hidden();
   }
 
   const kind = h('span', { class: 'transport muted', text: api.kind === 'electron' ? 'desktop' : 'browser' });
@@ -101,6 +107,7 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
   function applySnapshot(s: DaemonSnapshot): void {
     header.update(s);
     statusView.update(s);
+    devicesView.status(s);
   }
 
   function reportLoadError(what: string, message: string): void {

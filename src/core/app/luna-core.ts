@@ -177,7 +177,11 @@ export async function createLunaCore(
     snapshot,
   });
   if (comfy) {
-    comfy.setGpuReader?.(() => gpu.localGpus());
+    // The ComfyUI monitor polls GPUs on its own timer: it may run nvidia-smi only while somebody
+    // follows its events (a panel); otherwise it gets the last reading (docs/devices.md).
+    comfy.setGpuReader?.(() =>
+      events.listening('comfy:instances-changed') ? gpu.localGpus() : gpu.peekLocalGpus(),
+    );
     comfy.configure(initial.comfyui);
     disposers.push(
       comfy.onChange((instances, gpus) => events.fire('comfy:instances-changed', { instances, gpus })),

@@ -19,6 +19,8 @@ export interface GpuTelemetry {
   watch(): () => void;
   /** The reading in the ComfyUI view's older shape (`[]` without NVIDIA/AMD telemetry). */
   localGpus(): Promise<LocalGpu[]>;
+  /** The last reading in that shape, read only if there was none yet (for pollers nobody watches). */
+  peekLocalGpus(): Promise<LocalGpu[]>;
   /** Listen to every new reading (only fires while watched). */
   onSample(listener: (report: GpuReport) => void): () => void;
   dispose(): void;
@@ -186,6 +188,7 @@ export function createGpuTelemetry(opts: GpuTelemetryOptions = {}): GpuTelemetry
       };
     },
     localGpus: async () => toLocalGpus(await read()),
+    peekLocalGpus: async () => toLocalGpus(last ?? (await read())),
     onSample(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -1,5 +1,5 @@
 /** The panel's views (tabs), as `app:navigate` names them. */
-export const VIEWS = ['status', 'logs', 'settings', 'comfy'] as const;
+export const VIEWS = ['status', 'logs', 'settings', 'comfy', 'devices'] as const;
 export type View = (typeof VIEWS)[number];
 
 /** Tab captions. */
@@ -8,6 +8,7 @@ export const VIEW_TITLES: Record<View, string> = {
   logs: 'Logs',
   settings: 'Settings',
   comfy: 'ComfyUI',
+  devices: 'Devices',
 };
 
 /** `#logs` → `'logs'` (also `#comfyui`); `null` for anything else. */

@@ -211,6 +211,22 @@ describe('on-demand sampling', () => {
     expect(h.gpus[0]!.points[0]).toMatchObject({ usedMiB: 10240, totalMiB: 24564, otherMiB: 10240 });
   });
 
+  it('peekLocalGpus reads once, then only returns the last reading', async () => {
+    const f = smi();
+    const t = createGpuTelemetry({ nvidiaSmi: f.command, intervalMs: 50, leaseMs: 0 });
+    cleanups.push(() => t.dispose());
+    expect((await t.peekLocalGpus()).map((g) => g.name)).toEqual([
+      'NVIDIA GeForce RTX 4090',
+      'NVIDIA RTX A6000, Rev. 2',
+    ]);
+    await sleep(120);
+    await t.peekLocalGpus();
+    await t.peekLocalGpus();
+    expect(f.calls().filter((c) => c.startsWith('--query-gpu'))).toHaveLength(1);
+    await t.localGpus();
+    expect(f.calls().filter((c) => c.startsWith('--query-gpu'))).toHaveLength(2);
+  });
+
   it('an explicit watcher keeps sampling; the history ring is bounded', async () => {
     const f = smi();
     const t = createGpuTelemetry({ nvidiaSmi: f.command, intervalMs: 50, historyMs: 200, leaseMs: 0 });
