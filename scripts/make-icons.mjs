@@ -178,9 +178,17 @@ for (const [name, rgb] of Object.entries(TRAY_COLORS)) {
   // Electron treats a file whose name ends in "Template" as a template image on macOS.
   writePng(`tray-${name}Template.png`, 16, trayTemplate(name));
   writePng(`tray-${name}Template@2x.png`, 32, trayTemplate(name));
+  // Windows: one .ico with the sizes its tray asks for at 100/125/150/200 % scaling (16/20/24/32).
+  const trayIco = [16, 20, 24, 32].map((size) => ({
+    size,
+    png: encodePng(size, render(size, trayDot(rgb))),
+  }));
+  writeFileSync(join(outDir, `tray-${name}.ico`), encodeIco(trayIco));
 }
 
 writePng('icon.png', 512, appIcon());
+// macOS wants 1024 px (512 pt @2x) for the .icns electron-builder makes.
+writePng('icon-1024.png', 1024, appIcon());
 for (const size of [16, 32, 48, 64, 128, 256, 512]) writePng(`linux/${size}x${size}.png`, size, appIcon());
 const icoEntries = [16, 32, 48, 256].map((size) => ({ size, png: encodePng(size, render(size, appIcon())) }));
 writeFileSync(join(outDir, 'icon.ico'), encodeIco(icoEntries));

@@ -143,6 +143,27 @@ describe('tray icon PNGs', () => {
   });
 });
 
+/** Every entry of an ICO file, decoded (each is a PNG). */
+function icoEntries(name: string): Image[] {
+  const buf = readFileSync(join(ICONS, name));
+  expect(buf.readUInt16LE(0)).toBe(0);
+  expect(buf.readUInt16LE(2)).toBe(1);
+  const out: Image[] = [];
+  for (let i = 0; i < buf.readUInt16LE(4); i++) {
+    const e = 6 + i * 16;
+    const w = buf[e] === 0 ? 256 : buf[e]!;
+    const h = buf[e + 1] === 0 ? 256 : buf[e + 1]!;
+    expect(buf.readUInt16LE(e + 6)).toBe(32);
+    const len = buf.readUInt32LE(e + 8);
+    const at = buf.readUInt32LE(e + 12);
+    expect(at + len).toBeLessThanOrEqual(buf.length);
+    const img = decodePng(buf.subarray(at, at + len));
+    expect([img.width, img.height]).toEqual([w, h]);
+    out.push(img);
+  }
+  return out;
+}
+
 describe('app icons', () => {
   it('icon.png is 512 px with an opaque centre and transparent corners', () => {
     const img = load('icon.png');
@@ -157,23 +178,20 @@ describe('app icons', () => {
   });
 
   it('icon.ico is an ICO container with PNG entries 16/32/48/256 that decode', () => {
-    const buf = readFileSync(join(ICONS, 'icon.ico'));
-    expect(buf.readUInt16LE(0)).toBe(0);
-    expect(buf.readUInt16LE(2)).toBe(1);
-    const count = buf.readUInt16LE(4);
-    const sizes: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const e = 6 + i * 16;
-      const w = buf[e] === 0 ? 256 : buf[e]!;
-      const h = buf[e + 1] === 0 ? 256 : buf[e + 1]!;
-      expect(buf.readUInt16LE(e + 6)).toBe(32);
-      const len = buf.readUInt32LE(e + 8);
-      const at = buf.readUInt32LE(e + 12);
-      expect(at + len).toBeLessThanOrEqual(buf.length);
-      const img = decodePng(buf.subarray(at, at + len));
-      expect([img.width, img.height]).toEqual([w, h]);
-      sizes.push(w);
-    }
-    expect(sizes).toEqual([16, 32, 48, 256]);
+    expect(icoEntries('icon.ico').map((e) => e.width)).toEqual([16, 32, 48, 256]);
+  });
+
+  it('icon-1024.png (macOS) is 1024 px', () => {
+    const img = load('icon-1024.png');
+    expect([img.width, img.height]).toEqual([1024, 1024]);
+    expect(img.pixel(512, 512)[3]).toBe(255);
+  });
+
+  it.each(['gray', 'yellow', 'green', 'red'])('tray-%s.ico (Windows) holds 16/20/24/32 px', (colour) => {
+    const entries = icoEntries(`tray-${colour}.ico`);
+    expect(entries.map((e) => e.width)).toEqual([16, 20, 24, 32]);
+    const big = entries.at(-1)!;
+    expect(big.pixel(16, 16)[3]).toBe(255);
+    expect(big.pixel(0, 0)[3]).toBe(0);
   });
 });

@@ -33,7 +33,7 @@ describe('tray icon per state', () => {
     const win = trayIconPath(ICONS, s, 'win32');
     const mac = trayIconPath(ICONS, s, 'darwin');
     const linux = trayIconPath(ICONS, s, 'linux');
-    expect(basename(win)).toBe(`tray-${colour}.png`);
+    expect(basename(win)).toBe(`tray-${colour}.ico`);
     expect(basename(mac)).toBe(`tray-${colour}.png`);
     expect(basename(linux)).toBe(`tray-${colour}-32.png`);
     for (const p of [win, mac, linux]) {
@@ -44,7 +44,7 @@ describe('tray icon per state', () => {
 
   it('selects the shape-coded template image on macOS only when asked', () => {
     expect(trayIconFile('green', 'darwin', { template: true })).toBe('tray-greenTemplate.png');
-    expect(trayIconFile('green', 'win32', { template: true })).toBe('tray-green.png');
+    expect(trayIconFile('green', 'win32', { template: true })).toBe('tray-green.ico');
     expect(existsSync(join(ICONS, 'tray-redTemplate@2x.png'))).toBe(true);
   });
 });

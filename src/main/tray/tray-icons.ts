@@ -1,7 +1,7 @@
 // Status → tray icon file and tooltip text (STYLE.md §12: four colours, gray/yellow/green/red).
 //
-// Platform choice: Windows and Linux use the coloured 16 px (Windows, + @2x) or 32 px (Linux, + @2x)
-// dot. macOS ALSO uses the coloured dot, not a template image: template images are monochrome
+// Platform choice: Windows uses a coloured .ico holding 16/20/24/32 px (its tray asks for 16 × the
+// display scale: 125 % wants 20 px, which a 16 px PNG + @2x would blur); Linux the 32 px (+ @2x) dot. macOS ALSO uses the coloured dot, not a template image: template images are monochrome
 // (macOS recolours them for light/dark menu bars), and the colour IS the information here. The
 // shape-coded `tray-<color>Template.png` variants are generated and packaged for a future
 // "monochrome menu bar icon" option; `trayIconFile(..., { template: true })` selects them.
@@ -24,6 +24,7 @@ export function trayIconFile(
   if (platform === 'darwin' && opts.template) return `tray-${color}Template.png`;
   // Linux tray hosts (AppIndicator, KDE) scale icons up; a 32 px source stays sharp.
   if (platform === 'linux') return `tray-${color}-32.png`;
+  if (platform === 'win32') return `tray-${color}.ico`;
   return `tray-${color}.png`;
 }
 
