@@ -45,6 +45,7 @@ export const CLI_COMMANDS: readonly string[] = [
   'config',
   'comfy',
   'free',
+  'gpus',
   'run',
   'convert',
   'quit',
