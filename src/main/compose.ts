@@ -5,7 +5,7 @@ import { BrowserWindow, Notification, app, dialog, nativeImage } from 'electron'
 
 import type { LunaCore } from '../core/app/luna-core.types.js';
 import type { SettingsStore } from '../core/settings/settings-store.js';
-import type { ComfyInstance } from '../shared/comfy-instance.js';
+import type { ComfyInstance, LocalGpu } from '../shared/comfy-instance.js';
 import type { DaemonStatus } from '../shared/daemon-status.js';
 import type { DaemonSnapshot } from '../shared/snapshot.js';
 import type { AppPaths } from './app-paths.js';
@@ -140,6 +140,7 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
 
   // --- state the tray reads -------------------------------------------------------------------
   let instances: readonly ComfyInstance[] = [];
+  let gpus: readonly LocalGpu[] = [];
   let forcedStatus: DaemonStatus | null = null;
   let lastView: PanelView | null = null;
   const snapshot = (): DaemonSnapshot => {
@@ -250,6 +251,7 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
       snapshot: snapshot(),
       settings: settingsStore.get(),
       instances,
+      gpus,
       openAtLogin: loginItem.isEnabled(),
       openAtLoginNote: loginItem.note(),
     }),
@@ -279,6 +281,7 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
     }),
     core.events.on('comfy:instances-changed', (p) => {
       instances = p.instances;
+      gpus = p.gpus;
       tray.update();
     }),
     deps.subscribeJobFailures?.((url, message) => notifier.notifyJobFailed(url, message)) ?? (() => {}),

@@ -2,7 +2,7 @@
 // context menu; it never rebuilds the Tray (flicker, duplicate icons on some Linux hosts).
 import { Menu, Tray, nativeImage } from 'electron';
 
-import type { ComfyInstance } from '../../shared/comfy-instance.js';
+import type { ComfyInstance, LocalGpu } from '../../shared/comfy-instance.js';
 import type { Settings } from '../../shared/settings-schema.js';
 import type { DaemonSnapshot } from '../../shared/snapshot.js';
 import { trayIconPath, trayTooltip } from './tray-icons.js';
@@ -13,6 +13,8 @@ export interface TrayState {
   snapshot: DaemonSnapshot;
   settings: Settings;
   instances: readonly ComfyInstance[];
+  /** Local GPUs from the core's telemetry, for the tooltip's VRAM line. */
+  gpus?: readonly LocalGpu[];
   /** The OS login-item state (LoginItem.isEnabled()). */
   openAtLogin: boolean;
   /** LoginItem.note(): why a registered item will not start. */
@@ -74,7 +76,7 @@ export class TrayController {
     if (!this.tray) return;
     const s = this.opts.getState();
     const imagePath = trayIconPath(this.opts.iconsDir, s.snapshot, this.opts.platform);
-    const tooltip = trayTooltip(s.snapshot, s.instances);
+    const tooltip = trayTooltip(s.snapshot, s.instances, Date.now(), s.gpus);
     const menu = buildTrayMenu(s.snapshot, s.settings, {
       hasComfyInstances: s.instances.length > 0 || s.settings.comfyui.instances.length > 0,
       openAtLogin: s.openAtLogin,

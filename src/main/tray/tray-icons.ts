@@ -7,7 +7,7 @@
 // "monochrome menu bar icon" option; `trayIconFile(..., { template: true })` selects them.
 import { join } from 'node:path';
 
-import type { ComfyInstance } from '../../shared/comfy-instance.js';
+import type { ComfyInstance, LocalGpu } from '../../shared/comfy-instance.js';
 import { colorOf, type TrayColor } from '../../shared/daemon-status.js';
 import type { DaemonSnapshot } from '../../shared/snapshot.js';
 import { statusLine } from './tray-menu.js';
@@ -46,8 +46,11 @@ export function trayTooltip(
   snapshot: DaemonSnapshot,
   instances?: readonly ComfyInstance[],
   now = Date.now(),
+  gpus: readonly LocalGpu[] = [],
 ): string {
   const lines = [statusLine(snapshot, now)];
+  const vram = vramSummary(gpus);
+  if (vram) lines.push(vram);
   if (instances && instances.length > 0) {
     const reachable = instances.filter((i) => i.reachable).length;
     const busy = instances.reduce((s, i) => s + i.queue.running, 0);
@@ -57,4 +60,17 @@ export function trayTooltip(
   }
   const text = lines.join('\n');
   return text.length > TOOLTIP_MAX_CHARS ? `${text.slice(0, TOOLTIP_MAX_CHARS - 1)}…` : text;
+}
+
+/**
+ * "VRAM 7.3 / 24 GiB" over the local GPUs (GPU telemetry, docs/devices.md), one line; null
+ * without telemetry. Several GPUs are summed, as the daemon's status route sums its devices.
+ */
+export function vramSummary(gpus: readonly LocalGpu[]): string | null {
+  if (gpus.length === 0) return null;
+  const used = gpus.reduce((a, g) => a + g.memoryUsedMb, 0) / 1024;
+  const total = gpus.reduce((a, g) => a + g.memoryTotalMb, 0) / 1024;
+  const fmt = (v: number) =>
+    Number.isInteger(Math.round(v * 10) / 10) ? String(Math.round(v)) : v.toFixed(1);
+  return `VRAM ${fmt(used)} / ${fmt(total)} GiB${gpus.length > 1 ? ` (${gpus.length} GPUs)` : ''}`;
 }
