@@ -31,6 +31,22 @@ describe('lunaStatusJson (GET /luna/daemon/status)', () => {
     expect(s).not.toHaveProperty('vram_used_gb');
   });
 
+  it('a shutdown from outside says so, in the JSON as in the panel; the last exit is history with a time', () => {
+    const s = lunaStatusJson({
+      ...base,
+      lastExit: { code: 0, signal: null, at: 1234, stderrTail: [] },
+      status: { state: 'stopped', at: 2, reason: 'external-shutdown' },
+    });
+    expect(s).toMatchObject({
+      running: false,
+      state: 'stopped',
+      stateText: 'stopped (shut down from outside)',
+      stoppedReason: 'external-shutdown',
+      lastExitCode: 0,
+      lastExitAt: 1234,
+    });
+  });
+
   it('unresponsive and failed are not running; the failure message is lastError', () => {
     const u = lunaStatusJson({
       ...base,

@@ -23,12 +23,16 @@ export async function statusCommand({ ctx, io }: Invocation): Promise<number> {
       ? [s.adopted ? 'adopted' : 'spawned', s.generation && `${s.generation} protocol`]
       : [];
   const facts = [s.pid ? `PID ${s.pid}` : null, ...how].filter(Boolean).join(', ');
-  io.stdout.write(`${dot(io, s.color)} ${paint(io, 'bold', s.state)}${facts ? ` (${facts})` : ''}`);
+  // "stopped (shut down from outside)", as the panel says it; the other states print their name.
+  const words = s.state === 'stopped' ? s.stateText : s.state;
+  io.stdout.write(`${dot(io, s.color)} ${paint(io, 'bold', words)}${facts ? ` (${facts})` : ''}`);
   if (s.state === 'running') io.stdout.write(` — up ${formatDuration(s.uptimeSec)}`);
   io.stdout.write(`, restarts ${s.restarts}\n`);
   if (s.lastError) io.stdout.write(`  ${paint(io, 'red', 'error:')} ${s.lastError}\n`);
-  if (s.lastExitCode !== null && s.state !== 'running')
-    io.stdout.write(`  last exit code: ${s.lastExitCode}\n`);
+  if (s.lastExitAt !== null && s.state !== 'running' && s.state !== 'unresponsive') {
+    const how = s.lastExitSignal ? `signal ${s.lastExitSignal}` : `code ${s.lastExitCode ?? '?'}`;
+    io.stdout.write(`  last exit: ${how} at ${new Date(s.lastExitAt).toLocaleTimeString()}\n`);
+  }
   if (s.models.length) io.stdout.write(`  models: ${s.models.join(', ')}\n`);
   if (s.vram.length) {
     io.stdout.write(

@@ -1,4 +1,4 @@
-import { colorOf } from '../../shared/daemon-status.js';
+import { colorOf, describeState } from '../../shared/daemon-status.js';
 import type { ComfyInstance } from '../../shared/comfy-instance.js';
 import type { DaemonSnapshot } from '../../shared/snapshot.js';
 import { comfyuiVram } from '../gpu/comfy-vram.js';
@@ -16,6 +16,10 @@ export function statusFacts(snap: DaemonSnapshot) {
   const lastError = s.state === 'failed' || s.state === 'backoff' ? s.message : null;
   return {
     state: s.state,
+    /** The state in words, as the panel shows it (e.g. `stopped (shut down from outside)`). */
+    stateText: describeState(s),
+    /** Why it is stopped: `initial`, `user` or `external-shutdown` (a `shutdown` from outside); null otherwise. */
+    stoppedReason: s.state === 'stopped' ? s.reason : null,
     color: colorOf(s),
     pid: 'pid' in s ? s.pid : null,
     adopted,
@@ -24,6 +28,8 @@ export function statusFacts(snap: DaemonSnapshot) {
     lastError,
     lastExitCode: snap.lastExit?.code ?? null,
     lastExitSignal: snap.lastExit?.signal ?? null,
+    /** When the last exit happened (epoch ms): history, not the current run. */
+    lastExitAt: snap.lastExit?.at ?? null,
     // Never negative: `since` is wall-clock time, and the clock may have been set back since (a
     // daemon's own uptime is clamped too).
     uptimeSec: Math.max(

@@ -143,15 +143,24 @@ export function createStatusHeader(api: RendererApi): StatusHeader {
   };
 }
 
-/** The last error or exit, in words (empty when there is nothing to say). */
+/**
+ * The last error or exit, in words (empty when there is nothing to say). While a daemon runs, an
+ * exit is history: it belongs to an earlier run and says so.
+ */
 export function problemText(status: DaemonStatus, s: Pick<DaemonSnapshot, 'lastExit'>): string {
   const parts: string[] = [];
   if (status.state === 'failed') parts.push(`Last error: ${status.message}`);
   if (status.state === 'backoff') parts.push(`Last error: ${status.message}`);
   const exit = s.lastExit;
   if (exit) {
-    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code ?? '?'}`;
-    parts.push(`Last exit: ${how} at ${formatDateTime(exit.at)}`);
+    const how =
+      exit.cause === 'unresponsive'
+        ? 'killed by Luna Tray because it stopped answering'
+        : exit.signal
+          ? `signal ${exit.signal}`
+          : `code ${exit.code ?? '?'}`;
+    const live = status.state === 'running' || status.state === 'unresponsive' || status.state === 'starting';
+    parts.push(`${live ? 'Previous run ended' : 'Last exit'}: ${how} at ${formatDateTime(exit.at)}`);
   }
   return parts.join(' · ');
 }
