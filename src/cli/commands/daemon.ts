@@ -14,7 +14,9 @@ export async function statusCommand({ ctx, io }: Invocation): Promise<number> {
   }
   if (ctx.json) {
     // The same object as `GET /luna/daemon/status` (the original route's fields plus ours).
-    io.stdout.write(`${JSON.stringify(lunaStatusJson(r.value), null, 2)}\n`);
+    const comfy = await api.invoke('comfy:list-instances', {});
+    const instances = comfy.ok ? comfy.value.instances : [];
+    io.stdout.write(`${JSON.stringify(lunaStatusJson(r.value, instances), null, 2)}\n`);
     return EXIT.ok;
   }
   const s = statusFacts(r.value);

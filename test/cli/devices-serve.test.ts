@@ -1,0 +1,73 @@
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { killAllTracked, waitFor } from '../helpers/processes.js';
+import { cliAsync, serveEnv, startServe, type ServeEnv } from '../helpers/serve.js';
+
+const envs: ServeEnv[] = [];
+afterEach(() => {
+  killAllTracked();
+  for (const e of envs.splice(0)) e.cleanup();
+});
+
+/** The original device routes through `luna-tray serve --demo` (the simulator), over real HTTP. */
+describe('device routes through serve', () => {
+  it('passthrough, original error shape, saved, and re-applied after `luna-tray restart`', async () => {
+    const e = await serveEnv();
+    envs.push(e);
+    const serve = await startServe(e);
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${e.port}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${serve.token()}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const firstPid = await waitFor(
+      async () => {
+        const s = JSON.parse((await cliAsync(e, ['status', '--json'])).stdout) as {
+          running: boolean;
+          pid: number;
+        };
+        return s.running ? s.pid : undefined;
+      },
+      'the demo daemon running',
+      30_000,
+    );
+    const before = await call('GET', '/luna/daemon/devices');
+    expect(before).toMatchObject({ status: 200, body: { success: true, devices: { clip: 'cuda:1' } } });
+    expect(await call('POST', '/luna/daemon/set-clip-device', {})).toEqual({
+      status: 400,
+      body: { success: false, error: 'device parameter required' },
+    });
+    const set = await call('POST', '/luna/daemon/set-clip-device', { device: 'cpu' });
+    expect(set).toMatchObject({
+      status: 200,
+      body: { success: true, old_device: 'cuda:1', new_device: 'cpu' },
+    });
+    expect((await cliAsync(e, ['config', 'get', 'daemon.devices.clip'])).stdout.trim()).toMatch(/^"?cpu"?$/);
+
+    expect((await cliAsync(e, ['restart'])).status).toBe(0);
+    await waitFor(
+      async () => {
+        const s = JSON.parse((await cliAsync(e, ['status', '--json'])).stdout) as {
+          running: boolean;
+          pid: number;
+        };
+        return s.running && s.pid !== firstPid;
+      },
+      'a new daemon',
+      30_000,
+    );
+    // The new daemon starts on its config.py default (cuda:1); the supervisor re-applies "cpu".
+    await waitFor(
+      async () =>
+        ((await call('GET', '/luna/daemon/devices')).body.devices as { clip: string }).clip === 'cpu',
+      'the saved CLIP device re-applied',
+      15_000,
+    );
+  });
+});
