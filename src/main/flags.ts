@@ -60,8 +60,9 @@ export const CLI_COMMANDS: readonly string[] = [
  * arguments start after the executable (packaged) or after the app path (`electron .`).
  */
 export function cliCommandIn(argv: readonly string[], isPackaged: boolean): string | null {
-  const positional = argv.slice(isPackaged ? 1 : 2).filter((a) => !a.startsWith('-'));
-  const first = positional[0];
+  // Chromium switches may come before the app path (`electron --no-sandbox . stop`).
+  const positional = argv.slice(1).filter((a) => !a.startsWith('-'));
+  const first = positional[isPackaged ? 0 : 1];
   return first !== undefined && CLI_COMMANDS.includes(first) ? first : null;
 }
 

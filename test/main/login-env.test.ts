@@ -52,6 +52,7 @@ describe('the desktop app refuses CLI commands', () => {
     expect(cliCommandIn(['/usr/bin/luna-tray', '--hidden'], true)).toBeNull();
     expect(cliCommandIn(['electron', '.', '--data-dir=/x', 'status'], false)).toBe('status');
     expect(cliCommandIn(['electron', '.'], false)).toBeNull();
+    expect(cliCommandIn(['electron', '--no-sandbox', '/app/out/main/index.cjs', 'stop'], false)).toBe('stop');
     // macOS Finder's -psn_ argument and unknown words are not commands.
     expect(cliCommandIn(['/Applications/Luna Tray.app/x', '-psn_0_123', 'whatever'], true)).toBeNull();
     expect(cliRefusal('stop')).toMatch(/npx luna-tray stop/);
