@@ -76,7 +76,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     group: 'Headless mode',
     summary: 'run Luna Tray in the foreground (Ctrl+C stops it and the daemon)',
     options: {
-      demo: { type: 'boolean', help: 'supervise the bundled daemon simulator instead of a real daemon' },
+      demo: {
+        type: 'boolean',
+        help: 'supervise the bundled daemon simulator, on free ports of its own (a real daemon is never touched)',
+      },
       'no-open': { type: 'boolean', help: 'do not open the panel in a browser' },
     },
     load: async () => (await import('./commands/serve.js')).serveCommand,

@@ -3,6 +3,8 @@ export interface Context {
   dataDir: string;
   /** The control/lock port. */
   port: number;
+  /** True when `--port` was given (the demo otherwise picks a free one). */
+  portGiven?: boolean;
   json: boolean;
 }
 

@@ -21,7 +21,12 @@ function contextOf(g: ReturnType<typeof splitGlobal>, env: NodeJS.ProcessEnv): C
     throw new UsageError(`--port must be a port number 1–65535, got "${g.port}"`);
   }
   // Absolute, so `config path` and every message name the same place wherever the CLI ran.
-  return { dataDir: resolve(g.dataDir ?? defaultDataDir(env)), port: portNumber, json: g.json };
+  return {
+    dataDir: resolve(g.dataDir ?? defaultDataDir(env)),
+    port: portNumber,
+    portGiven: g.port !== undefined,
+    json: g.json,
+  };
 }
 
 /** Run the CLI; resolves to the exit code. */

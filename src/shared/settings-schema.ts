@@ -171,9 +171,68 @@ export interface SettingsIssue {
   message: string;
 }
 
-/** zod issues → `{key, message}` with dotted keys, for inline errors in the panel and the CLI. */
+/**
+ * zod issues → `{key, message}` with dotted keys, for inline errors in the panel and the CLI. The
+ * validator's own wording ("expected array, received string") becomes plain words naming the
+ * expected form and, for a settings key, an example command; messages the schema wrote itself
+ * (e.g. "must be a port number 1–65535") are kept.
+ */
 export function toSettingsIssues(error: z.ZodError): SettingsIssue[] {
-  return error.issues.map((i) => ({ key: i.path.map(String).join('.'), message: i.message }));
+  return error.issues.flatMap((i) => {
+    const key = i.path.map(String).join('.');
+    if (i.code === 'unrecognized_keys') {
+      return i.keys.map((k) => ({
+        key: key ? `${key}.${k}` : k,
+        message: 'is not a setting (see `luna-tray config get` for all keys)',
+      }));
+    }
+    return [{ key, message: plainMessage(i, key) }];
+  });
+}
+
+const FORM: Record<string, string> = {
+  array: 'a list',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  string: 'text',
+  object: 'an object',
+  record: 'an object',
+};
+
+/** Examples for settings whose default is no example (an empty string or list). */
+const EXAMPLES: Record<string, unknown> = {
+  'comfyui.path': '/path/to/ComfyUI',
+  'daemon.command': '/path/to/ComfyUI/venv/bin/python',
+  'daemon.args': ['/path/to/daemon_server.py'],
+  'daemon.cwd': '/path/to/ComfyUI',
+  'daemon.env': { CUDA_VISIBLE_DEVICES: '0' },
+};
+
+function plainMessage(i: z.core.$ZodIssue, key: string): string {
+  const example = exampleCommand(key);
+  const eg = example ? `, e.g. ${example}` : '';
+  switch (i.code) {
+    case 'invalid_type':
+      return `expects ${FORM[i.expected] ?? i.expected}${eg}`;
+    case 'invalid_value':
+      return `expects one of ${i.values.map((v) => JSON.stringify(v)).join(', ')}${eg}`;
+    case 'too_small':
+      return i.message.startsWith('Too small') ? `must be at least ${String(i.minimum)}${eg}` : i.message;
+    case 'too_big':
+      return i.message.startsWith('Too big') ? `must be at most ${String(i.maximum)}${eg}` : i.message;
+    default:
+      return i.message;
+  }
+}
+
+/** `luna-tray config set KEY VALUE` with a valid VALUE (the default, or an example), or null. */
+function exampleCommand(key: string): string | null {
+  const value = EXAMPLES[key] ?? getSettingByKey(defaultSettings(), key);
+  if (value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) return null;
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  const quoted = /^[\w./:@-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+  return `luna-tray config set ${key} ${quoted}`;
 }
 
 /** Deep-merge a patch into settings (arrays and records replace; objects merge). */

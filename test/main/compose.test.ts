@@ -247,7 +247,7 @@ describe('composeHost', () => {
     s.f.setSnapshot(running1);
     s.f.emit('daemon:status-changed', running1);
     expect(Tray.instances[0]!.imagePath()).toMatch(/tray-green-32\.png$/);
-    expect(Tray.instances[0]!.tooltip).toBe('Luna daemon — running · 2 models · 6.1 / 24 GB VRAM');
+    expect(Tray.instances[0]!.tooltip).toBe('Luna daemon — running · 2 models · 6.1 / 24 GiB VRAM');
     expect(BrowserWindow.all[0]!.webContents.sent.map((m) => m.channel)).toContain('daemon:status-changed');
   });
 

@@ -72,7 +72,7 @@ describe('trayTooltip', () => {
 
   it('matches the documented example while running', () => {
     expect(trayTooltip(snapshot(STATUSES.running, info()), [], NOW)).toBe(
-      'Luna daemon — running · 2 models · 6.1 / 24 GB VRAM',
+      'Luna daemon — running · 2 models · 6.1 / 24 GiB VRAM',
     );
   });
 
@@ -83,7 +83,7 @@ describe('trayTooltip', () => {
       NOW,
     );
     expect(t).toBe(
-      'Luna daemon — running · 2 models · 6.1 / 24 GB VRAM\nComfyUI: 1 of 2 reachable, 1 running',
+      'Luna daemon — running · 2 models · 6.1 / 24 GiB VRAM\nComfyUI: 1 of 2 reachable, 1 running',
     );
   });
 

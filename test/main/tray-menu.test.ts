@@ -101,7 +101,7 @@ describe('buildTrayMenu', () => {
 describe('statusLine', () => {
   it('shows models and summed VRAM while running', () => {
     expect(statusLine(snapshot(STATUSES.running, info()), NOW)).toBe(
-      'Luna daemon — running · 2 models · 6.1 / 24 GB VRAM',
+      'Luna daemon — running · 2 models · 6.1 / 24 GiB VRAM',
     );
   });
 
@@ -111,7 +111,7 @@ describe('statusLine', () => {
       vram: [{ device: 'cuda:0', usedGb: 1.25, totalGb: 8 }],
     });
     expect(statusLine(snapshot(STATUSES['running-adopted'], one), NOW)).toBe(
-      'Luna daemon — running (adopted) · 1 model · 1.3 / 8 GB VRAM',
+      'Luna daemon — running (adopted) · 1 model · 1.3 / 8 GiB VRAM',
     );
   });
 

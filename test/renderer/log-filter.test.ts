@@ -46,6 +46,8 @@ describe('compileSearch', () => {
     const s = compileSearch({ query: '([a-', regex: true, caseSensitive: false });
     expect(s.ok).toBe(false);
     if (!s.ok) expect(s.message).toMatch(/^Invalid regular expression/);
+    // Said once, not "Invalid regular expression: Invalid regular expression: …".
+    if (!s.ok) expect(s.message.match(/Invalid regular expression/gi)).toHaveLength(1);
   });
 
   it('never loops on patterns that match the empty string', () => {

@@ -30,7 +30,7 @@ export async function comfyCommand({ ctx, io }: Invocation): Promise<number> {
       `${paint(io, 'green', '●')} ${i.url} — ComfyUI ${i.version ?? '?'} · queue ${i.queue.running} running, ${i.queue.pending} pending\n`,
     );
     for (const d of i.devices)
-      io.stdout.write(`    ${d.name}: ${gb(d.vramTotal - d.vramFree)} / ${gb(d.vramTotal)} GB\n`);
+      io.stdout.write(`    ${d.name}: ${gb(d.vramTotal - d.vramFree)} / ${gb(d.vramTotal)} GiB\n`);
     const p = i.progress;
     if (p) {
       const node = p.nodeTitle ?? p.node ?? '';
@@ -49,7 +49,7 @@ export async function comfyCommand({ ctx, io }: Invocation): Promise<number> {
   }
   for (const g of gpus) {
     io.stdout.write(
-      `GPU ${g.index} ${g.name}: ${g.memoryUsedMb} / ${g.memoryTotalMb} MiB${g.utilizationPercent !== null ? `, ${g.utilizationPercent}%` : ''}${g.temperatureC !== null ? `, ${g.temperatureC} °C` : ''}\n`,
+      `GPU ${g.index} ${g.name}: ${(g.memoryUsedMb / 1024).toFixed(1)} / ${(g.memoryTotalMb / 1024).toFixed(1)} GiB${g.utilizationPercent !== null ? `, ${g.utilizationPercent}%` : ''}${g.temperatureC !== null ? `, ${g.temperatureC} °C` : ''}\n`,
     );
   }
   return EXIT.ok;

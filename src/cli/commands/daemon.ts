@@ -38,7 +38,7 @@ export async function statusCommand({ ctx, io }: Invocation): Promise<number> {
   if (s.models.length) io.stdout.write(`  models: ${s.models.join(', ')}\n`);
   if (s.vram.length) {
     io.stdout.write(
-      `  VRAM:   ${s.vram.map((v) => `${v.device} ${v.usedGb.toFixed(1)} / ${v.totalGb.toFixed(1)} GB`).join(' · ')}\n`,
+      `  VRAM:   ${s.vram.map((v) => `${v.device} ${v.usedGb.toFixed(1)} / ${v.totalGb.toFixed(1)} GiB`).join(' · ')}\n`,
     );
   }
   for (const w of s.warnings) io.stdout.write(`  ${paint(io, 'yellow', 'warning:')} ${w}\n`);

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 import { createComfyService } from '../../core/app/comfy-service.js';
@@ -8,12 +8,35 @@ import { LockHeldError, requestShow } from '../../core/control/lock.js';
 import { startControlServer, type ControlServer } from '../../core/control/control-server.js';
 import { JsonFileSettingsStore } from '../../core/settings/json-file-settings-store.js';
 import type { Invocation } from '../command-table.js';
-import { EXIT } from '../context.js';
+import { EXIT, type Context } from '../context.js';
 import { paint } from '../output.js';
 import { settingsPath } from './config.js';
 import { openInBrowser } from './open.js';
 
 declare const LUNA_TRAY_VERSION: string | undefined;
+
+/** A repeated stop signal within this window is the same Ctrl+C (see `stop` below). */
+const REPEAT_WINDOW_MS = 1_000;
+
+/**
+ * The demo's ports: free ones for the simulator's protocol and feed ports unless the data
+ * directory's settings file sets them, and for the control server unless --port was given.
+ */
+async function demoPorts(ctx: Context): Promise<{ control: number; daemon?: number; feed?: number }> {
+  const { default: getPort } = await import('get-port');
+  let saved: { port?: unknown; wsPort?: unknown } = {};
+  try {
+    const raw = JSON.parse(await readFile(settingsPath(ctx.dataDir), 'utf8')) as { daemon?: typeof saved };
+    saved = raw.daemon ?? {};
+  } catch {
+    // No settings file yet (a fresh demo directory): nothing was told.
+  }
+  const daemon = saved.port === undefined ? await getPort() : undefined;
+  const feed = saved.wsPort === undefined ? await getPort({ exclude: daemon ? [daemon] : [] }) : undefined;
+  const taken = [daemon, feed].filter((p): p is number => p !== undefined);
+  const control = ctx.portGiven ? ctx.port : await getPort({ exclude: taken });
+  return { control, ...(daemon ? { daemon } : {}), ...(feed ? { feed } : {}) };
+}
 
 /** Paths of the built renderer and the simulator, relative to the CLI bundle (out/cli/index.js). */
 export function bundledPaths(): { staticDir: string; simulatorPath: string } {
@@ -28,12 +51,24 @@ export function bundledPaths(): { staticDir: string; simulatorPath: string } {
  * is the single-instance lock: a second `serve` asks the first to show its panel and exits 0.
  * SIGINT/SIGTERM stop the daemon gracefully (unless `app.keepDaemonOnExit`) and leave no orphan.
  */
-export async function serveCommand({ ctx, io, values }: Invocation): Promise<number> {
+export async function serveCommand(inv: Invocation): Promise<number> {
+  const { io, values } = inv;
+  // The demo never touches a real installation: the simulator gets free ports of its own (so no
+  // Luna daemon answering on 19283 is ever adopted), and so does the control server unless
+  // --port was given.
+  const demo = values.demo ? await demoPorts(inv.ctx) : null;
+  const ctx = demo ? { ...inv.ctx, port: demo.control } : inv.ctx;
   const { staticDir, simulatorPath } = bundledPaths();
   await mkdir(ctx.dataDir, { recursive: true });
   const fileStore = new JsonFileSettingsStore(settingsPath(ctx.dataDir));
-  const settingsStore = values.demo
-    ? withOverrides(fileStore, { daemon: { profile: 'simulator' } })
+  const settingsStore = demo
+    ? withOverrides(fileStore, {
+        daemon: {
+          profile: 'simulator',
+          ...(demo.daemon ? { port: demo.daemon } : {}),
+          ...(demo.feed ? { wsPort: demo.feed } : {}),
+        },
+      })
     : fileStore;
   const comfy = createComfyService();
   const core = await createLunaCore({ dataDir: ctx.dataDir, settingsStore, simulatorPath, comfy });
@@ -79,20 +114,26 @@ export async function serveCommand({ ctx, io, values }: Invocation): Promise<num
       `(a one-time link; \`luna-tray open\` makes a new one. Ctrl+C stops Luna Tray${core.settings().app.keepDaemonOnExit ? '' : ' and the daemon'}.)\n`,
   );
   if (!values['no-open']) openInBrowser(url);
-  if (values.demo) {
-    io.stdout.write('Demo: supervising the Luna daemon simulator.\n');
+  if (demo) {
+    io.stdout.write(
+      `Demo: supervising the Luna daemon simulator on 127.0.0.1:${core.settings().daemon.port}${demo.daemon ? ' (a free port of its own: a real Luna daemon is never touched)' : ''}.\n` +
+        `Other commands: luna-tray --data-dir ${ctx.dataDir} --port ${running.port} status\n`,
+    );
     void core.handlers['daemon:start']({});
   } else core.autoStart(1_000);
 
   return new Promise<number>((resolve) => {
-    let stopping = false;
+    let stoppingSince: number | null = null;
     const stop = (sig: string) => {
-      if (stopping) {
+      if (stoppingSince !== null) {
+        // One Ctrl+C often arrives twice: the terminal signals the whole process group, and a
+        // wrapper in it (npm run, npx) forwards its own copy. Only a later one means "now".
+        if (Date.now() - stoppingSince < REPEAT_WINDOW_MS) return;
         io.stderr.write(`Second ${sig}: exiting now.\n`);
         process.exit(EXIT.interrupted);
       }
-      stopping = true;
-      io.stdout.write(`\n${sig}: stopping…\n`);
+      stoppingSince = Date.now();
+      io.stdout.write(`\n${sig}: stopping… (Ctrl+C again to exit at once)\n`);
       void core
         .dispose()
         .then(() => running.close())

@@ -67,7 +67,7 @@ export interface PythonCheck {
 }
 
 const SET_COMFY_PATH =
-  'set it with `luna-tray config set comfyui.path /path/to/ComfyUI`, or choose the simulator profile';
+  'enter it in Settings → ComfyUI → "ComfyUI folder", or run `luna-tray config set comfyui.path /path/to/ComfyUI` (or choose the simulator profile)';
 
 function isWindows(platform: NodeJS.Platform): boolean {
   return platform === 'win32';

@@ -40,7 +40,7 @@ export function trayIconPath(
 
 /**
  * Tooltip: the status line, plus a ComfyUI summary when instances are known, e.g.
- * "Luna daemon — running · 2 models · 6.1 / 24 GB VRAM\nComfyUI: 1 of 2 reachable, 1 running".
+ * "Luna daemon — running · 2 models · 6.1 / 24 GiB VRAM\nComfyUI: 1 of 2 reachable, 1 running".
  */
 export function trayTooltip(
   snapshot: DaemonSnapshot,

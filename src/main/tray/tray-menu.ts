@@ -64,7 +64,7 @@ function gb(n: number): string {
 }
 
 /**
- * One status line: "Luna daemon — running · 2 models · 6.1 / 24 GB VRAM". Models and VRAM are shown
+ * One status line: "Luna daemon — running · 2 models · 6.1 / 24 GiB VRAM". Models and VRAM are shown
  * only while the daemon answers (running or unresponsive) and `get_info` has been read.
  */
 export function statusLine(snapshot: DaemonSnapshot, now = Date.now()): string {
@@ -77,7 +77,7 @@ export function statusLine(snapshot: DaemonSnapshot, now = Date.now()): string {
     if (info.vram.length > 0) {
       const used = info.vram.reduce((s, d) => s + d.usedGb, 0);
       const total = info.vram.reduce((s, d) => s + d.totalGb, 0);
-      parts.push(`${gb(used)} / ${gb(total)} GB VRAM`);
+      parts.push(`${gb(used)} / ${gb(total)} GiB VRAM`);
     }
   }
   return parts.join(' · ');

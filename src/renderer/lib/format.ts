@@ -27,9 +27,9 @@ export function formatBytes(bytes: number): string {
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
-/** Gigabytes with one decimal (`3.2 GB`); the daemon reports GB. */
+/** Memory with one decimal (`3.2 GiB`): the daemon's "GB" figures are bytes / 1024³, so GiB is the honest unit, and the one used everywhere. */
 export function formatGb(gb: number): string {
-  return Number.isFinite(gb) ? `${gb.toFixed(1)} GB` : '?';
+  return Number.isFinite(gb) ? `${gb.toFixed(1)} GiB` : '?';
 }
 
 /** `used / total` as a 0–100 percentage, clamped; 0 when total is not positive. */

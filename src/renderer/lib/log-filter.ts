@@ -44,10 +44,9 @@ export function compileSearch(spec: SearchSpec): CompiledSearch {
   try {
     re = new RegExp(spec.regex ? spec.query : escapeRegExp(spec.query), spec.caseSensitive ? 'gu' : 'giu');
   } catch (e) {
-    return {
-      ok: false,
-      message: `Invalid regular expression: ${e instanceof Error ? e.message : String(e)}`,
-    };
+    // V8 already says "Invalid regular expression: /x(/giu: Unterminated group": say it once.
+    const why = (e instanceof Error ? e.message : String(e)).replace(/^Invalid regular expression:\s*/i, '');
+    return { ok: false, message: `Invalid regular expression: ${why}` };
   }
   const ranges = (text: string, limit = MAX_RANGES_PER_TEXT): MatchRange[] => {
     const out: MatchRange[] = [];

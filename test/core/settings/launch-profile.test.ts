@@ -168,7 +168,7 @@ describe('resolveLaunchProfile: comfyui', () => {
       'no comfyui.path',
       () => settings({}),
       'not-configured',
-      'comfyui.path is not set — set it with `luna-tray config set comfyui.path /path/to/ComfyUI`, or choose the simulator profile',
+      'comfyui.path is not set — enter it in Settings → ComfyUI → "ComfyUI folder", or run `luna-tray config set comfyui.path /path/to/ComfyUI` (or choose the simulator profile)',
     ],
     [
       'a comfyui.path that does not exist',

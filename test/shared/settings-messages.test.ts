@@ -1,0 +1,63 @@
+// Settings errors in plain words: the key, the expected form and a command that works — not the
+// validator's "expected array, received string".
+import { describe, expect, it } from 'vitest';
+
+import {
+  mergeSettings,
+  defaultSettings,
+  settingsSchema,
+  toSettingsIssues,
+} from '../../src/shared/settings-schema.js';
+
+const issuesOf = (patch: unknown) => {
+  const r = settingsSchema.safeParse(mergeSettings(defaultSettings(), patch));
+  if (r.success) throw new Error('expected a validation error');
+  return toSettingsIssues(r.error);
+};
+
+describe('toSettingsIssues', () => {
+  it('names the expected form and gives a command with a valid value', () => {
+    expect(issuesOf({ comfyui: { instances: 'http://127.0.0.1:8188' } })).toEqual([
+      {
+        key: 'comfyui.instances',
+        message: `expects a list, e.g. luna-tray config set comfyui.instances '["http://127.0.0.1:8188"]'`,
+      },
+    ]);
+    expect(issuesOf({ daemon: { port: 'abc' } })[0]!.message).toBe(
+      'expects a number, e.g. luna-tray config set daemon.port 19283',
+    );
+    expect(issuesOf({ daemon: { profile: 'nope' } })[0]!.message).toBe(
+      'expects one of "comfyui", "custom", "simulator", e.g. luna-tray config set daemon.profile comfyui',
+    );
+    expect(issuesOf({ daemon: { autoStart: 'yes' } })[0]!.message).toContain('expects true or false');
+    expect(issuesOf({ comfyui: { path: 5 } })[0]!.message).toBe(
+      'expects text, e.g. luna-tray config set comfyui.path /path/to/ComfyUI',
+    );
+    expect(issuesOf({ daemon: { health: { intervalSec: 0 } } })[0]!.message).toMatch(
+      /^must be at least 0\.1, e\.g\./,
+    );
+  });
+
+  it('keeps the messages the schema wrote itself, and never the raw validator text', () => {
+    expect(issuesOf({ daemon: { port: 70000 } })[0]!.message).toBe('must be a port number 1–65535');
+    for (const patch of [
+      { comfyui: { instances: 'x' } },
+      { daemon: { port: 'x' } },
+      { daemon: { profile: 'x' } },
+      { logs: { bufferSize: 1 } },
+    ]) {
+      for (const i of issuesOf(patch))
+        expect(i.message).not.toMatch(/Invalid input|received|Too small|Invalid option/);
+    }
+  });
+
+  it('an unknown key is named as such', () => {
+    const r = settingsSchema.strict().safeParse({ ...defaultSettings(), extra: 1 });
+    expect(r.success).toBe(false);
+    if (!r.success) {
+      expect(toSettingsIssues(r.error)).toEqual([
+        { key: 'extra', message: 'is not a setting (see `luna-tray config get` for all keys)' },
+      ]);
+    }
+  });
+});
