@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { killAllTracked, waitFor } from '../helpers/processes.js';
-import { cliAsync, serveEnv, startServe, type ServeEnv } from '../helpers/serve.js';
+import { cliAsync, runningDaemonPid, serveEnv, startServe, type ServeEnv } from '../helpers/serve.js';
 
 const envs: ServeEnv[] = [];
 afterEach(() => {
@@ -26,17 +26,7 @@ describe('device routes through serve', () => {
       });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
-    const firstPid = await waitFor(
-      async () => {
-        const s = JSON.parse((await cliAsync(e, ['status', '--json'])).stdout) as {
-          running: boolean;
-          pid: number;
-        };
-        return s.running ? s.pid : undefined;
-      },
-      'the demo daemon running',
-      30_000,
-    );
+    const firstPid = await runningDaemonPid(e);
     const before = await call('GET', '/luna/daemon/devices');
     expect(before).toMatchObject({ status: 200, body: { success: true, devices: { clip: 'cuda:1' } } });
     expect(await call('POST', '/luna/daemon/set-clip-device', {})).toEqual({
@@ -51,17 +41,7 @@ describe('device routes through serve', () => {
     expect((await cliAsync(e, ['config', 'get', 'daemon.devices.clip'])).stdout.trim()).toMatch(/^"?cpu"?$/);
 
     expect((await cliAsync(e, ['restart'])).status).toBe(0);
-    await waitFor(
-      async () => {
-        const s = JSON.parse((await cliAsync(e, ['status', '--json'])).stdout) as {
-          running: boolean;
-          pid: number;
-        };
-        return s.running && s.pid !== firstPid;
-      },
-      'a new daemon',
-      30_000,
-    );
+    await runningDaemonPid(e, 30_000, firstPid);
     // The new daemon starts on its config.py default (cuda:1); the supervisor re-applies "cpu".
     await waitFor(
       async () =>

@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { startFakeComfy, type FakeComfy } from '../fakes/fake-comfyui.js';
 import { fakeNvidiaSmi, type FakeNvidiaSmi } from '../core/gpu/fake-gpu.js';
-import { killAllTracked, waitFor } from '../helpers/processes.js';
-import { cliAsync, serveEnv, startServe, type ServeEnv } from '../helpers/serve.js';
+import { killAllTracked } from '../helpers/processes.js';
+import { cliAsync, runningDaemonPid, serveEnv, startServe, type ServeEnv } from '../helpers/serve.js';
 
 const UUID0 = 'GPU-1b2c3d4e-0000-1111-2222-333344445555';
 const UUID1 = 'GPU-9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff';
@@ -39,17 +39,7 @@ describe('luna-tray gpus (serve with a fake nvidia-smi first on PATH)', () => {
     const e = await serveEnv([['comfyui.instances', JSON.stringify([comfy.url])]]);
     envs.push(e);
     await startServe(e);
-    const daemonPid = await waitFor(
-      async () => {
-        const s = JSON.parse((await cliAsync(e, ['status', '--json'])).stdout) as {
-          running: boolean;
-          pid: number;
-        };
-        return s.running ? s.pid : undefined;
-      },
-      'the daemon running',
-      20_000,
-    );
+    const daemonPid = await runningDaemonPid(e);
     // What the driver would list: the daemon, ComfyUI (this process), a desktop compositor.
     writeFileSync(
       join(process.env.FAKE_NVIDIA_SMI_DIR!, 'apps.csv'),

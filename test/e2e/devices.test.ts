@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fakeNvidiaSmi, type FakeNvidiaSmi } from '../core/gpu/fake-gpu.js';
 import { killAllTracked, waitFor } from '../helpers/processes.js';
-import { cliAsync, serveEnv, startServe, type ServeEnv } from '../helpers/serve.js';
+import { cliAsync, runningDaemonPid, serveEnv, startServe, type ServeEnv } from '../helpers/serve.js';
 
 /**
  * The Devices tab in a real browser against `luna-tray serve --demo` (the simulator) with a fake
@@ -34,17 +34,7 @@ beforeAll(async () => {
   fake.onPath();
   env = await serveEnv();
   const serve = await startServe(env);
-  daemonPid = await waitFor(
-    async () => {
-      const s = JSON.parse((await cliAsync(env!, ['status', '--json'])).stdout) as {
-        running: boolean;
-        pid: number;
-      };
-      return s.running ? s.pid : undefined;
-    },
-    'the demo daemon running',
-    30_000,
-  );
+  daemonPid = await runningDaemonPid(env);
   writeFileSync(
     join(process.env.FAKE_NVIDIA_SMI_DIR!, 'apps.csv'),
     `${UUID0}, ${daemonPid}, python3, 6144\n${UUID1}, 1, ${XSS}, 100\n`,

@@ -152,3 +152,18 @@ export async function startServe(
     exited: exit,
   };
 }
+
+/** Wait until `luna-tray status --json` reports the daemon running (and, if given, not `notPid`); its PID. */
+export function runningDaemonPid(env: ServeEnv, timeoutMs = 30_000, notPid?: number): Promise<number> {
+  return waitFor(
+    async () => {
+      const s = JSON.parse((await cliAsync(env, ['status', '--json'])).stdout) as {
+        running: boolean;
+        pid: number;
+      };
+      return s.running && s.pid !== notPid ? s.pid : undefined;
+    },
+    'the daemon running',
+    timeoutMs,
+  );
+}
