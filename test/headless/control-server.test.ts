@@ -337,6 +337,16 @@ describe('control server', () => {
     expect(page.status).toBe(200);
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     expect(page.headers['x-frame-options']).toBe('DENY');
+    // connect-src is this server only (docs/security.md §1): no bare `ws:` scheme (any host).
+    const connect = /connect-src ([^;]*)/.exec(String(page.headers['content-security-policy']))![1]!;
+    expect(connect.trim().split(/\s+/).sort()).toEqual(
+      ["'self'", `ws://127.0.0.1:${p}`, `ws://[::1]:${p}`, `ws://localhost:${p}`].sort(),
+    );
+    const meta = readFileSync(
+      fileURLToPath(new URL('../../src/renderer/index.html', import.meta.url)),
+      'utf8',
+    );
+    expect(/connect-src ([^;"]*)/.exec(meta)![1]!.trim()).toBe("'self'");
     for (const path of [
       '/../control-token',
       '/%2e%2e/control-token',

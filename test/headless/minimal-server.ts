@@ -23,7 +23,10 @@ export interface MinimalServer {
 }
 
 /** Start a control server on a free port (or `port`) whose every contract handler answers ok. */
-export async function startMinimalServer(port?: number): Promise<MinimalServer> {
+export async function startMinimalServer(
+  port?: number,
+  extra: { tokenCheckIntervalMs?: number } = {},
+): Promise<MinimalServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'luna-ctl-min-'));
   const handlers = Object.fromEntries(
     INVOKE_CHANNELS.map((c) => [c, vi.fn(async () => ok({ message: `${c} done` }))]),
@@ -49,6 +52,7 @@ export async function startMinimalServer(port?: number): Promise<MinimalServer> 
       staticDir: null,
       onShow,
       version: 'test',
+      ...extra,
     });
   } catch (e) {
     rmSync(dataDir, { recursive: true, force: true });

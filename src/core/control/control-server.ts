@@ -26,6 +26,7 @@ import {
   identityProof,
   isAllowedHost,
   isAllowedOrigin,
+  ensureTokenFile,
   loadOrCreateToken,
   parseRequestTarget,
   presentedCredentials,
@@ -33,6 +34,7 @@ import {
 } from './auth.js';
 import { deviceRoute, deviceRouteMethod } from './device-routes.js';
 import { LockHeldError, identifyHolder } from './lock.js';
+import { MAX_JSON_DEPTH, inspectJson } from '../util/json-guard.js';
 import { lunaStatusJson } from './luna-status.js';
 
 export interface ControlServerOptions {
@@ -51,6 +53,8 @@ export interface ControlServerOptions {
   maxBodyBytes?: number;
   /** A WebSocket client whose send buffer exceeds this is dropped (it re-syncs on reconnect). */
   maxClientBufferBytes?: number;
+  /** How often the token file is checked and rewritten when deleted or damaged (default 5 s). */
+  tokenCheckIntervalMs?: number;
 }
 
 export interface ControlServer {
@@ -69,9 +73,16 @@ const STATIC_FILES: Record<string, string> = {
   '/styles.css': 'text/css; charset=utf-8',
 };
 
-/** The CSP of the panel (also in index.html): no inline script, no foreign connection. */
-export const PANEL_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: ; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/**
+ * The CSP of the panel (index.html carries the same with `connect-src 'self'`): no inline script,
+ * and connections only to this server, over HTTP and its own WebSocket origins (a bare `ws:` used
+ * to allow any WebSocket host). `'self'` covers same-origin WebSockets in CSP3 browsers; the
+ * explicit loopback origins cover the others.
+ */
+export function panelCsp(port: number): string {
+  const ws = ['127.0.0.1', 'localhost', '[::1]'].map((h) => `ws://${h}:${port}`).join(' ');
+  return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ${ws}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+}
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -339,10 +350,12 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
    * `GET /app/identity[?nonce=…]`, the one route besides the panel files that needs no token: with
    * a nonce, the answer proves that we know the token without revealing it (see `identityProof`).
    */
-  function identity(res: ServerResponse, nonce: string | null): void {
+  async function identity(res: ServerResponse, nonce: string | null): Promise<void> {
     if (nonce === null) return sendJson(res, 200, { app: 'luna-tray', version: opts.version });
     if (!NONCE_RE.test(nonce))
       throw new HttpError(400, 'invalid nonce: expected 22–128 base64url characters');
+    // A client asks this before it reads the token file: make sure the file is there and ours.
+    await ensureTokenFile(opts.dataDir, token);
     sendJson(res, 200, {
       app: 'luna-tray',
       version: opts.version,
@@ -375,7 +388,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       'content-type': STATIC_FILES[file]!,
-      'content-security-policy': PANEL_CSP,
+      'content-security-policy': panelCsp(port),
     });
     res.end(body);
   }
@@ -396,16 +409,25 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       }
       chunks.push(chunk);
     }
-    if (size === 0) return {};
-    // Only JSON bodies: a cross-site "simple" form POST (text/plain) is refused outright.
-    const type = req.headers['content-type'] ?? '';
-    if (!/^application\/json\b/i.test(type))
+    // Only JSON bodies: a cross-site "simple" form POST (text/plain) is refused outright, with or
+    // without a body; a bodiless request without any Content-Type is an empty object.
+    const type = req.headers['content-type'];
+    if (size === 0 && type === undefined) return {};
+    if (!/^application\/json\b/i.test(type ?? ''))
       throw new HttpError(415, 'unsupported media type: send Content-Type: application/json');
+    if (size === 0) return {};
+    let body: unknown;
     try {
-      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
     } catch (e) {
       throw new HttpError(400, `invalid JSON: ${(e as Error).message}`);
     }
+    const problems = inspectJson(body, MAX_JSON_DEPTH);
+    if (problems.tooDeep !== null)
+      throw new HttpError(400, `invalid JSON: nested deeper than ${problems.tooDeep} levels`);
+    if (problems.forbiddenKey !== null)
+      throw new HttpError(400, `invalid JSON: forbidden key "${problems.forbiddenKey}"`);
+    return body;
   }
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -472,6 +494,13 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   });
   const address = server.address();
   if (address && typeof address === 'object') port = address.port;
+  // A token file deleted or damaged while we run is written again, so the CLI is never locked out
+  // until a restart (docs/security.md §2).
+  const tokenCheck = setInterval(
+    () => void ensureTokenFile(opts.dataDir, token),
+    opts.tokenCheckIntervalMs ?? 5_000,
+  );
+  tokenCheck.unref();
 
   return {
     get port() {
@@ -483,6 +512,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     panelUrl,
     async close() {
       closing = true;
+      clearInterval(tokenCheck);
       unfollow();
       for (const ws of clients) ws.terminate();
       wss.close();

@@ -65,10 +65,10 @@ export interface LineSplitter {
 
 /**
  * Every character the (per-line) strip removes: C0 controls except TAB and LF (CR is already turned
- * into LF), DEL and the C1 range.
+ * into LF), DEL, the C1 range and the bidi controls (see `strip-ansi.ts`).
  */
 // eslint-disable-next-line no-control-regex
-const NEEDS_STRIP_RE = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+const NEEDS_STRIP_RE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 
 /**
  * Whether a decoded chunk needs the (per-line) control-character strip. It used to look only for
@@ -90,8 +90,8 @@ const CONTROL_BYTES: readonly number[] = [
 
 /**
  * {@link chunkNeedsStrip} on the chunk's UTF-8 bytes, exactly (a test checks both agree): one native
- * `indexOf` (memchr) per control byte, and the C1 range U+0080–U+009F, which UTF-8 encodes as 0xC2
- * followed by 0x80–0x9F. About 30 µs per 64 KiB where the regex on the decoded text takes ~55 µs.
+ * `indexOf` (memchr) per control byte, the C1 range U+0080–U+009F, which UTF-8 encodes as 0xC2
+ * followed by 0x80–0x9F, and the bidi controls (0xE2 sequences). About 30 µs per 64 KiB where the regex on the decoded text takes ~55 µs.
  * Only for a chunk that starts on a character boundary (its text owes nothing to the previous one).
  */
 export function bytesNeedStrip(bytes: Buffer): boolean {
@@ -101,6 +101,12 @@ export function bytesNeedStrip(bytes: Buffer): boolean {
   for (let at = bytes.indexOf(0xc2); at !== -1; at = bytes.indexOf(0xc2, at + 1)) {
     const next = bytes[at + 1];
     if (next !== undefined && next >= 0x80 && next <= 0x9f) return true;
+  }
+  // Bidi controls: U+202A–U+202E are E2 80 AA–AE, U+2066–U+2069 are E2 81 A6–A9.
+  for (let at = bytes.indexOf(0xe2); at !== -1; at = bytes.indexOf(0xe2, at + 1)) {
+    const b1 = bytes[at + 1];
+    const b2 = bytes[at + 2] ?? 0;
+    if ((b1 === 0x80 && b2 >= 0xaa && b2 <= 0xae) || (b1 === 0x81 && b2 >= 0xa6 && b2 <= 0xa9)) return true;
   }
   return false;
 }

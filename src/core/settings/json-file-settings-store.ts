@@ -8,6 +8,7 @@ import {
   settingsSchema,
 } from '../../shared/settings-schema.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
+import { MAX_JSON_DEPTH, inspectJson } from '../util/json-guard.js';
 import { migrate } from './migrations.js';
 import {
   findUnknownKeys,
@@ -215,6 +216,9 @@ export class JsonFileSettingsStore implements SettingsStore {
         parseError = `not valid JSON (${errorText(error)})`;
       }
     }
+    // Deeper than any valid settings: corrupt, before any recursive code can overflow the stack.
+    const tooDeep = parseError === null ? inspectJson(raw, MAX_JSON_DEPTH).tooDeep : null;
+    if (tooDeep !== null) parseError = `nested deeper than ${tooDeep} levels, unlike any valid settings`;
     if (parseError !== null || !isPlainObject(raw)) {
       const why = parseError ?? 'the file does not contain a JSON object';
       const backup = this.#backup('corrupt', warnings);

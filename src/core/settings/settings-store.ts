@@ -1,4 +1,5 @@
 import type { Settings, SettingsIssue } from '../../shared/settings-schema.js';
+import { MAX_JSON_DEPTH, inspectJson } from '../util/json-guard.js';
 import {
   defaultSettings,
   mergeSettings,
@@ -48,7 +49,8 @@ export function findUnknownKeys(value: unknown, shape: unknown = defaultSettings
   const out: string[] = [];
   for (const [k, v] of Object.entries(value)) {
     const key = prefix ? `${prefix}.${k}` : k;
-    if (!(k in shape)) out.push(key);
+    // Own keys only: `__proto__` or `constructor` must not pass as known through the prototype.
+    if (!Object.hasOwn(shape, k)) out.push(key);
     else if (key !== 'daemon.env') out.push(...findUnknownKeys(v, shape[k], key));
   }
   return out;
@@ -61,6 +63,12 @@ export function findUnknownKeys(value: unknown, shape: unknown = defaultSettings
 export function applySettingsPatch(current: Settings, patch: unknown): SettingsUpdateResult {
   if (!isPlainObject(patch)) {
     return { ok: false, issues: [{ key: '', message: 'a settings update must be an object' }] };
+  }
+  const problems = inspectJson(patch, MAX_JSON_DEPTH);
+  if (problems.forbiddenKey !== null)
+    return { ok: false, issues: [{ key: problems.forbiddenKey, message: 'forbidden key' }] };
+  if (problems.tooDeep !== null) {
+    return { ok: false, issues: [{ key: '', message: `nested deeper than ${problems.tooDeep} levels` }] };
   }
   const unknown = findUnknownKeys(patch);
   if (unknown.length > 0) {

@@ -341,3 +341,31 @@ export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
     });
   });
 }
+
+/**
+ * Before adopting a daemon that answers on `port`: may we? A daemon run by another OS user is
+ * refused (we would send it our jobs and could stop it for them; docs/security.md §2), naming the
+ * user. When the OS will not say (Windows without rights, macOS when lsof cannot see it), adopt
+ * with a plain warning.
+ */
+export async function checkDaemonUser(
+  port: number,
+  host = '127.0.0.1',
+): Promise<{ refuse: string | null; warning: string | null }> {
+  const { other, who } = await listenerRunsAsOtherUser(port, host);
+  if (other === true) {
+    return {
+      refuse:
+        `The Luna daemon on port ${port} is run by another OS user: ${who}. Luna Tray does not control ` +
+        "another user's daemon. Stop it as that user, or change daemon.port.",
+      warning: null,
+    };
+  }
+  if (other === null) {
+    return {
+      refuse: null,
+      warning: `Could not check which OS user runs the Luna daemon on port ${port} (${who}); adopting it. Make sure it is yours.`,
+    };
+  }
+  return { refuse: null, warning: null };
+}

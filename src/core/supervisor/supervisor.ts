@@ -47,7 +47,7 @@ import {
   heldDaemonPort,
   type DaemonPortKind,
 } from './port-conflict.js';
-import { findPortOwner, isPortFree } from './port-owner.js';
+import { checkDaemonUser, findPortOwner, isPortFree } from './port-owner.js';
 import { announcesShutdown, stillAnswersAfterShutdownWindow, waitForDaemonGone } from './shutdown-window.js';
 import { INITIAL_STATUS, transition, type StatusEvent } from './status-machine.js';
 
@@ -460,6 +460,10 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     if (probed === 'current' || probed === 'legacy') {
       const owner = await findPortOwner(d.port, d.host);
       if (await this.answersBeyondShutdown(owner?.pid ?? null, signal)) {
+        // Another OS user's daemon is never adopted (docs/security.md §2).
+        const user = await checkDaemonUser(d.port, d.host);
+        if (user.refuse) return this.fail('port-conflict', user.refuse);
+        if (user.warning) this.opts.capture.supervisor('warning', user.warning);
         return this.adopt(probed, owner?.pid ?? null, false, 'a Luna daemon started outside Luna Tray');
       }
       if (signal.aborted) return this.abortedStart();

@@ -205,8 +205,17 @@ describe('createLineSplitter', () => {
 
   it('bytesNeedStrip() agrees with the control-character regex on the decoded text', () => {
     // eslint-disable-next-line no-control-regex
-    const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+    const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
     const char = fc.constantFrom(
+      '\u2029',
+      '\u202a',
+      '\u202e',
+      '\u202f',
+      '\u2065',
+      '\u2066',
+      '\u2069',
+      '\u206a',
+      '…',
       'a',
       ' ',
       '\t',
@@ -233,6 +242,16 @@ describe('createLineSplitter', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('strips bidi controls (U+202E, U+2066) from captured lines, also when split across chunks', () => {
+    const s = createLineSplitter({ stripAnsi: true });
+    const bytes = Buffer.from('user\u202Egnp.exe\n\u2066isolated\u2069 text\n');
+    const cut = bytes.indexOf(0xe2) + 1;
+    expect([...s.push(bytes.subarray(0, cut)), ...s.push(bytes.subarray(cut))]).toEqual([
+      'usergnp.exe',
+      'isolated text',
+    ]);
   });
 
   it('strips a C1 control whose two bytes arrive in different chunks', () => {

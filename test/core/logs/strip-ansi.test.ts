@@ -16,6 +16,9 @@ describe('stripAnsi', () => {
     ['DCS string', '\x1bPq#0;2;0;0;0\x1b\\after', 'after'],
     ['C0 controls except TAB', 'a\x00b\x07c\x08d\te\x7f', 'abcd\te'],
     ['lone ESC', 'a\x1b', 'a'],
+    ['bidi override (Trojan Source)', 'ok \u202Egnp.exe\u202C done', 'ok gnp.exe done'],
+    ['bidi embeddings and isolates', '\u202Aa\u202Bb\u202Dc\u2066d\u2067e\u2068f\u2069', 'abcdef'],
+    ['neighbours of the bidi ranges kept', 'a\u2029b\u202Fc\u2065d\u206Ae', 'a\u2029b\u202Fc\u2065d\u206Ae'],
     ['clean text untouched', 'Luna Daemon Ready! ✓ é', 'Luna Daemon Ready! ✓ é'],
   ])('%s', (_name, input, expected) => {
     expect(stripAnsi(input)).toBe(expected);

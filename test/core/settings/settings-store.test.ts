@@ -110,6 +110,10 @@ describe('JsonFileSettingsStore', () => {
     ['truncated', '{"version": 1, "daemon": {"port": 19'],
     ['empty', ''],
     ['not an object', '[1, 2, 3]'],
+    // Deeper than any valid settings (3,000 levels, ~15 KB): it used to overflow the stack and crash
+    // `serve` and every CLI command with "Maximum call stack size exceeded".
+    ['3,000-level deep', `{"version": 1, "x": ${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}}`],
+    ['3,000-level deep array', `{"version": 1, "daemon": {"args": ${'['.repeat(3000)}${']'.repeat(3000)}}}`],
   ])('a %s file is backed up, defaults are used, and a warning names the backup', (_name, content) => {
     const dir = tempDir();
     const path = join(dir, 'settings.json');
