@@ -1095,7 +1095,7 @@ class LunaDaemonSim:
         }
 
     def _set_plain_device(self, data: Dict[str, Any], attr: str, label: str, applies: str) -> Dict[str, Any]:
-        """set_vae_device / set_llm_device (spec §8.1): validate, swap, log; no pool to restart."""
+        """set_vae_device / set_llm_device (docs/daemon-protocol.md §8.1): validate, swap, log; no pool to restart."""
         device = data.get("device")
         if not device:
             return {"error": "device parameter required"}

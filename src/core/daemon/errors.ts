@@ -1,5 +1,5 @@
 /**
- * Typed failures of the Luna daemon protocol client (spec/luna-daemon.md §5–§7).
+ * Typed failures of the Luna daemon protocol client (docs/daemon-protocol.md §5–§7).
  * One class, `DaemonError`, with a stable `code`: callers switch on `code`, humans read `message`.
  */
 
@@ -19,9 +19,9 @@ export type DaemonErrorCode =
   | 'garbage'
   /** A frame header (or a decoded structure) larger than the configured bound. */
   | 'oversized'
-  /** The pickle contains an opcode that imports or constructs objects (spec §6.3), or an unknown byte. */
+  /** The pickle contains an opcode that imports or constructs objects (docs/daemon-protocol.md §6.3), or an unknown byte. */
   | 'refused-opcode'
-  /** The peer speaks the other daemon generation's framing (spec §1, §7). */
+  /** The peer speaks the other daemon generation's framing (docs/daemon-protocol.md §1, §7). */
   | 'wrong-generation'
   /** The daemon answered `{"error": ...}` (or `success: False`). */
   | 'daemon-error'

@@ -1,5 +1,5 @@
 /**
- * Length-prefixed framing of both daemon generations (spec/luna-daemon.md §5.1, §5.2):
+ * Length-prefixed framing of both daemon generations (docs/daemon-protocol.md §5.1, §5.2):
  * current = 8-byte big-endian length, legacy = 4-byte big-endian length (`'>I'`), then the pickle.
  */
 import { Buffer } from 'node:buffer';
@@ -13,7 +13,7 @@ export type { Generation };
 /** Header size per generation. */
 export const HEADER_BYTES: Readonly<Record<Generation, number>> = { current: 8, legacy: 4 };
 
-/** Default bound on one frame's body: 64 MiB. The daemon itself has none (spec §5.1). */
+/** Default bound on one frame's body: 64 MiB. The daemon itself has none (docs/daemon-protocol.md §5.1). */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 /** Prefix `body` with the header of `generation`. */
@@ -21,7 +21,7 @@ export function encodeFrame(body: Uint8Array, generation: Generation): Buffer {
   const h = HEADER_BYTES[generation];
   const out = Buffer.allocUnsafe(h + body.length);
   if (generation === 'current') {
-    // 8-byte unsigned big-endian, `struct.pack('>Q', n)` (spec §5.1).
+    // 8-byte unsigned big-endian, `struct.pack('>Q', n)` (docs/daemon-protocol.md §5.1).
     out.writeBigUInt64BE(BigInt(body.length), 0);
   } else {
     if (body.length > 0xffffffff) throw new RangeError('a legacy frame holds at most 4 GiB - 1 bytes');
@@ -47,7 +47,7 @@ export function readFrameLength(header: Uint8Array, generation: Generation, offs
 /**
  * True when `head` (the first bytes a current-generation client received) looks like a LEGACY frame:
  * a plausible 4-byte length followed by `PROTO 2..5`. That is what a legacy server sends back to an
- * 8-byte-framed request (spec §7 step 3: `{"error": "Ran out of input"}`, 4-byte framed).
+ * 8-byte-framed request (docs/daemon-protocol.md §7 step 3: `{"error": "Ran out of input"}`, 4-byte framed).
  */
 export function looksLikeLegacyFrame(head: Uint8Array, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): boolean {
   if (head.length < 6) return false;

@@ -1,5 +1,5 @@
 /**
- * Which daemon generation answers on a port? Implements spec/luna-daemon.md §7 exactly: probe with
+ * Which daemon generation answers on a port? Implements docs/daemon-protocol.md §7 exactly: probe with
  * the CURRENT framing first; only after a reset, a close, or a 4-byte-framed reply, confirm LEGACY
  * with a FRESH connection sending a 4-byte-framed `health`. Never the reverse order: a 4-byte
  * request makes a current daemon wait forever for an enormous body.
@@ -42,7 +42,7 @@ function describe(v: PickleValue): string {
   }
 }
 
-/** Probe `host:port` (spec §7). Resolves within `timeoutMs` (plus scheduling) and never hangs. */
+/** Probe `host:port` (docs/daemon-protocol.md §7). Resolves within `timeoutMs` (plus scheduling) and never hangs. */
 export async function probeGeneration(opts: ProbeOptions): Promise<ProbeResult> {
   const host = opts.host ?? '127.0.0.1';
   const { port } = opts;
@@ -81,7 +81,7 @@ export async function probeGeneration(opts: ProbeOptions): Promise<ProbeResult> 
         suspectLegacy = `${where} sent a 4-byte-framed reply to an 8-byte-framed ping`;
         break;
       case 'reset':
-        // A legacy server closes with our unread bytes in its buffer: an RST (spec §7 step 4).
+        // A legacy server closes with our unread bytes in its buffer: an RST (docs/daemon-protocol.md §7 step 4).
         suspectLegacy = `${where} reset the connection after an 8-byte-framed ping`;
         break;
       case 'closed':

@@ -1,4 +1,4 @@
-/** The Luna daemon protocol client (spec/luna-daemon.md §5–§10): re-exports. */
+/** The Luna daemon protocol client (docs/daemon-protocol.md §5–§10): re-exports. */
 export * from './errors.js';
 export * from './framing.js';
 export * from './pickle-encode.js';

@@ -3,7 +3,7 @@
  * repeats all the time (the health ping).
  *
  * The current daemon serves any number of framed requests on one connection, one after the other,
- * with a thread per connection (spec/luna-daemon.md §5.1, "Connections are persistent"). Reusing the
+ * with a thread per connection (docs/daemon-protocol.md §5.1, "Connections are persistent"). Reusing the
  * connection turns a ping into one write and one read, instead of a socket, a connect, a handshake,
  * a close and a new daemon thread each time (bench: idle). The legacy daemon closes after every reply
  * (§5.2): use {@link LunaClient} for it.

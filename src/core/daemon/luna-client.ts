@@ -1,5 +1,5 @@
 /**
- * Client of the Luna daemon's socket protocol (spec/luna-daemon.md §5, §8; STYLE.md §9.7).
+ * Client of the Luna daemon's socket protocol (docs/daemon-protocol.md §5, §8; STYLE.md §9.7).
  *
  * One new TCP connection per request (what the repository's own client does, and what the legacy
  * server requires, §5.2). Every request has a connect timeout, a reply timeout and an AbortSignal;
@@ -18,7 +18,7 @@ import { DEFAULT_MAX_DEPTH, decodePickle } from './pickle-decode.js';
 import { encodePickle, type PickleValue } from './pickle-encode.js';
 import { normalizeInfo } from './normalize-info.js';
 
-/** Default daemon address (spec §2). */
+/** Default daemon address (docs/daemon-protocol.md §2). */
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 19283;
 
@@ -64,7 +64,7 @@ export function exchange(body: Uint8Array, o: ExchangeOptions): Promise<Exchange
     }
     const started = performance.now();
     const reader = new FrameReader({ generation: o.generation, maxFrameBytes });
-    /** The first bytes received, kept to recognise the other generation's framing (spec §7). */
+    /** The first bytes received, kept to recognise the other generation's framing (docs/daemon-protocol.md §7). */
     let head = Buffer.alloc(0);
     let received = 0;
     let connected = false;
@@ -81,7 +81,7 @@ export function exchange(body: Uint8Array, o: ExchangeOptions): Promise<Exchange
       if (o.generation !== 'current' || !looksLikeLegacyFrame(head, maxFrameBytes)) return undefined;
       return new DaemonError(
         'wrong-generation',
-        `${where} answered with 4-byte framing: it is a LEGACY Luna daemon (server.py), not the current one (spec §1, §7)`,
+        `${where} answered with 4-byte framing: it is a LEGACY Luna daemon (server.py), not the current one (docs/daemon-protocol.md §1, §7)`,
         { cause },
       );
     };
@@ -199,7 +199,7 @@ export interface PingResult {
   time: number | null;
 }
 
-/** Result of {@link LunaClient.devices} (`get_devices`, spec §8.1). */
+/** Result of {@link LunaClient.devices} (`get_devices`, docs/daemon-protocol.md §8.1). */
 export interface DevicesResult {
   devices: { clip?: string; vae?: string; llm?: string };
   availableGpus: string[];
@@ -213,10 +213,10 @@ export interface SetDeviceResult {
   message: string;
 }
 
-/** Attention modes the current daemon accepts (spec §8.1: `sage` and `xformers` are rejected). */
+/** Attention modes the current daemon accepts (docs/daemon-protocol.md §8.1: `sage` and `xformers` are rejected). */
 export type AttentionMode = 'auto' | 'flash' | 'split' | 'pytorch';
 
-/** Result of {@link LunaClient.loraCacheStats} (`lora_cache_stats`, spec §8.1). */
+/** Result of {@link LunaClient.loraCacheStats} (`lora_cache_stats`, docs/daemon-protocol.md §8.1). */
 export interface LoraCacheStats {
   entries: number;
   sizeMb: number;
@@ -301,8 +301,8 @@ export class LunaClient {
       else if (err === undefined && typeof reply.message === 'string' && reply.message !== '')
         text = reply.message;
       else if (err === '' || err === undefined || err === null) {
-        // A pool timeout answers {"error": ""} (spec §5.4).
-        text = '(empty error message: probably a daemon-side timeout, spec §5.4)';
+        // A pool timeout answers {"error": ""} (docs/daemon-protocol.md §5.4).
+        text = '(empty error message: probably a daemon-side timeout, docs/daemon-protocol.md §5.4)';
       } else text = JSON.stringify(err, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
       throw new DaemonError('daemon-error', `the daemon rejected "${cmd}": ${text}`);
     }
@@ -334,8 +334,8 @@ export class LunaClient {
 
   /**
    * A generation mismatch shows up as a reset (current client → legacy server, which closes with
-   * unread bytes, spec §7 step 4) or as a timeout (legacy client → current server, which waits for
-   * an enormous body, spec §7). Confirm with the other generation's liveness command and a short
+   * unread bytes, docs/daemon-protocol.md §7 step 4) or as a timeout (legacy client → current server, which waits for
+   * an enormous body, docs/daemon-protocol.md §7). Confirm with the other generation's liveness command and a short
    * timeout; the confirmation itself never sends 4-byte framing to a server we think is current.
    */
   private async diagnoseMismatch(err: DaemonError, signal?: AbortSignal): Promise<DaemonError> {
@@ -360,7 +360,7 @@ export class LunaClient {
       if (!ok) return err;
       return new DaemonError(
         'wrong-generation',
-        `${this.host}:${this.port} is a ${other.toUpperCase()} Luna daemon, but this client speaks the ${this.generation} protocol (spec §1, §7)`,
+        `${this.host}:${this.port} is a ${other.toUpperCase()} Luna daemon, but this client speaks the ${this.generation} protocol (docs/daemon-protocol.md §1, §7)`,
         { cause: err },
       );
     } catch {
@@ -384,10 +384,13 @@ export class LunaClient {
   }
 
   private unsupported(what: string): never {
-    throw new DaemonError('unsupported', `the legacy Luna daemon has no "${what}" command (spec §8.4)`);
+    throw new DaemonError(
+      'unsupported',
+      `the legacy Luna daemon has no "${what}" command (docs/daemon-protocol.md §8.4)`,
+    );
   }
 
-  /** Liveness round trip: current `ping`, legacy `health` (spec §4). */
+  /** Liveness round trip: current `ping`, legacy `health` (docs/daemon-protocol.md §4). */
   async ping(options: RequestOptions = {}): Promise<PingResult> {
     if (this.generation === 'legacy') {
       const t0 = performance.now();
@@ -407,14 +410,14 @@ export class LunaClient {
     return normalizeInfo(reply, this.generation);
   }
 
-  /** `unload_models` (current only): drops the CLIP pool (spec §8.1). */
+  /** `unload_models` (current only): drops the CLIP pool (docs/daemon-protocol.md §8.1). */
   async unload(options: RequestOptions = {}): Promise<{ unloaded: string[]; message: string }> {
     if (this.generation === 'legacy') this.unsupported('unload_models');
     const reply = await this.request('unload_models', {}, options);
     return this.parse('unload_models', unloadReply, reply);
   }
 
-  /** `shutdown`: the daemon replies at once and exits about 0.5–1.5 s later (spec §9). */
+  /** `shutdown`: the daemon replies at once and exits about 0.5–1.5 s later (docs/daemon-protocol.md §9). */
   async shutdown(options: RequestOptions = {}): Promise<{ message: string }> {
     const reply = await this.request('shutdown', {}, options);
     return this.parse('shutdown', messageReply, reply);

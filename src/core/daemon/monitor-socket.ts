@@ -62,7 +62,7 @@ export interface MonitorSocket {
 
 /**
  * Replace the bare tokens `Infinity`, `-Infinity` and `NaN` OUTSIDE strings with `null`, so Python's
- * `json.dumps` output parses (spec §10 pitfall). Text inside strings is never touched.
+ * `json.dumps` output parses (docs/daemon-protocol.md §10 pitfall). Text inside strings is never touched.
  */
 export function sanitizeNonFiniteJson(text: string): string {
   let out = '';
@@ -303,7 +303,7 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
       // that takes the whole host down. A message nothing can digest is just an invalid message.
       invalid++;
     }
-    // Other types (`request`, `error` in docstrings) are never sent; ignore them (spec §10).
+    // Other types (`request`, `error` in docstrings) are never sent; ignore them (docs/daemon-protocol.md §10).
   };
 
   const scheduleReconnect = (): void => {

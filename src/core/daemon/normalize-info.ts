@@ -1,5 +1,5 @@
 /**
- * Normalise `get_info` (current, spec/luna-daemon.md §8.2) and `info` (legacy, §8.4) replies into
+ * Normalise `get_info` (current, docs/daemon-protocol.md §8.2) and `info` (legacy, §8.4) replies into
  * one `DaemonInfo`, so the rest of the app never sees which generation answered. Every field is
  * optional on input: older daemon versions lack some (e.g. @43405cf4 has no `attention_mode`).
  */

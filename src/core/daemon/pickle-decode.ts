@@ -1,5 +1,5 @@
 /**
- * A SAFE pickle decoder for daemon replies (spec/luna-daemon.md §6.2–§6.4, STYLE.md §9.7).
+ * A SAFE pickle decoder for daemon replies (docs/daemon-protocol.md §6.2–§6.4, STYLE.md §9.7).
  *
  * It interprets only data opcodes (protocols 2–5) and never imports, calls or instantiates anything:
  * every opcode of §6.3 and every unknown byte stops it with `DaemonError('refused-opcode')`. All
@@ -53,7 +53,7 @@ export function opcodeName(byte: number): string {
   return OPCODE_NAMES[byte] ?? `0x${byte.toString(16).padStart(2, '0')}`;
 }
 
-/** Opcodes that import, call or construct objects (spec §6.3): refused, never interpreted. */
+/** Opcodes that import, call or construct objects (docs/daemon-protocol.md §6.3): refused, never interpreted. */
 // prettier-ignore
 const DANGEROUS = new Set([0x63, 0x93, 0x69, 0x6f, 0x81, 0x92, 0x52, 0x62, 0x50, 0x51, 0x82, 0x83, 0x84, 0x97, 0x98]);
 
@@ -65,9 +65,9 @@ function refused(op: number, pos: number): DaemonError {
   const name = opcodeName(op);
   const known = OPCODE_NAMES[op] !== undefined;
   const why = DANGEROUS.has(op)
-    ? 'it imports or constructs objects, which a supervisor never needs (spec §6.3)'
+    ? 'it imports or constructs objects, which a supervisor never needs (docs/daemon-protocol.md §6.3)'
     : known
-      ? 'it is outside the supported data-only subset (spec §6.2)'
+      ? 'it is outside the supported data-only subset (docs/daemon-protocol.md §6.2)'
       : 'unknown opcode';
   return new DaemonError('refused-opcode', `refused pickle opcode ${name} at offset ${pos}: ${why}`, {
     opcode: name,
@@ -202,7 +202,7 @@ function decodeInner(input: Uint8Array, opts: DecodeOptions): PickleValue {
       for (let i = n - 1; i >= 0; i--) hex += b[p + i]!.toString(16).padStart(2, '0');
       let big = BigInt('0x' + hex);
       if (b[p + n - 1]! & 0x80) big -= 1n << BigInt(8 * n);
-      // Fits a double exactly → number; beyond 2^53 → bigint, never silently rounded (spec §6.4).
+      // Fits a double exactly → number; beyond 2^53 → bigint, never silently rounded (docs/daemon-protocol.md §6.4).
       v =
         big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
     }
@@ -251,7 +251,7 @@ function decodeInner(input: Uint8Array, opts: DecodeOptions): PickleValue {
         if (b[p]! < 2 || b[p]! > 5) throw garbage(`pickle protocol ${b[p]!} is not supported (2–5)`);
         p += 1;
         break;
-      case 0x95: // FRAME: an 8-byte little-endian length hint; skipped (spec §6.2).
+      case 0x95: // FRAME: an 8-byte little-endian length hint; skipped (docs/daemon-protocol.md §6.2).
         need(8, op);
         p += 8;
         break;
@@ -368,7 +368,7 @@ function decodeInner(input: Uint8Array, opts: DecodeOptions): PickleValue {
       case 0x8d: // BINUNICODE8
         text(u64(op), op);
         break;
-      case 0x43: // SHORT_BINBYTES → Uint8Array (harmless, spec §6.3)
+      case 0x43: // SHORT_BINBYTES → Uint8Array (harmless, docs/daemon-protocol.md §6.3)
         need(1, op);
         p += 1;
         bytes(b[p - 1]!, op);
@@ -430,7 +430,7 @@ function decodeInner(input: Uint8Array, opts: DecodeOptions): PickleValue {
         push(readLong(n, op));
         break;
       }
-      case 0x47: // BINFLOAT: big-endian, unlike every integer operand (spec §6.4).
+      case 0x47: // BINFLOAT: big-endian, unlike every integer operand (docs/daemon-protocol.md §6.4).
         need(8, op);
         push(dv.getFloat64(p, false));
         p += 8;

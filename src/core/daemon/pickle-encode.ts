@@ -1,5 +1,5 @@
 /**
- * A small pickle ENCODER for request dicts (spec/luna-daemon.md §6.1): dict, list, str, int, float,
+ * A small pickle ENCODER for request dicts (docs/daemon-protocol.md §6.1): dict, list, str, int, float,
  * bool and None only. The daemon decodes with `pickle.loads`, which accepts any protocol.
  */
 import { Buffer } from 'node:buffer';
@@ -145,7 +145,7 @@ function writeValue(w: Writer, v: PickleValue, proto: number, depth: number, max
     case 'number':
       // Safe integers are ints; integral doubles beyond 2^53 (1e300) are floats, as in Python.
       if (Number.isSafeInteger(v) && !Object.is(v, -0)) return writeInt(w, v);
-      // BINFLOAT is big-endian, unlike every integer operand (spec §6.4).
+      // BINFLOAT is big-endian, unlike every integer operand (docs/daemon-protocol.md §6.4).
       w.ensure(9);
       w.buf[w.pos++] = BINFLOAT;
       w.buf.writeDoubleBE(v, w.pos);
@@ -164,7 +164,7 @@ function writeValue(w: Writer, v: PickleValue, proto: number, depth: number, max
   }
   if (v instanceof Uint8Array) {
     // SHORT_BINBYTES / BINBYTES are protocol 3 opcodes; Python's unpickler accepts them under any
-    // declared protocol (spec §6.1).
+    // declared protocol (docs/daemon-protocol.md §6.1).
     writeSized(w, v.length, SHORT_BINBYTES, BINBYTES);
     return w.bytes(v);
   }

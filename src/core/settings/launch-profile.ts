@@ -152,7 +152,7 @@ function bundledPythons(platform: NodeJS.Platform): { rel: string; source: 'venv
 
 /**
  * Inspect a ComfyUI folder: its Python (venv, .venv, the portable build's `python_embeded`, else
- * PATH) and the Luna daemon under `custom_nodes/*Luna-Collection*` (spec/luna-daemon.md §3.1–3.3).
+ * PATH) and the Luna daemon under `custom_nodes/*Luna-Collection*` (docs/daemon-protocol.md §3.1–3.3).
  */
 export function detectFromComfyUI(
   comfyRoot: string,
@@ -205,7 +205,7 @@ export function detectFromComfyUI(
   } catch {
     // No custom_nodes folder: reported below as a missing daemon.
   }
-  // daemon_server.py in any collection folder wins over tray_app.py in any of them (spec §3.2).
+  // daemon_server.py in any collection folder wins over tray_app.py in any of them (docs/daemon-protocol.md §3.2).
   for (const kind of ['daemon_server', 'tray_app'] as const) {
     const found = collections
       .map((name) => ({
@@ -220,7 +220,7 @@ export function detectFromComfyUI(
     if (kind === 'tray_app') {
       notes.push(
         `Using ${found.file}: daemon_server.py was not found. In GUI mode the tray app keeps running after a ` +
-          'shutdown and its exit code is not meaningful (spec §9.2); update ComfyUI-Luna-Collection if you can',
+          'shutdown and its exit code is not meaningful (docs/daemon-protocol.md §9.2); update ComfyUI-Luna-Collection if you can',
       );
     }
     break;
@@ -263,7 +263,7 @@ function quote(arg: string): string {
 }
 
 /**
- * Build the daemon's command line from the settings (spec/luna-daemon.md §3.2):
+ * Build the daemon's command line from the settings (docs/daemon-protocol.md §3.2):
  * - `simulator`: `python3 <simulatorPath> --port <daemon.port> --ws-port <daemon.wsPort>` plus
  *   `daemon.args` (extra simulator flags); cwd `daemon.cwd` or the data directory.
  * - `custom`: `daemon.command` + `daemon.args` as given (the command must be set).
@@ -357,7 +357,7 @@ export function resolveLaunchProfile(settings: Settings, options: LaunchProfileO
         env: finishEnv(),
         description: `ComfyUI profile (explicit command): ${[d.command, ...d.args].map(quote).join(' ')}`,
         notes: [
-          'comfyui.path is not set: PYTHONPATH is not set, so `comfy` must already be importable (spec §3.3)',
+          'comfyui.path is not set: PYTHONPATH is not set, so `comfy` must already be importable (docs/daemon-protocol.md §3.3)',
         ],
       };
     }

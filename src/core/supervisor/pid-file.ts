@@ -14,7 +14,7 @@ export interface PidRecord {
   startedAt: number;
 }
 
-/** The daemon PID file (spec §15 problem 5: the original launchers recorded no PID). */
+/** The daemon PID file (docs/daemon-protocol.md §15 problem 5: the original launchers recorded no PID). */
 export class PidFile {
   constructor(readonly path: string) {}
 

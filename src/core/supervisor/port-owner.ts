@@ -4,7 +4,7 @@ import net from 'node:net';
 import { userInfo } from 'node:os';
 
 /**
- * Who listens on a TCP port (spec/luna-daemon.md §15, problems 2 and 5: verify ownership by the
+ * Who listens on a TCP port (docs/daemon-protocol.md §15, problems 2 and 5: verify ownership by the
  * listener's PID; the daemon never tells its PID). Best effort: `null` whenever the OS will not say.
  */
 

@@ -90,7 +90,7 @@ const READY_POLL_MS = 50;
 const READY_PING_TIMEOUT_MS = 1_000;
 /** Process CPU/RSS sampling interval. */
 const STATS_INTERVAL_MS = 5_000;
-/** The WebSocket monitor sends a `status` message every second (spec §10). */
+/** The WebSocket monitor sends a `status` message every second (docs/daemon-protocol.md §10). */
 const FEED_PERIOD_MS = 1_000;
 /**
  * The shortest health interval for which the status feed stands in for pings: one and a half feed
@@ -280,7 +280,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     });
   }
 
-  /** Ask the daemon to unload its models; reports the daemon's real reply (spec §15 problem 9). */
+  /** Ask the daemon to unload its models; reports the daemon's real reply (docs/daemon-protocol.md §15 problem 9). */
   async unload(): Promise<ActionOutcome> {
     if (this.statusValue.state !== 'running') {
       return { ok: false, code: 'not-running', message: 'The Luna daemon is not running.' };
@@ -453,7 +453,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       }
     }
 
-    // 2. Who answers on the daemon port? (spec §15 problems 1–2: be the single owner.)
+    // 2. Who answers on the daemon port? (docs/daemon-protocol.md §15 problems 1–2: be the single owner.)
     const probe = await probeGeneration({ host: d.host, port: d.port, timeoutMs: 1_500, signal });
     if (signal.aborted) return this.abortedStart();
     let probed = probe.generation;
@@ -520,7 +520,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
         ),
     );
 
-    // 5. Ready = a protocol ping round trip (never "port open", spec §4), within the start timeout.
+    // 5. Ready = a protocol ping round trip (never "port open", docs/daemon-protocol.md §4), within the start timeout.
     const ready = await this.waitReady(child, d.startTimeoutSec * 1000, signal);
     if (ready.kind === 'ready') {
       child.readyAt = monotonic();
@@ -879,7 +879,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     } else {
       forced = await this.stopAdopted(generation);
     }
-    // "Stopped" only once the port no longer answers (spec §15 problem 3).
+    // "Stopped" only once the port no longer answers (docs/daemon-protocol.md §15 problem 3).
     const released = await this.waitPortReleased(d.host, d.port, PORT_RELEASE_TIMEOUT_MS);
     if (!released) {
       const owner = await findPortOwner(d.port, d.host);
@@ -1030,14 +1030,14 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
    * allow (bench: idle):
    *
    * - **Liveness.** A protocol ping every `health.intervalSec`; `failuresBeforeUnresponsive` failed
-   *   pings in a row → `unresponsive`. While the WebSocket status feed delivers (spec §10: one
+   *   pings in a row → `unresponsive`. While the WebSocket status feed delivers (docs/daemon-protocol.md §10: one
    *   message per second), each message proves the daemon process is alive, so the ping is skipped:
    *   the check runs when the feed has been silent for one whole interval, and pings from then on.
    *   A SIGSTOPped or wedged process stops the feed too, so the first ping leaves at most one
    *   interval after the hang, exactly as with plain interval pings, and `unresponsive` still comes
    *   within interval × failures + ping timeout. This needs an interval of at least
    *   {@link FEED_LIVENESS_MIN_INTERVAL_MS} (room for the feed's jitter); shorter intervals always ping.
-   * - **Pings** of the current generation reuse one connection (spec §5.1: one write and one read
+   * - **Pings** of the current generation reuse one connection (docs/daemon-protocol.md §5.1: one write and one read
    *   each); every {@link PROTOCOL_CHECK_MS} a ping takes a fresh connection instead, so a daemon that
    *   stopped accepting connections is noticed too. A check that finds the previous ping still
    *   pending sends the next one as soon as it settles (never two at once, never one skipped).
@@ -1045,7 +1045,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
    *   feed is caught by a protocol ping that still runs every {@link PROTOCOL_CHECK_MS} while the feed
    *   proves liveness; its failure switches to interval pings until a ping answers again.
    * - **Info** (models, VRAM, uptime) comes from the feed; `get_info` is polled every
-   *   `health.infoIntervalSec` only while the feed is down (spec §15 problem 11).
+   *   `health.infoIntervalSec` only while the feed is down (docs/daemon-protocol.md §15 problem 11).
    * - **Process stats** are sampled every {@link STATS_INTERVAL_MS} on a feed message or an interval
    *   ping, and on a timer of their own only while the feed is down.
    */
@@ -1080,7 +1080,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     /** Monotonic time of the last protocol ping sent (the readiness or adoption probe just answered). */
     let lastPingAt = monotonic();
     let healthTimer: NodeJS.Timeout | null = null;
-    // Interval pings reuse one connection (current generation, spec §5.1); every
+    // Interval pings reuse one connection (current generation, docs/daemon-protocol.md §5.1); every
     // PROTOCOL_CHECK_MS a ping goes over a fresh connection instead, so a daemon that no longer
     // accepts connections is noticed too. The legacy daemon closes after each reply (§5.2).
     const channel = generation === 'current' ? new LunaChannel({ host: d.host, port: d.port }) : null;
@@ -1267,7 +1267,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.emit('info', info);
   }
 
-  /** Re-apply user choices the daemon forgets on restart (STYLE.md §9.4, spec §15 problem 13). */
+  /** Re-apply user choices the daemon forgets on restart (STYLE.md §9.4, docs/daemon-protocol.md §15 problem 13). */
   private async applyDaemonSettings(generation: Generation): Promise<void> {
     if (generation !== 'current') return;
     const d = this.daemonSettings();
@@ -1303,7 +1303,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   /**
    * After a start, the process answering on the port must be our child or one of its descendants
-   * (spec §15 problem 2: on Windows SO_REUSEADDR lets a second daemon bind the same port). A
+   * (docs/daemon-protocol.md §15 problem 2: on Windows SO_REUSEADDR lets a second daemon bind the same port). A
    * mismatch is reported loudly; it is not something we can repair by ourselves.
    */
   private async verifyOwnership(childPid: number): Promise<void> {
@@ -1359,7 +1359,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   }
 
   /**
-   * The last {@link TAIL_LINES} lines the daemon printed after `fromSeq` (spec §15 problem 6), read
+   * The last {@link TAIL_LINES} lines the daemon printed after `fromSeq` (docs/daemon-protocol.md §15 problem 6), read
    * back from the log store when the record is built: nothing is copied per line while it runs.
    */
   private outputTail(fromSeq: number): string[] {

@@ -9,7 +9,7 @@ import { tinyServer, type TinyServer } from './tiny-server.js';
 
 afterAll(() => killAllTracked());
 
-describe('probeGeneration (spec §7)', () => {
+describe('probeGeneration (docs/daemon-protocol.md §7)', () => {
   it('current simulator → current', async () => {
     const sim = await spawnSim();
     try {

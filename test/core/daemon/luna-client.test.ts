@@ -298,7 +298,7 @@ describe('LunaClient error classes over real sockets', () => {
     await expectDaemonError(client(s2.port).unload(), 'daemon-error');
   });
 
-  it('wrong-generation: a 4-byte-framed reply (legacy answering an 8-byte ping, spec §7) is recognised from the bytes', async () => {
+  it('wrong-generation: a 4-byte-framed reply (legacy answering an 8-byte ping, docs/daemon-protocol.md §7) is recognised from the bytes', async () => {
     const legacyReply = encodeFrame(encodePickle({ error: 'Ran out of input' }), 'legacy');
     const s = await serve((sock) => sock.once('data', () => sock.end(legacyReply)));
     const e = await expectDaemonError(client(s.port).ping(), 'wrong-generation');

@@ -293,7 +293,7 @@ describe('Supervisor with the simulator', () => {
     expect(isAlive(pid)).toBe(false);
   });
 
-  it('re-applies the device settings after every start (spec §15 problem 13)', async () => {
+  it('re-applies the device settings after every start (docs/daemon-protocol.md §15 problem 13)', async () => {
     const h = await harness({ daemon: { devices: { clip: 'cpu', llm: 'cuda:0' } } });
     await h.sup.start();
     await waitFor(

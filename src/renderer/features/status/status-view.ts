@@ -4,7 +4,7 @@ import { usageBar } from '../../lib/bar.js';
 import { h, replaceChildren } from '../../lib/dom.js';
 import { formatBytes, formatDuration, formatGb } from '../../lib/format.js';
 
-/** Where a model lives, in words (spec/luna-daemon.md §8.2). */
+/** Where a model lives, in words (docs/daemon-protocol.md §8.2). */
 export const MODEL_SOURCE_LABEL: Record<LoadedModel['source'], string> = {
   clip_pool: 'CLIP pool',
   weight_registry: 'weight registry',
