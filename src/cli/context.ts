@@ -15,7 +15,7 @@ export const EXIT = {
   failed: 1,
   /** Bad usage: unknown command or option, invalid value. */
   usage: 2,
-  /** Luna Tray is not running, or refused our token. */
+  /** Luna Tray is not running, refused our token, or the port holder failed the identity proof. */
   unavailable: 3,
   /** ComfyUI cannot be reached (`run`, `convert --instance`). */
   comfyUnreachable: 4,
