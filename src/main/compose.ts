@@ -60,6 +60,8 @@ export interface ComposeDeps {
     dataDir: string;
     settingsStore: SettingsStore;
     simulatorPath: string;
+    /** The panel's Quit (`app:quit`). */
+    onQuit: () => void;
   }) => Promise<LunaCore>;
   startControlServer: (opts: {
     core: LunaCore;
@@ -108,10 +110,15 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
   const { flags, platform, dataDir, paths, log } = deps;
   const settingsStore = deps.createSettingsStore(dataDir);
   for (const w of settingsStore.warnings) log.error(`settings: ${w}`);
-  const core = await deps.createCore({ dataDir, settingsStore, simulatorPath: paths.simulator });
+  let quit: (() => void) | null = null;
+  const core = await deps.createCore({
+    dataDir,
+    settingsStore,
+    simulatorPath: paths.simulator,
+    onQuit: () => quit?.(),
+  });
 
   let panel: PanelWindow | null = null;
-  let quit: (() => void) | null = null;
   let control: ControlServerHandle;
   try {
     control = await deps.startControlServer({

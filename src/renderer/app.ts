@@ -8,7 +8,7 @@ import { createLogsView } from './features/logs/logs-view.js';
 import { createSettingsView } from './features/settings/settings-view.js';
 import { createStatusHeader } from './features/status/status-header.js';
 import { createStatusView } from './features/status/status-view.js';
-import { h, setHidden, setText } from './lib/dom.js';
+import { button, h, setHidden, setText } from './lib/dom.js';
 import { VIEWS, VIEW_TITLES, viewFromHash, type View } from './lib/views.js';
 
 /** While disconnected, how often to ask the server whether the session is still valid. */
@@ -94,8 +94,22 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
   }
 
   const kind = h('span', { class: 'transport muted', text: api.kind === 'electron' ? 'desktop' : 'browser' });
+  // Exit without the tray (docs/desktop.md: Linux without a tray host has no tray menu at all).
+  const quit = button(
+    'Quit',
+    'Quit Luna Tray (the daemon is stopped unless "keep daemon on exit" is set)',
+    () => {
+      quit.disabled = true;
+      void api.invoke('app:quit', {}).then((res) => {
+        setText(banner, res.ok ? 'Luna Tray is quitting…' : res.error.message);
+        setHidden(banner, false);
+        if (!res.ok) quit.disabled = false;
+      });
+    },
+  );
+  quit.dataset.action = 'quit';
   root.append(
-    h('div', { class: 'top' }, header.element, kind),
+    h('div', { class: 'top' }, header.element, kind, quit),
     banner,
     loadError,
     tablist,

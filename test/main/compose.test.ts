@@ -130,6 +130,7 @@ describe('composeHost', () => {
       dataDir: join(home, 'data'),
       settingsStore: s.store,
       simulatorPath: s.paths.simulator,
+      onQuit: expect.any(Function),
     });
     expect(Tray.instances).toHaveLength(1);
     expect(BrowserWindow.all).toHaveLength(1);
@@ -205,6 +206,17 @@ describe('composeHost', () => {
     expect(s.log.error).toHaveBeenCalledWith(
       'notification "Luna daemon status" failed: the notification server is gone',
     );
+  });
+
+  it('the panel’s Quit (the core’s app:quit → onQuit) runs the exit sequence', async () => {
+    app.allowQuit();
+    const s = setup();
+    await running(s);
+    const [opts] = (s.deps.createCore as unknown as { mock: { calls: [{ onQuit: () => void }][] } }).mock
+      .calls[0]!;
+    opts.onQuit();
+    await vi.waitFor(() => expect(app.quitted).toBe(true));
+    expect(s.order).toEqual(['dispose:false', 'control:close', 'quit']);
   });
 
   it('POST /app/quit (`luna-tray quit`) runs the exit sequence: daemon stopped, app quit', async () => {

@@ -71,10 +71,17 @@ export async function serveCommand(inv: Invocation): Promise<number> {
       })
     : fileStore;
   const comfy = createComfyService();
-  const core = await createLunaCore({ dataDir: ctx.dataDir, settingsStore, simulatorPath, comfy });
+  let quitServe: (() => void) | null = null;
+  const core = await createLunaCore({
+    dataDir: ctx.dataDir,
+    settingsStore,
+    simulatorPath,
+    comfy,
+    // The panel's Quit and `luna-tray quit`: the same stop as Ctrl+C.
+    onQuit: () => quitServe?.(),
+  });
 
   let server: ControlServer | undefined;
-  let quitServe: (() => void) | null = null;
   try {
     server = await startControlServer({
       core,

@@ -54,6 +54,8 @@ export interface LunaCoreOptions {
   logPushIntervalMs?: number;
   /** GPU telemetry options (tests: a fake `nvidia-smi`, a fake sysfs root). */
   gpu?: GpuTelemetryOptions;
+  /** `app:quit` (the panel's Quit): the host's Exit. Without it the channel answers an error. */
+  onQuit?: () => void;
 }
 
 type CoreEventMap = { [K in EventChannel]: EventPayload<K> };
@@ -225,6 +227,13 @@ export async function createLunaCore(
 
   const handlers: InvokeHandlers = {
     'daemon:get-snapshot': async () => ok(snapshot()),
+    'app:quit': async () => {
+      const quit = opts.onQuit;
+      if (!quit) return err('operation-failed', 'This Luna Tray cannot be quit from the panel.');
+      // Answer first: the Exit closes the connection the answer travels on.
+      setImmediate(quit);
+      return ok({ message: 'Luna Tray is quitting.' });
+    },
     'daemon:start': async () => fromOutcome(await supervisor.start()),
     'daemon:stop': async () => fromOutcome(await supervisor.stop()),
     'daemon:restart': async () => fromOutcome(await supervisor.restart()),

@@ -26,6 +26,7 @@ export const INVOKE_CHANNEL_NAMES = [
   'devices:set-attention-mode',
   'gpus:get',
   'gpus:get-history',
+  'app:quit',
 ] as const satisfies readonly InvokeChannel[];
 
 /** Every push channel of `eventContract`, by name. */

@@ -94,6 +94,8 @@ export const invokeContract = {
   },
   'gpus:get': { request: empty, response: gpuReportSchema },
   'gpus:get-history': { request: empty, response: vramHistorySchema },
+  /** The panel's Quit: the host runs its Exit (daemon stopped unless app.keepDaemonOnExit). */
+  'app:quit': { request: empty, response: message },
 } as const;
 
 export type InvokeContract = typeof invokeContract;
