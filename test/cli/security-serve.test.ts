@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { SETTINGS_VERSION } from '../../src/shared/settings-schema.js';
 import { exited, killAllTracked, sleep, track, waitFor } from '../helpers/processes.js';
-import { CLI, cliAsync, startServe, type ServeEnv } from '../helpers/serve.js';
+import { cliAsync, spawnServe, startServe, type ServeEnv } from '../helpers/serve.js';
 
 const IMPOSTOR = fileURLToPath(new URL('../fixtures/processes/impostor-control.mjs', import.meta.url));
 
@@ -115,23 +115,12 @@ describe('an impostor on the control port (real CLI processes)', () => {
 
   it('a second launch (`serve`) finds the liar, names it and sends it nothing', async () => {
     const { e, token, liarPid, seen } = await victimAndLiar();
-    const child = spawn(
-      process.execPath,
-      [CLI, '--data-dir', e.dataDir, '--port', String(e.port), 'serve', '--no-open'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, NO_COLOR: '1' },
-      },
-    );
-    track(child.pid);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const { child, output } = spawnServe(e, ['--no-open']);
     const { code } = await exited(child);
-    expect(code, out).not.toBe(0);
-    expect(out).toContain(`held by PID ${liarPid}`);
-    expect(out).toContain('which is not Luna Tray');
-    expect(out).not.toMatch(/already running/);
+    expect(code, output()).not.toBe(0);
+    expect(output()).toContain(`held by PID ${liarPid}`);
+    expect(output()).toContain('which is not Luna Tray');
+    expect(output()).not.toMatch(/already running/);
     expect(seen()).not.toContain(token);
     expect(seen()).not.toContain('/app/show');
   });
@@ -146,28 +135,9 @@ describe('settings on a full disk (real serve under a file-size limit)', () => {
       const e = await quietEnv();
       const path = join(e.dataDir, 'settings.json');
       const before = readFileSync(path, 'utf8');
-      const child = spawn(
-        'bash',
-        [
-          '-c',
-          'ulimit -f 8 && exec "$0" "$@"',
-          process.execPath,
-          CLI,
-          '--data-dir',
-          e.dataDir,
-          '--port',
-          String(e.port),
-          'serve',
-          '--no-open',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
-      );
-      track(child.pid);
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      await waitFor(() => /Panel: http/.test(out) || child.exitCode !== null, 'serve to start', 20_000);
-      expect(child.exitCode, out).toBeNull();
+      const { child, output } = spawnServe(e, ['--no-open'], ['bash', '-c', 'ulimit -f 8 && exec "$0" "$@"']);
+      await waitFor(() => /Panel: http/.test(output()) || child.exitCode !== null, 'serve to start', 20_000);
+      expect(child.exitCode, output()).toBeNull();
       const token = readFileSync(join(e.dataDir, 'control-token'), 'utf8').trim();
       const body = JSON.stringify({ daemon: { env: { BIG: 'x'.repeat(12_000) } } });
       const res = await fetch(`http://127.0.0.1:${e.port}/settings`, {

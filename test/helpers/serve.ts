@@ -1,7 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 import getPort from 'get-port';
@@ -118,27 +119,48 @@ export interface ServeHandle {
 }
 
 /** Spawn `luna-tray serve [args]` and wait for its panel URL. */
-export async function startServe(
-  env: ServeEnv,
-  args: string[] = ['--demo', '--no-open'],
-): Promise<ServeHandle> {
-  const child = spawn(
+/**
+ * Spawn `luna-tray serve [args]` without waiting for anything; `output()` is stdout and stderr so
+ * far. `wrapper` runs it through another program (e.g. `['bash', '-c', 'ulimit -f 8 && exec "$0" "$@"']`).
+ */
+export function spawnServe(
+  env: Pick<ServeEnv, 'dataDir' | 'port'>,
+  args: string[],
+  wrapper: string[] = [],
+): { child: ChildProcessByStdio<null, Readable, Readable>; output: () => string } {
+  const argv = [
     process.execPath,
-    [CLI, '--data-dir', env.dataDir, '--port', String(env.port), 'serve', ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    },
-  );
+    CLI,
+    '--data-dir',
+    env.dataDir,
+    '--port',
+    String(env.port),
+    'serve',
+    ...args,
+  ];
+  const [command, ...rest] = [...wrapper, ...argv];
+  const child = spawn(command!, rest, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   track(child.pid);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, output: () => out };
+}
+
+/** Spawn `luna-tray serve [args]` and wait for its panel URL. */
+export async function startServe(
+  env: ServeEnv,
+  args: string[] = ['--demo', '--no-open'],
+): Promise<ServeHandle> {
+  const { child, output } = spawnServe(env, args);
   const exit = exited(child);
   const panelUrl: string = await waitFor<string | undefined>(
     () => {
-      if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${out}`);
-      return /Panel: (http:\/\/\S+)/.exec(out)?.[1];
+      if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${output()}`);
+      return /Panel: (http:\/\/\S+)/.exec(output())?.[1];
     },
     'the panel URL',
     20_000,
@@ -147,7 +169,7 @@ export async function startServe(
     child,
     pid: child.pid!,
     panelUrl,
-    output: () => out,
+    output,
     token: () => readFileSync(join(env.dataDir, 'control-token'), 'utf8').trim(),
     exited: exit,
   };
