@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { JsonObject } from '../../src/core/comfyui/json.js';
-import { createComfyMonitor, type ComfyInstanceError } from '../../src/core/comfyui/monitor.js';
+import { createComfyMonitor, interrupt, type ComfyInstanceError } from '../../src/core/comfyui/monitor.js';
 import type { ComfyInstance } from '../../src/shared/comfy-instance.js';
 import { comfyInstanceSchema } from '../../src/shared/comfy-instance.js';
 import { startFakeComfy, type FakeComfy } from '../fakes/fake-comfyui.js';
@@ -23,6 +23,7 @@ afterAll(async () => {
 async function watch(f: FakeComfy): Promise<{
   latest: () => ComfyInstance | undefined;
   failures: ComfyInstanceError[];
+  dismiss: (url: string) => boolean;
   dispose: () => Promise<void>;
 }> {
   let latest: ComfyInstance[] = [];
@@ -36,7 +37,12 @@ async function watch(f: FakeComfy): Promise<{
   });
   await waitFor(() => latest[0]?.reachable === true, 'first poll');
   await waitFor(() => mon.refresh().then(() => f.socketIds().length > 0), 'monitor socket');
-  return { latest: () => latest[0], failures, dispose: () => mon.dispose() };
+  return {
+    latest: () => latest[0],
+    failures,
+    dismiss: (url: string) => mon.dismissError(url),
+    dispose: () => mon.dispose(),
+  };
 }
 
 describe('the monitor reports every failed prompt exactly once', () => {
@@ -143,6 +149,58 @@ describe('the monitor against a real-shaped server', () => {
       await fake.waitForHistory(anon);
     } finally {
       fake.behaviour.stepDelayMs = 1;
+      await m.dispose();
+    }
+  });
+});
+
+describe('panel actions hit their target', () => {
+  it('Interrupt names the prompt on screen: a prompt that already ended is not confused with the next one, even on a server that ignores prompt_id', async () => {
+    fake.behaviour.stepDelayMs = 20;
+    fake.behaviour.interruptIgnoresPromptId = true;
+    try {
+      const first = await fake.queuePromptFromOtherClient(fresh(1));
+      await fake.waitForHistory(first);
+      const next = await fake.queuePromptFromOtherClient(fresh(40));
+      await waitFor(
+        async () => (await (await fetch(`${fake.url}/queue`)).json()).queue_running.length === 1,
+        'next runs',
+      );
+      const stale = await interrupt(fake.url, first);
+      expect(stale).toMatchObject({ ok: true, message: expect.stringContaining('no longer running') });
+      const h = await fake.waitForHistory(next);
+      expect(h['status']).toMatchObject({ status_str: 'success' });
+
+      const third = await fake.queuePromptFromOtherClient(fresh(40));
+      await waitFor(
+        async () => (await (await fetch(`${fake.url}/queue`)).json()).queue_running.length === 1,
+        'third runs',
+      );
+      expect(await interrupt(fake.url, third)).toMatchObject({
+        ok: true,
+        message: expect.stringContaining('interrupt sent'),
+      });
+      const h3 = await fake.waitForHistory(third);
+      expect(h3['status']).toMatchObject({ status_str: 'error', completed: false });
+    } finally {
+      fake.behaviour.stepDelayMs = 1;
+      fake.behaviour.interruptIgnoresPromptId = false;
+    }
+  });
+
+  it('the last error can be dismissed; a new failure shows again', async () => {
+    const m = await watch(fake);
+    try {
+      fake.behaviour.failAtNode = '3';
+      await fake.queuePromptFromOtherClient(fresh());
+      await waitFor(() => m.latest()?.lastError, 'error');
+      expect(m.dismiss(fake.url)).toBe(true);
+      await waitFor(() => m.latest()?.lastError === null, 'dismissed');
+      expect(m.dismiss('http://127.0.0.1:1')).toBe(false);
+      const again = await fake.queuePromptFromOtherClient(fresh());
+      await waitFor(() => m.latest()?.lastError?.promptId === again, 'new error');
+    } finally {
+      fake.behaviour.failAtNode = null;
       await m.dispose();
     }
   });

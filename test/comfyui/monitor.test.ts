@@ -19,7 +19,7 @@ import { startFakeComfy, type FakeComfy } from '../fakes/fake-comfyui.js';
 import { txt2imgPrompt } from '../fakes/sample-prompt.js';
 import { waitFor } from '../helpers/processes.js';
 
-// A fresh seed per call: the server caches an identical prompt and would not run it again (spec §6.7).
+// A fresh seed per call: the server caches an identical prompt and would not run it again (docs/comfyui.md).
 let seed = 1;
 const prompt = (steps: number): JsonObject =>
   txt2imgPrompt({
@@ -247,8 +247,13 @@ describe('actions', () => {
   });
 
   it('interrupt (with prompt id) and clearQueue', async () => {
-    expect(await interrupt(b.url, 'p-1')).toMatchObject({ ok: true });
-    expect(b.calls.filter((c) => c.path === '/interrupt').at(-1)?.body).toEqual({ prompt_id: 'p-1' });
+    // A prompt that is not running is not interrupted (nor is whatever runs instead).
+    const before = b.calls.filter((c) => c.path === '/interrupt').length;
+    expect(await interrupt(b.url, 'p-1')).toMatchObject({
+      ok: true,
+      message: expect.stringContaining('no longer running'),
+    });
+    expect(b.calls.filter((c) => c.path === '/interrupt')).toHaveLength(before);
     expect(await clearQueue(b.url)).toMatchObject({ ok: true, message: 'removed 0 pending prompt(s)' });
     expect(b.calls.filter((c) => c.path === '/queue' && c.method === 'POST').at(-1)?.body).toEqual({
       clear: true,

@@ -184,7 +184,7 @@ describe('openComfySocket against the fake', () => {
       const mine = seen
         .filter((m) => m.type !== 'status' && m.type !== 'feature_flags')
         .map((m) => (m.type === 'executing' ? `executing:${m.data.node}` : m.type));
-      // 0.8.0: progress_state (running) comes before `executing` (spec §6.7).
+      // 0.8.0: progress_state (running) comes before `executing` (docs/comfyui.md).
       expect(mine.slice(0, 4)).toEqual([
         'execution_start',
         'execution_cached',

@@ -57,6 +57,8 @@ export interface FakeComfyBehaviour {
   outputFilenames: string[] | null;
   /** Hostile server: /view streams this many bytes for any output file instead of the stored one. */
   viewBytes: number | null;
+  /** A server from before 2025-09: POST /interrupt ignores `prompt_id` and stops whatever runs. */
+  interruptIgnoresPromptId: boolean;
   /** Limit `httpMode` to these paths (without /api), e.g. ['/prompt']. Empty = all. */
   httpModePaths: string[];
   /** Send preview frames during sampler steps. */
@@ -118,6 +120,8 @@ export interface FakeComfy {
   files: Map<string, Buffer>;
   /** Client ids of currently registered sockets. */
   socketIds(): string[];
+  /** Send a raw text frame to every socket (a custom node's message, or a hostile one). */
+  broadcastRaw(text: string): void;
   /** Queue an API prompt as some OTHER client would (client_id not ours; null = no client_id). Returns the prompt id. */
   queuePromptFromOtherClient(apiPrompt: JsonObject, opts?: { clientId?: string | null }): Promise<string>;
   /** Resolve when `promptId` has a history entry. */
@@ -144,6 +148,7 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
     hugeBytes: 300 * 1024 * 1024,
     outputFilenames: null,
     viewBytes: null,
+    interruptIgnoresPromptId: false,
     httpModePaths: [],
     previews: true,
     sameIdReplacementBug: true,
@@ -179,16 +184,16 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
   let outputCounter = 0;
   let closed = false;
 
-  // 0.8.0 (spec §6.7): an integer max_upload_size, plus the `extension` entry.
+  // 0.8.0 (docs/comfyui.md): an integer max_upload_size, plus the `extension` entry.
   const serverFlags: JsonObject = {
     supports_preview_metadata: true,
     max_upload_size: 104857600,
     extension: { manager: { supports_v4: true } },
   };
-  // The input folder holds the files its LoadImage combo lists (LoadImage validates existence, §6.7).
+  // The input folder holds the files its LoadImage combo lists (LoadImage validates existence, docs/comfyui.md).
   files.set('input//example.png', TINY_PNG);
   files.set('input//input.png', TINY_PNG);
-  /** Execution cache: node signature → its outputs (spec §6.7); only the last prompt's nodes are kept. */
+  /** Execution cache: node signature → its outputs (docs/comfyui.md); only the last prompt's nodes are kept. */
   let cache = new Map<string, CachedNode>();
 
   // ---- WS delivery (§2.2) ----
@@ -343,7 +348,7 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
       }
       if (path === '/interrupt') {
         const pid = isJsonObject(body) ? body['prompt_id'] : undefined;
-        if (typeof pid === 'string') {
+        if (typeof pid === 'string' && !behaviour.interruptIgnoresPromptId) {
           if (running?.promptId === pid) interruptFlag = true;
         } else if (running) interruptFlag = true;
         return text(res, 200, '');
@@ -793,7 +798,7 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
         }
         continue;
       }
-      // 0.8.0 order (§6.7): progress_state (running) first, then `executing`, then the interrupt check.
+      // 0.8.0 order (docs/comfyui.md): progress_state (running) first, then `executing`, then the interrupt check.
       progressNodes[nodeId] = {
         value: 0,
         max: 1,
@@ -829,7 +834,7 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
         interrupted(nodeId, ct);
         break;
       }
-      // Any other node runs to its end; an interrupt meanwhile is seen at the next node (§6.7).
+      // Any other node runs to its end; an interrupt meanwhile is seen at the next node (docs/comfyui.md).
       await sleep(behaviour.nodeDelayMs);
       let n = typeof inputs['batch_size'] === 'number' ? inputs['batch_size'] : 1;
       for (const v of Object.values(inputs))
@@ -878,7 +883,7 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
    * What an output node leaves behind: SaveImage writes one file per batch item under the subfolder
    * of its prefix (`multi/x` → subfolder `multi`), numbered after the files already there; a prefix
    * escaping the output folder fails at execution. PreviewImage writes temp files; a text node
-   * returns `{text: [...]}` (§6.7).
+   * returns `{text: [...]}` (docs/comfyui.md).
    */
   function saveOutputs(ct: string, inputs: JsonObject, n: number): { ui: JsonObject } | { error: string } {
     if (ct === 'DynPromptProbe') return { ui: { text: [jsonText(inputs['text'] ?? '')] } };
@@ -1048,6 +1053,9 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
     history,
     files,
     socketIds: () => [...sockets.keys()],
+    broadcastRaw: (t) => {
+      for (const ws of sockets.values()) ws.send(t);
+    },
     async queuePromptFromOtherClient(apiPrompt, o = {}) {
       const v = validatePrompt(apiPrompt);
       if (!v.ok) throw new Error(`fake: prompt invalid: ${stringifyJson(v.error)}`);

@@ -94,9 +94,14 @@ export function createComfyService(opts: { readGpus?: () => Promise<LocalGpu[]> 
       void monitor?.refresh().catch(() => undefined);
       return [...results, ...skipped];
     },
-    async interrupt(url) {
-      const r = await interrupt(url);
+    async interrupt(url, promptId) {
+      const r = await interrupt(url, promptId);
       return r.ok ? ok({ message: r.message }) : err('operation-failed', r.message);
+    },
+    dismissError(url) {
+      return monitor?.dismissError(url)
+        ? ok({ message: 'last error dismissed' })
+        : err('not-found', `${url} is not a watched ComfyUI instance`);
     },
     async clearQueue(url) {
       const r = await clearQueue(url);

@@ -31,7 +31,10 @@ export interface ComfyService {
   onChange(listener: (instances: ComfyInstance[], gpus: LocalGpu[]) => void): () => void;
   configure(settings: Settings['comfyui']): void;
   freeVram(): Promise<FreeVramReport['instances']>;
-  interrupt(url: string): Promise<ApiResult<{ message: string }>>;
+  /** Interrupt `promptId` only if it is still running (or, without one, whatever runs). */
+  interrupt(url: string, promptId?: string): Promise<ApiResult<{ message: string }>>;
+  /** Forget the instance's last error. */
+  dismissError?(url: string): ApiResult<{ message: string }>;
   clearQueue(url: string): Promise<ApiResult<{ message: string }>>;
   /** A watched prompt failed on an instance (any client's). */
   /** Read local GPUs through the core's shared telemetry (one `nvidia-smi` per interval). */
@@ -269,8 +272,10 @@ export async function createLunaCore(
       const instances = comfy ? await comfy.freeVram() : [];
       return ok({ daemon, instances });
     },
-    'comfy:interrupt': async ({ url }) =>
-      comfy ? comfy.interrupt(url) : err('unavailable', 'ComfyUI monitoring is off.'),
+    'comfy:interrupt': async ({ url, promptId }) =>
+      comfy ? comfy.interrupt(url, promptId) : err('unavailable', 'ComfyUI monitoring is off.'),
+    'comfy:dismiss-error': async ({ url }) =>
+      comfy?.dismissError ? comfy.dismissError(url) : err('unavailable', 'ComfyUI monitoring is off.'),
     'comfy:clear-queue': async ({ url }) =>
       comfy ? comfy.clearQueue(url) : err('unavailable', 'ComfyUI monitoring is off.'),
     ...gpuHandlers,

@@ -57,6 +57,8 @@ export interface ComfyMonitor {
   setInstances(urls: string[]): void;
   /** Poll everything now; resolves with the fresh snapshot. */
   refresh(): Promise<ComfyInstance[]>;
+  /** Forget an instance's last error; false when the URL is not watched. */
+  dismissError(url: string): boolean;
   /** Stop timers, close sockets and pools. */
   dispose(): Promise<void>;
 }
@@ -555,6 +557,13 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
     snapshot,
     setInstances,
     refresh,
+    dismissError(url) {
+      const e = entries.get(normalizeBaseUrl(url));
+      if (!e) return false;
+      e.state.lastError = null;
+      emitIfChanged();
+      return true;
+    },
     async dispose() {
       disposed = true;
       if (timer) clearTimeout(timer);
@@ -649,13 +658,24 @@ export function freeVram(urls: string[], timeoutMs = 5_000): Promise<InstanceAct
   );
 }
 
-/** POST /interrupt (only `promptId` if given and running, else whatever runs). */
+/**
+ * POST /interrupt. With `promptId`, only that prompt: servers since 2025-09 honour `{prompt_id}`,
+ * older ones ignore it and stop whatever runs, so the prompt is first checked to be the running one
+ * (docs/comfyui.md "Interrupt"). Without an id: whatever runs.
+ */
 export function interrupt(url: string, promptId?: string, timeoutMs = 5_000): Promise<InstanceActionResult> {
   return act(
     url,
     async (c) => {
+      if (!promptId) {
+        await c.interrupt();
+        return 'interrupt sent';
+      }
+      const q = await c.getQueue();
+      if (!q.running.some((r) => r.promptId === promptId))
+        return `prompt ${promptId} is no longer running: nothing interrupted`;
       await c.interrupt(promptId);
-      return promptId ? `interrupt sent for prompt ${promptId}` : 'interrupt sent';
+      return `interrupt sent for prompt ${promptId} (it stops at the next node or sampler step)`;
     },
     timeoutMs,
   );

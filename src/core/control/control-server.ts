@@ -106,7 +106,7 @@ const logsQuery = z.object({
   since: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(200_000).optional(),
 });
-const instanceBody = z.object({ url: z.string().url() }).strict();
+const instanceBody = z.object({ url: z.string().url(), promptId: z.string().min(1).optional() }).strict();
 
 /**
  * The lock and control server: binds 127.0.0.1 only, serves the panel's static files, the contract

@@ -21,6 +21,7 @@ export const INVOKE_CHANNEL_NAMES = [
   'comfy:free-vram',
   'comfy:interrupt',
   'comfy:clear-queue',
+  'comfy:dismiss-error',
   'devices:get',
   'devices:set-device',
   'devices:set-attention-mode',

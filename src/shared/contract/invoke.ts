@@ -48,6 +48,8 @@ export const freeVramReportSchema = z.object({
 export type FreeVramReport = z.infer<typeof freeVramReportSchema>;
 
 const instanceRef = z.object({ url: z.string().url() }).strict();
+/** Interrupt: only `promptId` when given (and only while it is the running prompt), else whatever runs. */
+const interruptRef = z.object({ url: z.string().url(), promptId: z.string().min(1).optional() }).strict();
 
 /**
  * The invoke channels: `'domain:verb-noun'` → request and response schemas. The Electron IPC
@@ -81,7 +83,9 @@ export const invokeContract = {
     response: z.object({ instances: z.array(comfyInstanceSchema), gpus: z.array(localGpuSchema) }),
   },
   'comfy:free-vram': { request: empty, response: freeVramReportSchema },
-  'comfy:interrupt': { request: instanceRef, response: message },
+  'comfy:interrupt': { request: interruptRef, response: message },
+  /** Forget an instance's "last error" (the panel's Dismiss). */
+  'comfy:dismiss-error': { request: instanceRef, response: message },
   'comfy:clear-queue': { request: instanceRef, response: message },
   'devices:get': { request: empty, response: daemonDevicesSchema },
   'devices:set-device': {

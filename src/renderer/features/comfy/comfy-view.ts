@@ -52,22 +52,28 @@ export function createComfyView(api: RendererApi): ComfyView {
   }
 
   async function instanceAction(
-    kind: 'interrupt' | 'clear-queue',
+    kind: 'interrupt' | 'clear-queue' | 'dismiss-error',
     url: string,
     btn: HTMLButtonElement,
+    promptId?: string,
   ): Promise<void> {
     btn.disabled = true;
-    const res = await api.invoke(kind === 'interrupt' ? 'comfy:interrupt' : 'comfy:clear-queue', { url });
+    const res =
+      kind === 'interrupt'
+        ? // The prompt on screen, not whatever runs by the time the click arrives.
+          await api.invoke('comfy:interrupt', promptId ? { url, promptId } : { url })
+        : await api.invoke(kind === 'clear-queue' ? 'comfy:clear-queue' : 'comfy:dismiss-error', { url });
     btn.disabled = false;
     say(res.ok ? `${url}: ${res.value.message}` : `${url}: ${res.error.message}`);
   }
 
   function card(i: ComfyInstance): HTMLElement {
     const state = i.reachable ? 'reachable' : 'unreachable';
+    const runningId = i.progress?.promptId;
     const interrupt = button(
       'Interrupt',
       `interrupt the running prompt on ${i.url}`,
-      () => void instanceAction('interrupt', i.url, interrupt),
+      () => void instanceAction('interrupt', i.url, interrupt, runningId),
     );
     const clearQ = button(
       'Clear queue',
@@ -102,13 +108,27 @@ export function createComfyView(api: RendererApi): ComfyView {
       ),
       h('p', { text: `Queue: ${i.queue.running} running, ${i.queue.pending} pending` }),
       p ? progressBlock(p) : null,
-      i.lastError ? h('p', { class: 'inline-error' }, lastErrorText(i.lastError)) : null,
+      i.lastError ? lastErrorBlock(i.url, i.lastError) : null,
       h(
         'div',
         { class: 'instance-actions', attrs: { role: 'group', 'aria-label': `actions for ${i.url}` } },
         interrupt,
         clearQ,
       ),
+    );
+  }
+
+  function lastErrorBlock(url: string, e: NonNullable<ComfyInstance['lastError']>): HTMLElement {
+    const dismiss = button(
+      'Dismiss',
+      `dismiss the last error of ${url}`,
+      () => void instanceAction('dismiss-error', url, dismiss),
+    );
+    return h(
+      'div',
+      { class: 'last-error', attrs: { 'data-testid': 'comfy-last-error' } },
+      h('p', { class: 'inline-error', text: lastErrorText(e) }),
+      dismiss,
     );
   }
 
