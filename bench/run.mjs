@@ -10,7 +10,16 @@ import { fileURLToPath } from 'node:url';
 
 import { machine, r } from './lib.mjs';
 
-const ALL = ['decode', 'log-capture', 'crash-detection', 'start-stop', 'control-api', 'idle', 'panel'];
+const ALL = [
+  'decode',
+  'log-capture',
+  'crash-detection',
+  'start-stop',
+  'control-api',
+  'idle',
+  'panel',
+  'cli-startup',
+];
 const TIMEOUT_MS = 10 * 60_000;
 
 const asked = process.argv.slice(2);

@@ -73,8 +73,12 @@ const builds = [
   // CLI + headless server: plain Node; dependencies stay in node_modules.
   {
     ...common,
+    // Split at the command table's dynamic imports: a command loads only its own code and
+    // packages (`status` must start as fast as `pm2 jlist`: docs/benchmarks.md, cli-startup).
     entryPoints: ['src/cli/index.ts'],
-    outfile: 'out/cli/index.js',
+    outdir: 'out/cli',
+    splitting: true,
+    chunkNames: '[name]-[hash]',
     platform: 'node',
     format: 'esm',
     target: 'node20',

@@ -1,5 +1,4 @@
-import { request } from 'undici';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 
 import type { EventMessage } from '../shared/contract/events.js';
 import { httpPathOf } from '../shared/contract/http-routes.js';
@@ -7,6 +6,7 @@ import type { InvokeChannel, InvokeRequest, InvokeResponse } from '../shared/con
 import type { ApiResult } from '../shared/contract/result.js';
 import { readToken } from '../core/control/auth.js';
 import { proveHolder } from '../core/control/lock.js';
+import { loopbackRequest } from '../core/util/loopback-http.js';
 
 /**
  * Luna Tray's control API could not be reached, refused our token, or the port's holder could not
@@ -66,34 +66,31 @@ export class ApiClient {
     const token = await this.#token();
     let res;
     try {
-      res = await request(`${this.base}${path}`, {
-        method,
+      res = await loopbackRequest(this.port, method, path, {
         headers: {
           authorization: `Bearer ${token}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        timeoutMs,
       });
     } catch (e) {
       throw this.#notRunning(e);
     }
-    const text = await res.body.text();
-    let parsed: unknown = text;
+    let parsed: unknown = res.text;
     try {
-      parsed = JSON.parse(text);
+      parsed = JSON.parse(res.text);
     } catch {
       // Not JSON: keep the text.
     }
-    if (res.statusCode === 401) {
+    if (res.status === 401) {
       throw new ApiUnavailableError(
         `Luna Tray on port ${this.port} refused our token. Use the same --data-dir (or LUNA_TRAY_DATA_DIR) as the running server.`,
       );
     }
-    if (res.statusCode === 403)
+    if (res.status === 403)
       throw new ApiUnavailableError(`Luna Tray on port ${this.port} refused the request (403).`);
-    return { status: res.statusCode, body: parsed };
+    return { status: res.status, body: parsed };
   }
 
   /** A contract call. */
@@ -113,9 +110,10 @@ export class ApiClient {
   ): () => void {
     let ws: WebSocket | null = null;
     let closed = false;
-    this.#token().then(
-      (token) => {
-        if (!closed) ws = this.#connectEvents(token, onMessage, onClose, onOpen);
+    // `ws` is loaded only by the commands that follow events (start-up time of the others).
+    Promise.all([this.#token(), import('ws')]).then(
+      ([token, { default: WebSocketClass }]) => {
+        if (!closed) ws = this.#connectEvents(WebSocketClass, token, onMessage, onClose, onOpen);
       },
       (e: unknown) => onClose(e instanceof Error ? e.message : String(e)),
     );
@@ -126,12 +124,13 @@ export class ApiClient {
   }
 
   #connectEvents(
+    WebSocketClass: typeof WebSocket,
     token: string,
     onMessage: (m: EventMessage) => void,
     onClose: (reason: string) => void,
     onOpen?: () => void,
   ): WebSocket {
-    const ws = new WebSocket(`ws://127.0.0.1:${this.port}/api/events`, {
+    const ws = new WebSocketClass(`ws://127.0.0.1:${this.port}/api/events`, {
       headers: { authorization: `Bearer ${token}` },
     });
     ws.on('open', () => onOpen?.());

@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { loopbackRequest } from '../util/loopback-http.js';
 
 import { describePortHolder } from '../supervisor/port-owner.js';
 import { identityProof, newNonce, readToken, tokenMatches } from './auth.js';
@@ -42,14 +42,9 @@ export async function proveHolder(
   const nonce = newNonce();
   let proof: unknown;
   try {
-    const res = await request(`http://127.0.0.1:${port}/app/identity?nonce=${nonce}`, {
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      headers: { host: `127.0.0.1:${port}` },
-    });
-    const text = await res.body.text();
+    const res = await loopbackRequest(port, 'GET', `/app/identity?nonce=${nonce}`, { timeoutMs });
     try {
-      proof = res.statusCode === 200 ? (JSON.parse(text) as { proof?: unknown }).proof : undefined;
+      proof = res.status === 200 ? (JSON.parse(res.text) as { proof?: unknown }).proof : undefined;
     } catch {
       proof = undefined;
     }
@@ -91,15 +86,12 @@ export async function requestShow(port: number, dataDir: string): Promise<boolea
   const check = await proveHolder(port, async () => (read.token = await readToken(dataDir)));
   if (check.kind !== 'luna-tray' || read.token === null) return false;
   try {
-    const res = await request(`http://127.0.0.1:${port}/app/show`, {
-      method: 'POST',
+    const res = await loopbackRequest(port, 'POST', '/app/show', {
       headers: { authorization: `Bearer ${read.token}`, 'content-type': 'application/json' },
       body: '{}',
-      headersTimeout: 2_000,
-      bodyTimeout: 2_000,
+      timeoutMs: 2_000,
     });
-    await res.body.dump();
-    return res.statusCode === 200;
+    return res.status === 200;
   } catch {
     return false;
   }

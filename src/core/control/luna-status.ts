@@ -1,4 +1,4 @@
-import { colorOf, describeState } from '../../shared/daemon-status.js';
+import { colorOf, describeState } from '../../shared/daemon-state.js';
 import type { ComfyInstance } from '../../shared/comfy-instance.js';
 import type { DaemonSnapshot } from '../../shared/snapshot.js';
 import { comfyuiVram } from '../gpu/comfy-vram.js';

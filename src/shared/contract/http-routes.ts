@@ -1,5 +1,7 @@
+// The channel names come from channels.ts (no zod): the CLI builds its paths without loading the
+// schemas, which would cost most of its start-up time.
+import { INVOKE_CHANNEL_NAMES } from './channels.js';
 import type { InvokeChannel } from './invoke.js';
-import { INVOKE_CHANNELS } from './invoke.js';
 
 /** `'daemon:get-snapshot'` → `/api/daemon/get-snapshot`. Every invoke route is a POST with a JSON body. */
 export function httpPathOf(channel: InvokeChannel): string {
@@ -9,7 +11,7 @@ export function httpPathOf(channel: InvokeChannel): string {
 
 /** The reverse table, for the server. */
 export const HTTP_ROUTES: ReadonlyMap<string, InvokeChannel> = new Map(
-  INVOKE_CHANNELS.map((c) => [httpPathOf(c), c]),
+  INVOKE_CHANNEL_NAMES.map((c) => [httpPathOf(c), c]),
 );
 
 /** The event WebSocket path. */
