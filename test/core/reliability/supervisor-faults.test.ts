@@ -238,8 +238,9 @@ describe('the port is taken between the pre-flight check and the spawn', () => {
     const r = await sup.start();
     expect(r.ok).toBe(false);
     expect(sup.status).toMatchObject({ state: 'failed', kind: 'port-conflict' });
-    expect((sup.status as { message: string }).message).toMatch(
-      new RegExp(`port is already in use \\(${port}`),
+    // The held port is named, with its holder (this test process) and the advice for the profile.
+    expect((sup.status as { message: string }).message).toContain(
+      `Port ${port} (the daemon port) is in use by PID ${process.pid}`,
     );
     expect(sup.pid).toBeNull();
     expect(simsOnPort(port)).toEqual([]);
