@@ -47,6 +47,13 @@ async function http(
   return { status: res.status, body: json as Record<string, unknown> };
 }
 
+/** `serve` started, and its daemon running: the serve handle and the daemon PID. */
+async function serveWithRunningDaemon(e: ServeEnv) {
+  const s = await startServe(e);
+  await waitFor(() => JSON.parse(cli(e, ['status', '--json']).stdout).state === 'running', 'running', 20_000);
+  return { s, pid: daemonPid(e)! };
+}
+
 const daemonPid = (e: ServeEnv) => JSON.parse(cli(e, ['status', '--json']).stdout).pid as number | null;
 
 describe('luna-tray serve + CLI (real processes)', () => {
@@ -215,13 +222,7 @@ describe('luna-tray serve + CLI (real processes)', () => {
 
   it('SIGINT stops the daemon gracefully and leaves no orphan', async () => {
     const e = await env();
-    const s = await startServe(e);
-    await waitFor(
-      () => JSON.parse(cli(e, ['status', '--json']).stdout).state === 'running',
-      'running',
-      20_000,
-    );
-    const pid = daemonPid(e)!;
+    const { s, pid } = await serveWithRunningDaemon(e);
     s.child.kill('SIGINT');
     const exit = await s.exited;
     expect(exit.code).toBe(0);
@@ -234,13 +235,7 @@ describe('luna-tray serve + CLI (real processes)', () => {
 
   it('`luna-tray quit` stops serve and its daemon, and returns once both are gone', async () => {
     const e = await env();
-    const s = await startServe(e);
-    await waitFor(
-      () => JSON.parse(cli(e, ['status', '--json']).stdout).state === 'running',
-      'running',
-      20_000,
-    );
-    const pid = daemonPid(e)!;
+    const { s, pid } = await serveWithRunningDaemon(e);
     const q = await cliAsync(e, ['quit']);
     expect(q.status, q.stderr).toBe(0);
     expect(q.stdout).toContain('Luna Tray quit.');
@@ -251,13 +246,7 @@ describe('luna-tray serve + CLI (real processes)', () => {
 
   it('serve killed with SIGKILL → the next serve adopts its daemon through the PID file', async () => {
     const e = await env([['app.keepDaemonOnExit', 'false']]);
-    const s = await startServe(e);
-    await waitFor(
-      () => JSON.parse(cli(e, ['status', '--json']).stdout).state === 'running',
-      'running',
-      20_000,
-    );
-    const pid = daemonPid(e)!;
+    const { s, pid } = await serveWithRunningDaemon(e);
     s.child.kill('SIGKILL');
     await s.exited;
     expect(isAlive(pid)).toBe(true);

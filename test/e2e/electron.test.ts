@@ -53,54 +53,10 @@ type Hooked = typeof globalThis & { __lunaTrayE2E: E2eHooks };
 
 describe('Electron app (e2e)', () => {
   let app: ElectronApplication | null = null;
-  let dataDir = '';
 
   beforeAll(async () => {
     if (!binary) return;
-    // A binary without a build is a broken setup, not a reason to skip.
-    if (!existsSync(MAIN))
-      throw new Error(`${MAIN} is missing: run \`npm run build\` before the Electron e2e specs.`);
-    dataDir = mkdtempSync(join(tmpdir(), 'luna-e2e-'));
-    const [daemonPort, controlPort] = [await getPort(), await getPort()];
-    writeFileSync(
-      join(dataDir, 'settings.json'),
-      JSON.stringify({
-        daemon: {
-          profile: 'simulator',
-          command: pythonExecutable(),
-          port: daemonPort,
-          wsPort: 0,
-          autoStart: false,
-        },
-        comfyui: { instances: [] },
-        app: { notifications: false },
-      }),
-    );
-    app = await _electron.launch({
-      executablePath: binary,
-      args: [
-        ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
-        MAIN,
-        '--e2e-hooks',
-        `--data-dir=${dataDir}`,
-        `--control-port=${controlPort}`,
-      ],
-      env: { ...process.env, ELECTRON_ENABLE_LOGGING: '1' },
-      timeout: 60_000,
-    });
-    // The hooks appear once the composition root has run.
-    await expect
-      .poll(() => app!.evaluate(() => typeof (globalThis as Partial<Hooked>).__lunaTrayE2E), {
-        timeout: 30_000,
-      })
-      .toBe('object');
-  });
-
-  afterAll(async () => {
-    await app?.close().catch(() => {
-      // Already exited (the Exit spec quits the app): nothing to close.
-    });
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    app = (await launch()).app;
   });
 
   const trayImage = () => app!.evaluate(() => (globalThis as Hooked).__lunaTrayE2E.tray()?.imagePath ?? null);
