@@ -1,7 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
@@ -34,7 +32,15 @@ import {
 } from './auth.js';
 import { deviceRoute, deviceRouteMethod } from './device-routes.js';
 import { LockHeldError, identifyHolder } from './lock.js';
-import { MAX_JSON_DEPTH, inspectJson } from '../util/json-guard.js';
+import {
+  HttpError,
+  SECURITY_HEADERS,
+  STATIC_FILES,
+  readJsonBody,
+  sendJson,
+  sendResult,
+  serveStatic,
+} from './http-io.js';
 import { lunaStatusJson } from './luna-status.js';
 
 export interface ControlServerOptions {
@@ -63,42 +69,6 @@ export interface ControlServer {
   /** A panel URL with a fresh one-time code (valid for `ttlMs`, default 10 minutes). */
   panelUrl(ttlMs?: number): string;
   close(): Promise<void>;
-}
-
-/** Files of the renderer build the server may serve, with their types. Nothing else is reachable. */
-const STATIC_FILES: Record<string, string> = {
-  '/index.html': 'text/html; charset=utf-8',
-  '/main.js': 'text/javascript; charset=utf-8',
-  '/main.js.map': 'application/json; charset=utf-8',
-  '/styles.css': 'text/css; charset=utf-8',
-};
-
-/**
- * The CSP of the panel (index.html carries the same with `connect-src 'self'`): no inline script,
- * and connections only to this server, over HTTP and its own WebSocket origins (a bare `ws:` used
- * to allow any WebSocket host). `'self'` covers same-origin WebSockets in CSP3 browsers; the
- * explicit loopback origins cover the others.
- */
-export function panelCsp(port: number): string {
-  const ws = ['127.0.0.1', 'localhost', '[::1]'].map((h) => `ws://${h}:${port}`).join(' ');
-  return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ${ws}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
-}
-
-const SECURITY_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-};
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly issues?: { key: string; message: string }[],
-  ) {
-    super(message);
-  }
 }
 
 const lunaActions = ['start', 'stop', 'restart', 'reconnect', 'unload'] as const;
@@ -188,7 +158,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     if (method === 'GET' && (path === '/' || path in STATIC_FILES)) {
       const code = url.searchParams.get('code');
       if (code !== null) return exchangeCode(res, code);
-      return serveStatic(res, path === '/' ? '/index.html' : path);
+      return serveStatic(res, opts.staticDir, path === '/' ? '/index.html' : path, port);
     }
     if (method === 'GET' && path === '/favicon.ico') {
       res.writeHead(204, SECURITY_HEADERS).end();
@@ -204,7 +174,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     const channel = HTTP_ROUTES.get(path);
     if (channel) {
       if (method !== 'POST') throw new HttpError(405, `method not allowed: use POST ${path}`);
-      return invoke(res, channel, await readJson(req));
+      return invoke(res, channel, await readJsonBody(req, maxBody));
     }
     const luna = /^\/luna\/daemon\/([a-z-]+)$/.exec(path)?.[1];
     if (luna === 'status' && method === 'GET') {
@@ -215,11 +185,15 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     if (deviceMethod && core.devices) {
       if (method !== deviceMethod)
         throw new HttpError(405, `method not allowed: use ${deviceMethod} ${path}`);
-      const r = await deviceRoute(core.devices, path, method === 'POST' ? await readJson(req) : undefined);
+      const r = await deviceRoute(
+        core.devices,
+        path,
+        method === 'POST' ? await readJsonBody(req, maxBody) : undefined,
+      );
       return sendJson(res, r.status, r.body);
     }
     if (luna && (lunaActions as readonly string[]).includes(luna) && method === 'POST') {
-      await readJson(req);
+      await readJsonBody(req, maxBody);
       return lunaAction(res, luna as (typeof lunaActions)[number]);
     }
     if (path === '/luna/daemon/logs' || path === '/logs') {
@@ -241,7 +215,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     if (path === '/settings') {
       if (method === 'GET') return sendResult(res, await core.handlers['settings:get']({}));
       if (method === 'PUT' || method === 'PATCH') {
-        const body = await readJson(req);
+        const body = await readJsonBody(req, maxBody);
         if (typeof body !== 'object' || body === null || Array.isArray(body)) {
           throw new HttpError(
             400,
@@ -256,30 +230,30 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       throw new HttpError(405, 'method not allowed: use GET or PUT');
     }
     if (path === '/app/show' && method === 'POST') {
-      await readJson(req);
+      await readJsonBody(req, maxBody);
       opts.onShow();
       return sendJson(res, 200, { status: 'ok', message: 'shown' });
     }
     if (path === APP_QUIT_PATH && method === 'POST') {
-      await readJson(req);
+      await readJsonBody(req, maxBody);
       if (!opts.onQuit) throw new HttpError(404, 'this Luna Tray cannot be quit through the control API');
       // Answer first: the exit sequence closes this server.
       res.once('finish', () => opts.onQuit?.());
       return sendJson(res, 202, { status: 'ok', message: 'quitting' });
     }
     if (path === PANEL_URL_PATH && method === 'POST') {
-      await readJson(req);
+      await readJsonBody(req, maxBody);
       return sendJson(res, 200, { url: panelUrl() } satisfies PanelUrlReply);
     }
     if (path === '/comfyui/instances' && method === 'GET') {
       return sendResult(res, await core.handlers['comfy:list-instances']({}));
     }
     if (path === '/comfyui/free' && method === 'POST') {
-      await readJson(req);
+      await readJsonBody(req, maxBody);
       return sendResult(res, await core.handlers['comfy:free-vram']({}));
     }
     if ((path === '/comfyui/interrupt' || path === '/comfyui/clear-queue') && method === 'POST') {
-      const body = instanceBody.safeParse(await readJson(req));
+      const body = instanceBody.safeParse(await readJsonBody(req, maxBody));
       if (!body.success) throw new HttpError(400, 'invalid body: expected {"url": "http://127.0.0.1:8188"}');
       const ch = path === '/comfyui/interrupt' ? 'comfy:interrupt' : 'comfy:clear-queue';
       return sendResult(res, await core.handlers[ch](body.data));
@@ -330,22 +304,6 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     sendJson(res, status, { status: 'error', message: r.error.message });
   }
 
-  function sendResult(res: ServerResponse, r: ApiResult<unknown>): void {
-    sendJson(
-      res,
-      r.ok
-        ? 200
-        : r.error.code === 'invalid-input'
-          ? 400
-          : r.error.code === 'not-found'
-            ? 404
-            : r.error.code === 'internal'
-              ? 500
-              : 200,
-      r,
-    );
-  }
-
   /**
    * `GET /app/identity[?nonce=…]`, the one route besides the panel files that needs no token: with
    * a nonce, the answer proves that we know the token without revealing it (see `identityProof`).
@@ -375,59 +333,6 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       'set-cookie': `${SESSION_COOKIE}=${sessions.create()}; HttpOnly; SameSite=Strict; Path=/`,
     });
     res.end();
-  }
-
-  async function serveStatic(res: ServerResponse, file: string): Promise<void> {
-    if (!opts.staticDir) throw new HttpError(404, 'no panel build: run `npm run build`');
-    let body: Buffer;
-    try {
-      body = await readFile(join(opts.staticDir, file));
-    } catch {
-      throw new HttpError(404, `panel file missing: ${file} (run \`npm run build\`)`);
-    }
-    res.writeHead(200, {
-      ...SECURITY_HEADERS,
-      'content-type': STATIC_FILES[file]!,
-      'content-security-policy': panelCsp(port),
-    });
-    res.end(body);
-  }
-
-  async function readJson(req: IncomingMessage): Promise<unknown> {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxBody) {
-      req.resume();
-      throw new HttpError(413, `request body too large (limit ${maxBody} bytes)`);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > maxBody) {
-        req.resume();
-        throw new HttpError(413, `request body too large (limit ${maxBody} bytes)`);
-      }
-      chunks.push(chunk);
-    }
-    // Only JSON bodies: a cross-site "simple" form POST (text/plain) is refused outright, with or
-    // without a body; a bodiless request without any Content-Type is an empty object.
-    const type = req.headers['content-type'];
-    if (size === 0 && type === undefined) return {};
-    if (!/^application\/json\b/i.test(type ?? ''))
-      throw new HttpError(415, 'unsupported media type: send Content-Type: application/json');
-    if (size === 0) return {};
-    let body: unknown;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-    } catch (e) {
-      throw new HttpError(400, `invalid JSON: ${(e as Error).message}`);
-    }
-    const problems = inspectJson(body, MAX_JSON_DEPTH);
-    if (problems.tooDeep !== null)
-      throw new HttpError(400, `invalid JSON: nested deeper than ${problems.tooDeep} levels`);
-    if (problems.forbiddenKey !== null)
-      throw new HttpError(400, `invalid JSON: forbidden key "${problems.forbiddenKey}"`);
-    return body;
   }
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -520,14 +425,4 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...SECURITY_HEADERS,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }
