@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -118,4 +118,44 @@ export async function harness(
   };
   harnesses.push(h);
   return h;
+}
+
+/**
+ * A supervisor whose daemon command is a Node fixture wrapping the simulator
+ * (`node <fixture> <python> <sim> --port P --ws-port W …`); the fixture writes its PIDs to $PIDS_FILE.
+ */
+export async function wrapperHarness(
+  fixture: string,
+  opts: { env?: Record<string, string>; daemon?: Record<string, unknown> } = {},
+): Promise<{ h: Harness; port: number; wsPort: number; pids: () => Record<string, number> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'luna-pids-'));
+  cleanupDir(dir);
+  const pidsFile = join(dir, 'pids.json');
+  const port = await getPort();
+  const wsPort = await getPort();
+  const h = await harness({
+    daemon: {
+      profile: 'custom',
+      command: process.execPath,
+      args: [
+        fixture,
+        pythonExecutable(),
+        SIM_PATH,
+        '--port',
+        String(port),
+        '--ws-port',
+        String(wsPort),
+        '--startup-delay',
+        '0',
+        '--models-after',
+        '-1',
+      ],
+      port,
+      wsPort,
+      env: { PIDS_FILE: pidsFile, ...opts.env },
+      ...opts.daemon,
+    },
+  });
+  const pids = () => JSON.parse(readFileSync(pidsFile, 'utf8')) as Record<string, number>;
+  return { h, port, wsPort, pids };
 }

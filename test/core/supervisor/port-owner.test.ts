@@ -152,5 +152,4 @@ describe('parsers', () => {
       parseTasklistVerboseCsv('INFO: No tasks are running which match the specified criteria.'),
     ).toBeNull();
   });
-
 });

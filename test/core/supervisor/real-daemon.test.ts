@@ -4,7 +4,7 @@
  * daemon visible at start-up, a fixed endpoint, port conflicts named right, no strays after an exit.
  */
 import { createServer, type Server } from 'node:net';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,7 @@ import { classifyEarlyExit, describeExit } from '../../../src/core/supervisor/su
 import { isAlive, sleep, track, waitFor, waitForPidGone } from '../../helpers/processes.js';
 import { pythonExecutable } from '../../helpers/python.js';
 import { SIM_PATH, spawnSim } from '../../helpers/sim.js';
-import { cleanupDir, harness } from './harness.js';
+import { cleanupDir, harness, wrapperHarness } from './harness.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/processes/', import.meta.url));
 
@@ -189,36 +189,13 @@ describe('port conflicts', () => {
 
 describe('no strays after an exit', () => {
   async function launcher(detach: boolean) {
-    const pidsFile = join(mkdtempSync(join(tmpdir(), 'luna-pids-')), 'pids.json');
-    cleanupDir(join(pidsFile, '..'));
-    const port = await getPort();
-    const wsPort = await getPort();
-    const h = await harness({
-      daemon: {
-        profile: 'custom',
-        command: process.execPath,
-        args: [
-          join(FIXTURES, 'forking-launcher.mjs'),
-          pythonExecutable(),
-          SIM_PATH,
-          '--port',
-          String(port),
-          '--ws-port',
-          String(wsPort),
-          '--startup-delay',
-          '0',
-          '--models-after',
-          '-1',
-        ],
-        port,
-        wsPort,
-        env: { PIDS_FILE: pidsFile, DETACH: detach ? '1' : '0' },
-      },
+    const w = await wrapperHarness(join(FIXTURES, 'forking-launcher.mjs'), {
+      env: { DETACH: detach ? '1' : '0' },
     });
-    await h.sup.start();
-    const pids = JSON.parse(readFileSync(pidsFile, 'utf8')) as { launcher: number; daemon: number };
+    await w.h.sup.start();
+    const pids = w.pids() as { launcher: number; daemon: number };
     track(pids.daemon);
-    return { h, pids, port };
+    return { h: w.h, pids, port: w.port };
   }
 
   it('an exit 0 nobody asked for still sweeps the process group: the forked child does not survive', async () => {

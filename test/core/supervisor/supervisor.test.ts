@@ -10,9 +10,8 @@ import { describe, expect, it } from 'vitest';
 
 import { LunaClient } from '../../../src/core/daemon/luna-client.js';
 import { isAlive, sleep, track, waitFor, waitForPidGone } from '../../helpers/processes.js';
-import { pythonExecutable } from '../../helpers/python.js';
-import { SIM_PATH, spawnSim } from '../../helpers/sim.js';
-import { cleanupDir, forgetHarness, harness, type Harness } from './harness.js';
+import { spawnSim } from '../../helpers/sim.js';
+import { cleanupDir, forgetHarness, harness, wrapperHarness, type Harness } from './harness.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/processes/', import.meta.url));
 
@@ -106,32 +105,12 @@ describe('Supervisor with the simulator', () => {
   });
 
   it('a wrapper that spawns a grandchild: nothing of the tree survives stop (checked by PID)', async () => {
-    const pidsFile = join(mkdtempSync(join(tmpdir(), 'luna-pids-')), 'pids.json');
-    cleanupDir(join(pidsFile, '..'));
-    const port = await getPort();
-    const wsPort = await getPort();
-    const h = await harness({
-      daemon: {
-        profile: 'custom',
-        command: process.execPath,
-        args: [
-          join(FIXTURES, 'wrapper-with-grandchild.mjs'),
-          pythonExecutable(),
-          SIM_PATH,
-          '--port',
-          String(port),
-          '--ws-port',
-          String(wsPort),
-        ],
-        port,
-        wsPort,
-        env: { PIDS_FILE: pidsFile },
-        stopGraceSec: 1,
-      },
+    const { h, pids: readPids } = await wrapperHarness(join(FIXTURES, 'wrapper-with-grandchild.mjs'), {
+      daemon: { stopGraceSec: 1 },
     });
     await h.sup.start();
     expect(stateOf(h)).toBe('running');
-    const pids = JSON.parse(readFileSync(pidsFile, 'utf8')) as Record<string, number>;
+    const pids = readPids();
     for (const p of Object.values(pids)) track(p);
     expect(Object.values(pids).every(isAlive)).toBe(true);
     await h.sup.stop();
