@@ -67,6 +67,7 @@ const status = run(
     '--reporter=default',
     '--reporter=json',
     '--outputFile.json=test-results/vitest.json',
+    '--reporter=./test/reporters/skip-reasons.ts',
     ...args,
   ],
   { env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1', LUNA_TRAY_SKIP_BUILD: '1' } },
@@ -94,10 +95,17 @@ try {
 }
 
 if (notRun.length > 0) {
+  // Why each one was skipped: the note of `ctx.skip(condition, note)`, from test/reporters/skip-reasons.ts.
+  let reasons = new Map();
+  try {
+    const recorded = JSON.parse(readFileSync(`${root}test-results/skip-reasons.json`, 'utf8'));
+    // The JSON report joins the titles with spaces, the reporter with " > ".
+    reasons = new Map(recorded.map((s) => [s.name.replaceAll(' > ', ' '), s.reason]));
+  } catch {
+    // No record (the run ended early): every skip is listed without a reason.
+  }
   console.log(`\nNOT RUN (skipped — never counted as passing): ${notRun.length}`);
-  for (const n of notRun) console.log(`  - ${n}`);
-  const reasons = `${root}test-results/skipped-electron.txt`;
-  if (existsSync(reasons)) console.log(`  reason: ${readFileSync(reasons, 'utf8').trim()}`);
+  for (const n of notRun) console.log(`  - ${n}\n      why: ${reasons.get(n) ?? 'no reason given'}`);
 }
 console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(status !== 0 ? status : failed > 0 ? 1 : 0);

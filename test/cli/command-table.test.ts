@@ -65,24 +65,27 @@ const run = async (...argv: string[]) => {
 };
 
 describe('luna-tray help', () => {
-  it.each(COMMANDS.map((c) => c.name))('%s -h / --help / help %s print its usage only', async (name) => {
-    requests = [];
-    const byLong = await run(name, '--help');
-    const byShort = await run(name, '-h');
-    const byHelp = await run('help', name);
-    expect(requests, `${name} --help must not talk to the server`).toEqual([]);
-    for (const r of [byLong, byShort, byHelp]) {
-      expect(r.code).toBe(0);
-      expect(r.stderr).toBe('');
-      expect(r.stdout).toMatch(new RegExp(`^Usage: luna-tray ${name}\\b`));
-    }
-    expect(byShort.stdout).toBe(byLong.stdout);
-    expect(byHelp.stdout).toBe(byLong.stdout);
-    // Every option of the table entry is explained.
-    for (const o of Object.keys(COMMANDS.find((c) => c.name === name)!.options)) {
-      expect(byLong.stdout).toContain(`--${o}`);
-    }
-  });
+  it.each(COMMANDS.map((c) => c.name))(
+    '%s: -h, --help and `help COMMAND` print its usage only',
+    async (name) => {
+      requests = [];
+      const byLong = await run(name, '--help');
+      const byShort = await run(name, '-h');
+      const byHelp = await run('help', name);
+      expect(requests, `${name} --help must not talk to the server`).toEqual([]);
+      for (const r of [byLong, byShort, byHelp]) {
+        expect(r.code).toBe(0);
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toMatch(new RegExp(`^Usage: luna-tray ${name}\\b`));
+      }
+      expect(byShort.stdout).toBe(byLong.stdout);
+      expect(byHelp.stdout).toBe(byLong.stdout);
+      // Every option of the table entry is explained.
+      for (const o of Object.keys(COMMANDS.find((c) => c.name === name)!.options)) {
+        expect(byLong.stdout).toContain(`--${o}`);
+      }
+    },
+  );
 
   it('help after other arguments still only prints the usage (stop --help does not stop)', async () => {
     requests = [];
@@ -212,7 +215,8 @@ describe('completion scripts come from the table', () => {
 
   for (const shell of ['zsh', 'fish'] as const) {
     const installed = !spawnSync(shell, ['--version']).error;
-    it.skipIf(!installed)(`the ${shell} script parses (skipped: ${shell} is not installed)`, () => {
+    it(`the ${shell} script parses`, (ctx) => {
+      ctx.skip(!installed, `${shell} is not installed here`);
       const r = spawnSync(shell, ['-n'], { input: scripts[shell], encoding: 'utf8' });
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);

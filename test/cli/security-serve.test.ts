@@ -129,37 +129,35 @@ describe('an impostor on the control port (real CLI processes)', () => {
 describe('settings on a full disk (real serve under a file-size limit)', () => {
   // RLIMIT_FSIZE gives real short writes from the kernel (Node ignores SIGXFSZ): what a nearly full
   // disk does. bash's `ulimit -f` counts KiB. Not on Windows (no ulimit there).
-  it.skipIf(process.platform === 'win32')(
-    'PUT /settings that does not fit → 500 naming the disk error, settings.json intact; a small change still saves',
-    async () => {
-      const e = await quietEnv();
-      const path = join(e.dataDir, 'settings.json');
-      const before = readFileSync(path, 'utf8');
-      const { child, output } = spawnServe(e, ['--no-open'], ['bash', '-c', 'ulimit -f 8 && exec "$0" "$@"']);
-      await waitFor(() => /Panel: http/.test(output()) || child.exitCode !== null, 'serve to start', 20_000);
-      expect(child.exitCode, output()).toBeNull();
-      const token = readFileSync(join(e.dataDir, 'control-token'), 'utf8').trim();
-      const body = JSON.stringify({ daemon: { env: { BIG: 'x'.repeat(12_000) } } });
-      const res = await fetch(`http://127.0.0.1:${e.port}/settings`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body,
-      });
-      const reply = (await res.json()) as { ok: boolean; error?: { code: string; message: string } };
-      expect(res.status, JSON.stringify(reply).slice(0, 300)).toBe(500);
-      expect(reply.error?.code).not.toBe('invalid-input');
-      expect(reply.error?.message).toMatch(/not saved|could not/i);
-      expect(readFileSync(path, 'utf8')).toBe(before);
-      // A small change still fits and is saved.
-      const small = await fetch(`http://127.0.0.1:${e.port}/settings`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ daemon: { env: { SMALL: '1' } } }),
-      });
-      expect(small.status).toBe(200);
-      expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ daemon: { env: { SMALL: '1' } } });
-      child.kill('SIGTERM');
-      await exited(child);
-    },
-  );
+  it('PUT /settings that does not fit → 500 naming the disk error, settings.json intact; a small change still saves', async (ctx) => {
+    ctx.skip(process.platform === 'win32', 'no ulimit on Windows');
+    const e = await quietEnv();
+    const path = join(e.dataDir, 'settings.json');
+    const before = readFileSync(path, 'utf8');
+    const { child, output } = spawnServe(e, ['--no-open'], ['bash', '-c', 'ulimit -f 8 && exec "$0" "$@"']);
+    await waitFor(() => /Panel: http/.test(output()) || child.exitCode !== null, 'serve to start', 20_000);
+    expect(child.exitCode, output()).toBeNull();
+    const token = readFileSync(join(e.dataDir, 'control-token'), 'utf8').trim();
+    const body = JSON.stringify({ daemon: { env: { BIG: 'x'.repeat(12_000) } } });
+    const res = await fetch(`http://127.0.0.1:${e.port}/settings`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body,
+    });
+    const reply = (await res.json()) as { ok: boolean; error?: { code: string; message: string } };
+    expect(res.status, JSON.stringify(reply).slice(0, 300)).toBe(500);
+    expect(reply.error?.code).not.toBe('invalid-input');
+    expect(reply.error?.message).toMatch(/not saved|could not/i);
+    expect(readFileSync(path, 'utf8')).toBe(before);
+    // A small change still fits and is saved.
+    const small = await fetch(`http://127.0.0.1:${e.port}/settings`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ daemon: { env: { SMALL: '1' } } }),
+    });
+    expect(small.status).toBe(200);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ daemon: { env: { SMALL: '1' } } });
+    child.kill('SIGTERM');
+    await exited(child);
+  });
 });

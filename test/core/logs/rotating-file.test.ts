@@ -132,49 +132,47 @@ describe('createRotatingFile', () => {
     await file.close();
   });
 
-  it.runIf(process.platform === 'linux' && existsSync('/dev/full'))(
-    'survives a full disk (ENOSPC via /dev/full), then recovers and writes the backlog',
-    async () => {
-      const dir = tempDir();
-      const path = join(dir, 'daemon.log');
-      symlinkSync('/dev/full', path);
-      const errors: RotatingFileError[] = [];
-      let recovered = 0;
-      const file = createRotatingFile({
-        path,
-        onError: (e) => errors.push(e),
-        onRecover: () => recovered++,
-        retryDelayMs: 20,
-      });
-      file.write('first\n');
-      await waitFor(() => file.isFailing, 'the write to fail');
-      file.write('second\n');
-      await new Promise((r) => setTimeout(r, 80));
-      expect(errors).toHaveLength(1);
-      expect(errors[0]!.code).toBe('ENOSPC');
-      // "Free space": replace the device by a regular file; the timer retry writes everything.
-      unlinkSync(path);
-      await waitFor(() => !file.isFailing, 'the retry to succeed', 5_000);
-      await file.close();
-      expect(recovered).toBe(1);
-      expect(readFileSync(path, 'utf8')).toBe('first\nsecond\n');
-    },
-  );
+  it('survives a full disk (ENOSPC via /dev/full), then recovers and writes the backlog', async (ctx) => {
+    ctx.skip(process.platform !== 'linux' || !existsSync('/dev/full'), 'needs Linux with /dev/full');
+    const dir = tempDir();
+    const path = join(dir, 'daemon.log');
+    symlinkSync('/dev/full', path);
+    const errors: RotatingFileError[] = [];
+    let recovered = 0;
+    const file = createRotatingFile({
+      path,
+      onError: (e) => errors.push(e),
+      onRecover: () => recovered++,
+      retryDelayMs: 20,
+    });
+    file.write('first\n');
+    await waitFor(() => file.isFailing, 'the write to fail');
+    file.write('second\n');
+    await new Promise((r) => setTimeout(r, 80));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.code).toBe('ENOSPC');
+    // "Free space": replace the device by a regular file; the timer retry writes everything.
+    unlinkSync(path);
+    await waitFor(() => !file.isFailing, 'the retry to succeed', 5_000);
+    await file.close();
+    expect(recovered).toBe(1);
+    expect(readFileSync(path, 'utf8')).toBe('first\nsecond\n');
+  });
 
-  it.runIf(process.platform !== 'win32' && process.getuid?.() !== 0)(
-    'reports EACCES on a read-only directory',
-    async () => {
-      const dir = tempDir();
-      chmodSync(dir, 0o500);
-      const errors: RotatingFileError[] = [];
-      const file = createRotatingFile({ path: join(dir, 'daemon.log'), onError: (e) => errors.push(e) });
-      file.write('x\n');
-      await file.flush();
-      chmodSync(dir, 0o700);
-      expect(errors[0]?.code).toBe('EACCES');
-      await file.close();
-    },
-  );
+  it('reports EACCES on a read-only directory', async (ctx) => {
+    ctx.skip(process.platform === 'win32', 'POSIX permissions only (not on Windows)');
+    // root ignores directory permissions: the write would succeed.
+    ctx.skip(process.getuid?.() === 0, 'running as root, which ignores a read-only directory');
+    const dir = tempDir();
+    chmodSync(dir, 0o500);
+    const errors: RotatingFileError[] = [];
+    const file = createRotatingFile({ path: join(dir, 'daemon.log'), onError: (e) => errors.push(e) });
+    file.write('x\n');
+    await file.flush();
+    chmodSync(dir, 0o700);
+    expect(errors[0]?.code).toBe('EACCES');
+    await file.close();
+  });
 
   it('keeps a bounded backlog while failing and notes what was dropped', async () => {
     const dir = tempDir();

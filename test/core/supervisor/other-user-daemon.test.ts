@@ -48,7 +48,8 @@ afterEach(() => {
 
 describe('a daemon run by another OS user', () => {
   // Skipped only where it cannot run: not root (no other user to become) or no Python for nobody.
-  it.runIf(python !== null)('is refused, naming the user; nothing is spawned or adopted', async () => {
+  it('is refused, naming the user; nothing is spawned or adopted', async (ctx) => {
+    ctx.skip(python === null, 'needs Linux, root, and a Python the nobody user can run');
     const port = await getPort();
     const wsPort = await getPort();
     const sim = spawn(

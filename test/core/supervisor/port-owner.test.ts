@@ -30,37 +30,33 @@ async function listenInChild(port: number, host = '127.0.0.1') {
 }
 
 describe('findPortOwner', () => {
-  it.runIf(process.platform === 'linux' || process.platform === 'darwin')(
-    'finds a Node child listening on a free port, quickly',
-    async () => {
-      const port = await getPort();
-      const child = await listenInChild(port);
-      const started = performance.now();
-      const owner = await findPortOwner(port);
-      const elapsed = performance.now() - started;
-      expect(owner).not.toBeNull();
-      expect(owner!.pid).toBe(child.pid);
-      expect(owner!.name).toBe('node');
-      if (process.platform === 'linux') {
-        expect(owner!.command).toContain('createServer');
-        expect(elapsed).toBeLessThan(1_000);
-      }
-      child.kill('SIGKILL');
-      await exited(child);
-    },
-  );
+  it('finds a Node child listening on a free port, quickly', async (ctx) => {
+    ctx.skip(process.platform !== 'linux' && process.platform !== 'darwin', 'Linux and macOS only');
+    const port = await getPort();
+    const child = await listenInChild(port);
+    const started = performance.now();
+    const owner = await findPortOwner(port);
+    const elapsed = performance.now() - started;
+    expect(owner).not.toBeNull();
+    expect(owner!.pid).toBe(child.pid);
+    expect(owner!.name).toBe('node');
+    if (process.platform === 'linux') {
+      expect(owner!.command).toContain('createServer');
+      expect(elapsed).toBeLessThan(1_000);
+    }
+    child.kill('SIGKILL');
+    await exited(child);
+  });
 
-  it.runIf(process.platform === 'linux')(
-    'matches a wildcard (0.0.0.0) listener when asked about 127.0.0.1',
-    async () => {
-      const port = await getPort();
-      const child = await listenInChild(port, '0.0.0.0');
-      expect((await findPortOwner(port, '127.0.0.1'))?.pid).toBe(child.pid);
-      expect((await findPortOwner(port, ''))?.pid).toBe(child.pid);
-      child.kill('SIGKILL');
-      await exited(child);
-    },
-  );
+  it('matches a wildcard (0.0.0.0) listener when asked about 127.0.0.1', async (ctx) => {
+    ctx.skip(process.platform !== 'linux', 'Linux only');
+    const port = await getPort();
+    const child = await listenInChild(port, '0.0.0.0');
+    expect((await findPortOwner(port, '127.0.0.1'))?.pid).toBe(child.pid);
+    expect((await findPortOwner(port, ''))?.pid).toBe(child.pid);
+    child.kill('SIGKILL');
+    await exited(child);
+  });
 
   it('returns null for a free port', async () => {
     const port = await getPort();
