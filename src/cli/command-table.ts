@@ -218,7 +218,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
     load: async () => {
       const m = await import('./commands/run.js');
-      return (inv) => m.runCommand([...inv.argv, ...(inv.ctx.json ? ['--json'] : [])], inv.io);
+      return (inv) =>
+        m.runCommand([...inv.argv, ...(inv.ctx.json ? ['--json'] : [])], inv.io, {
+          report: m.panelReporter(inv.ctx.port, inv.ctx.dataDir),
+        });
     },
   },
   {

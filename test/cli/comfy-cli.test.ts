@@ -1,3 +1,7 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { startFakeComfy, type FakeComfy } from '../fakes/fake-comfyui.js';
@@ -29,7 +33,13 @@ interface Instances {
     reachable: boolean;
     version: string | null;
     queue: { running: number };
-    progress: { promptId: string } | null;
+    progress: {
+      promptId: string;
+      stepsVisible: boolean;
+      value: number;
+      max: number;
+      nodeTitle: string | null;
+    } | null;
   }[];
 }
 
@@ -125,5 +135,39 @@ describe('ComfyUI through luna-tray serve (real processes, fake ComfyUI servers)
     expect(free.status, free.stdout + free.stderr).toBe(0);
     expect(free.stdout).toContain('not running: nothing to unload');
     expect(free.stdout).toMatch(/http:\/\/127\.0\.0\.1:9: not reachable/);
+  });
+
+  it('a prompt queued by `luna-tray run` shows its node, step and percentage in the panel', async () => {
+    const e = await serveEnv([
+      ['comfyui.instances', JSON.stringify([a.url])],
+      ['comfyui.pollIntervalSec', '0.5'],
+    ]);
+    envs.push(e);
+    await startServe(e);
+    await waitFor(
+      async () =>
+        (JSON.parse((await cliAsync(e, ['comfy', '--json'])).stdout) as Instances).instances[0]?.reachable,
+      'instance reachable',
+      15_000,
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'comfy-run-panel-'));
+    const wf = join(dir, 'wf.json');
+    writeFileSync(
+      wf,
+      JSON.stringify(txt2imgPrompt({ steps: 150, seed: 31337, samplerTitle: 'Main sampler' })),
+    );
+    const run = cliAsync(e, ['run', wf, '--instance', a.url, '--out', join(dir, 'out')]);
+    const seen = await waitFor(
+      async () => {
+        const r = JSON.parse((await cliAsync(e, ['comfy', '--json'])).stdout) as Instances;
+        const p = r.instances[0]?.progress;
+        return p && p.stepsVisible && p.max === 150 && p.value > 0 ? p : null;
+      },
+      'the run prompt with live steps',
+      20_000,
+    );
+    expect(seen.nodeTitle).toBe('Main sampler');
+    const done = await run;
+    expect(done.status, done.stderr).toBe(0);
   });
 });

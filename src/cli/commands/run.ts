@@ -4,7 +4,10 @@
  * written files (or the result JSON with --json). Exit: 0 ok, 1 validation/execution error, 2 usage,
  * 4 ComfyUI unreachable, 130 interrupted (the table is in context.ts, README and --help).
  */
+import { httpPathOf } from '../../shared/contract/http-routes.js';
+import { normalizeBaseUrl } from '../../core/comfyui/client.js';
 import { readWorkflowFile } from '../../core/comfyui/convert.js';
+import { ApiClient } from '../api-client.js';
 import {
   ComfyTooLargeError,
   DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -20,8 +23,60 @@ import { exitCodeOf, parseWorkflowArgs, type CommandIo } from './convert.js';
 /** Default instance when neither --instance nor LUNA_TRAY_COMFY_URL is given. */
 export const DEFAULT_INSTANCE = 'http://127.0.0.1:8188';
 
+/** Where `run` reports its progress besides the terminal (the running Luna Tray's panel). */
+export type ProgressReporter = (instance: string, p: RunProgress) => void;
+
+/**
+ * A reporter that forwards step progress to the running Luna Tray (`comfy:report-progress`), at most
+ * every 250 ms and on every node change: ComfyUI sends it only to us, the submitter
+ * (docs/comfyui.md "Progress"). Silent, and off after the first refusal (e.g. Luna Tray not running).
+ */
+export function panelReporter(port: number, dataDir: string): ProgressReporter {
+  let api: Promise<ApiClient> | null = null;
+  let off = false;
+  let last = 0;
+  let lastNode: string | null = null;
+  let inFlight = false;
+  return (instance, p) => {
+    if (off || inFlight || p.phase !== 'running' || !p.promptId) return;
+    const now = Date.now();
+    if (now - last < 250 && p.node === lastNode) return;
+    last = now;
+    lastNode = p.node;
+    inFlight = true;
+    api ??= ApiClient.create(port, dataDir);
+    void api
+      .then((c) =>
+        c.call(
+          'POST',
+          httpPathOf('comfy:report-progress'),
+          {
+            url: normalizeBaseUrl(instance),
+            promptId: p.promptId,
+            node: p.node,
+            nodeTitle: p.nodeTitle,
+            value: p.step?.value ?? 0,
+            max: p.step?.max ?? 0,
+          },
+          2_000,
+        ),
+      )
+      .then(
+        (r) => {
+          if (r.status !== 200) off = true;
+        },
+        () => (off = true),
+      )
+      .finally(() => (inFlight = false));
+  };
+}
+
 /** Run the run command; returns the exit code. */
-export async function runCommand(argv: string[], io: CommandIo): Promise<number> {
+export async function runCommand(
+  argv: string[],
+  io: CommandIo,
+  opts: { report?: ProgressReporter } = {},
+): Promise<number> {
   const args = parseWorkflowArgs<{
     instance?: string;
     set?: string[];
@@ -65,7 +120,10 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
       images: values.image ?? [],
       outDir: values.out ?? 'comfy-output',
       signal: io.signal,
-      onProgress: bar.update,
+      onProgress: (p) => {
+        bar.update(p);
+        opts.report?.(instance, p);
+      },
       timeoutMs: timeoutS * 1000,
       newSeed: values['new-seed'] === true,
       maxDownloadBytes: maxDownload,

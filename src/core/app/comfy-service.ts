@@ -98,6 +98,11 @@ export function createComfyService(opts: { readGpus?: () => Promise<LocalGpu[]> 
       const r = await interrupt(url, promptId);
       return r.ok ? ok({ message: r.message }) : err('operation-failed', r.message);
     },
+    reportProgress(p) {
+      return monitor?.reportProgress(p)
+        ? ok({ message: 'progress noted' })
+        : err('not-found', `${p.url} is not a watched ComfyUI instance`);
+    },
     dismissError(url) {
       return monitor?.dismissError(url)
         ? ok({ message: 'last error dismissed' })

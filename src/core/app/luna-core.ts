@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { EventChannel, EventPayload } from '../../shared/contract/events.js';
-import type { FreeVramReport } from '../../shared/contract/invoke.js';
+import type { FreeVramReport, InvokeRequest } from '../../shared/contract/invoke.js';
 import type { InvokeHandlers } from '../../shared/contract/renderer-api.js';
 import { err, ok, type ApiResult } from '../../shared/contract/result.js';
 import type { ComfyInstance, LocalGpu } from '../../shared/comfy-instance.js';
@@ -35,6 +35,8 @@ export interface ComfyService {
   interrupt(url: string, promptId?: string): Promise<ApiResult<{ message: string }>>;
   /** Forget the instance's last error. */
   dismissError?(url: string): ApiResult<{ message: string }>;
+  /** Step progress of a prompt, from the client that queued it (`luna-tray run`). */
+  reportProgress?(p: InvokeRequest<'comfy:report-progress'>): ApiResult<{ message: string }>;
   clearQueue(url: string): Promise<ApiResult<{ message: string }>>;
   /** A watched prompt failed on an instance (any client's). */
   /** Read local GPUs through the core's shared telemetry (one `nvidia-smi` per interval). */
@@ -274,6 +276,8 @@ export async function createLunaCore(
     },
     'comfy:interrupt': async ({ url, promptId }) =>
       comfy ? comfy.interrupt(url, promptId) : err('unavailable', 'ComfyUI monitoring is off.'),
+    'comfy:report-progress': async (p) =>
+      comfy?.reportProgress ? comfy.reportProgress(p) : err('unavailable', 'ComfyUI monitoring is off.'),
     'comfy:dismiss-error': async ({ url }) =>
       comfy?.dismissError ? comfy.dismissError(url) : err('unavailable', 'ComfyUI monitoring is off.'),
     'comfy:clear-queue': async ({ url }) =>

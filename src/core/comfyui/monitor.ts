@@ -17,6 +17,16 @@ import { openComfySocket, type ComfySocket, type ComfyWsMessage } from './ws.js'
 /** The last-error shape of a ComfyInstance. */
 export type ComfyInstanceError = NonNullable<ComfyInstance['lastError']>;
 
+/** Progress of one prompt as its submitter reports it (the `comfy:report-progress` request). */
+export interface ReportedProgress {
+  url: string;
+  promptId: string;
+  node: string | null;
+  nodeTitle: string | null;
+  value: number;
+  max: number;
+}
+
 /** Options of {@link createComfyMonitor}. */
 export interface ComfyMonitorOptions {
   /** Configured instance URLs. */
@@ -59,6 +69,8 @@ export interface ComfyMonitor {
   refresh(): Promise<ComfyInstance[]>;
   /** Forget an instance's last error; false when the URL is not watched. */
   dismissError(url: string): boolean;
+  /** Step progress reported by the prompt's submitter (`luna-tray run`); false when the URL is not watched. */
+  reportProgress(p: ReportedProgress): boolean;
   /** Stop timers, close sockets and pools. */
   dispose(): Promise<void>;
 }
@@ -557,6 +569,22 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
     snapshot,
     setInstances,
     refresh,
+    reportProgress(p) {
+      const e = entries.get(normalizeBaseUrl(p.url));
+      if (!e) return false;
+      const cur = e.state.progress;
+      e.state.progress = {
+        promptId: p.promptId,
+        node: p.node === null ? null : peerLine(p.node, 200),
+        nodeTitle: p.nodeTitle === null ? null : peerLine(p.nodeTitle, 200),
+        value: p.value,
+        max: p.max,
+        startedAt: cur?.promptId === p.promptId ? cur.startedAt : Date.now(),
+        stepsVisible: true,
+      };
+      emitIfChanged();
+      return true;
+    },
     dismissError(url) {
       const e = entries.get(normalizeBaseUrl(url));
       if (!e) return false;

@@ -22,6 +22,7 @@ export const INVOKE_CHANNEL_NAMES = [
   'comfy:interrupt',
   'comfy:clear-queue',
   'comfy:dismiss-error',
+  'comfy:report-progress',
   'devices:get',
   'devices:set-device',
   'devices:set-attention-mode',

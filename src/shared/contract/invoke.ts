@@ -48,6 +48,16 @@ export const freeVramReportSchema = z.object({
 export type FreeVramReport = z.infer<typeof freeVramReportSchema>;
 
 const instanceRef = z.object({ url: z.string().url() }).strict();
+const reportProgress = z
+  .object({
+    url: z.string().url(),
+    promptId: z.string().min(1).max(200),
+    node: z.string().max(500).nullable(),
+    nodeTitle: z.string().max(500).nullable(),
+    value: z.number().min(0),
+    max: z.number().min(0),
+  })
+  .strict();
 /** Interrupt: only `promptId` when given (and only while it is the running prompt), else whatever runs. */
 const interruptRef = z.object({ url: z.string().url(), promptId: z.string().min(1).optional() }).strict();
 
@@ -84,6 +94,11 @@ export const invokeContract = {
   },
   'comfy:free-vram': { request: empty, response: freeVramReportSchema },
   'comfy:interrupt': { request: interruptRef, response: message },
+  /**
+   * `luna-tray run` tells the running Luna Tray how its prompt is doing: ComfyUI sends step progress
+   * only to the client that queued the prompt, so the panel learns it from the submitter.
+   */
+  'comfy:report-progress': { request: reportProgress, response: message },
   /** Forget an instance's "last error" (the panel's Dismiss). */
   'comfy:dismiss-error': { request: instanceRef, response: message },
   'comfy:clear-queue': { request: instanceRef, response: message },
