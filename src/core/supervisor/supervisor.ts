@@ -50,6 +50,7 @@ import {
 import { checkDaemonUser, findPortOwner, isPortFree } from './port-owner.js';
 import { announcesShutdown, stillAnswersAfterShutdownWindow, waitForDaemonGone } from './shutdown-window.js';
 import { INITIAL_STATUS, transition, type StatusEvent } from './status-machine.js';
+import { endStray, findStrayHolder, strayHolderMessage } from './stray-holder.js';
 
 export { classifyEarlyExit, describeExit } from './exit-classification.js';
 
@@ -773,13 +774,10 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
    */
   private async reportStrayHolder(daemonPid: number, record: ExitRecord): Promise<boolean> {
     const ep = this.ep();
-    const p = await probeGeneration({ host: ep.host, port: ep.port, timeoutMs: 500 });
-    if (p.generation === 'none') return false;
-    const owner = await findPortOwner(ep.port, ep.host);
-    if (owner && owner.pid === daemonPid) return false;
-    this.strayPid = owner?.pid ?? null;
-    const who = owner ? `PID ${owner.pid} (${owner.name})` : 'another process';
-    const message = `${describeExit(record)}, but ${who} still holds port ${ep.port}: a stray left behind by the daemon command. Stop it with Stop${owner ? ` (or kill PID ${owner.pid})` : ''}.`;
+    const stray = await findStrayHolder(ep.host, ep.port, daemonPid);
+    if (!stray) return false;
+    this.strayPid = stray.owner?.pid ?? null;
+    const message = strayHolderMessage(describeExit(record), stray.owner, ep.port);
     this.stopWatching();
     this.apply({ type: 'failed', kind: 'stop-failed', message, lastExit: record });
     this.opts.capture.supervisor('error', message);
@@ -907,11 +905,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       'warning',
       `Stopping PID ${pid}, which kept port ${d.port} after the daemon exited.`,
     );
-    signalPid(pid, 'SIGTERM');
-    if (!(await waitForPidExit(pid, d.killTimeoutSec * 1000))) {
-      await killTree(pid, 'SIGKILL');
-      await waitForPidExit(pid, 5_000);
-    }
+    await endStray(pid, d.killTimeoutSec * 1000);
     this.strayPid = null;
     if (!(await this.waitPortReleased(d.host, d.port, PORT_RELEASE_TIMEOUT_MS))) {
       const message = `PID ${pid} was stopped but ${d.host}:${d.port} still answers.`;
