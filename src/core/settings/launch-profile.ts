@@ -383,6 +383,11 @@ export function resolveLaunchProfile(settings: Settings, options: LaunchProfileO
       };
     }
     command = found.python;
+    // Say which interpreter was chosen: PyTorch must be installed in exactly this one.
+    if (found.pythonSource !== 'path') {
+      const label = found.pythonSource === 'embedded' ? 'python_embeded' : found.pythonSource;
+      notes.push(`Using ComfyUI's own Python (${label}): ${found.python}`);
+    }
   }
   let args = [...d.args];
   if (args.length === 0) {

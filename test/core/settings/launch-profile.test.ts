@@ -73,7 +73,8 @@ describe('resolveLaunchProfile: comfyui', () => {
       command: join(root, 'venv', 'bin', 'python'),
       args: [join(root, 'custom_nodes', 'ComfyUI-Luna-Collection', 'luna_daemon', 'daemon_server.py')],
       cwd: root,
-      notes: [],
+      // Which interpreter was chosen is reported (PyTorch must be installed in that one).
+      notes: [`Using ComfyUI's own Python (venv): ${join(root, 'venv', 'bin', 'python')}`],
     });
     if (!r.ok) return;
     expect(r.env).toMatchObject({
@@ -94,6 +95,9 @@ describe('resolveLaunchProfile: comfyui', () => {
       platform: 'linux',
     });
     expect(r.ok && r.command).toBe(join(root, '.venv', 'bin', 'python'));
+    expect(r.ok && r.notes).toContain(
+      `Using ComfyUI's own Python (.venv): ${join(root, '.venv', 'bin', 'python')}`,
+    );
     expect(r.ok && r.args[0]).toContain('comfyui-luna-collection-main');
   });
 
