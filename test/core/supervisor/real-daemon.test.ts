@@ -34,6 +34,13 @@ async function occupy(port: number): Promise<void> {
 
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 
+/** A supervisor (fresh data dir) pointed at given ports, e.g. a simulator started outside it. */
+async function harnessOn(port: number, wsPort: number) {
+  const h = await harness({}, { dataDir: mkdtempSync(join(tmpdir(), 'luna-sup-')), port, wsPort });
+  cleanupDir(h.dataDir);
+  return h;
+}
+
 describe('the status feed', () => {
   it('one connection for the daemon’s whole life: the daemon logs a single connect and no disconnect', async () => {
     const h = await harness({ daemon: { args: ['--models-after', '-1'] } });
@@ -47,11 +54,7 @@ describe('the status feed', () => {
   it('a feed that belongs to another daemon is ignored (warned), and info comes from our daemon', async () => {
     const ours = await spawnSim({ args: ['--models-after', '-1'] });
     const other = await spawnSim({ args: ['--models-after', '0'] });
-    const h = await harness(
-      {},
-      { dataDir: mkdtempSync(join(tmpdir(), 'luna-sup-')), port: ours.port, wsPort: other.wsPort },
-    );
-    cleanupDir(h.dataDir);
+    const h = await harnessOn(ours.port, other.wsPort);
     try {
       await h.sup.start();
       expect(h.sup.status).toMatchObject({ state: 'running', adopted: true });
@@ -73,11 +76,7 @@ describe('the status feed', () => {
 describe('shutdown races', () => {
   it('a start right after someone sent shutdown does not adopt the dying daemon: it waits, then starts a fresh one', async () => {
     const sim = await spawnSim({ args: ['--models-after', '-1'] });
-    const h = await harness(
-      {},
-      { dataDir: mkdtempSync(join(tmpdir(), 'luna-sup-')), port: sim.port, wsPort: sim.wsPort },
-    );
-    cleanupDir(h.dataDir);
+    const h = await harnessOn(sim.port, sim.wsPort);
     await new LunaClient({ port: sim.port }).shutdown();
     await sleep(100);
     const r = await h.sup.start();
@@ -107,11 +106,7 @@ describe('shutdown races', () => {
 describe('start-up and settings', () => {
   it('a daemon already running is shown at once (discover), and left running when Luna Tray exits', async () => {
     const sim = await spawnSim({ args: ['--models-after', '-1'] });
-    const h = await harness(
-      {},
-      { dataDir: mkdtempSync(join(tmpdir(), 'luna-sup-')), port: sim.port, wsPort: sim.wsPort },
-    );
-    cleanupDir(h.dataDir);
+    const h = await harnessOn(sim.port, sim.wsPort);
     try {
       await h.sup.discover();
       expect(h.sup.status).toMatchObject({ state: 'running', adopted: true, pid: sim.pid });
