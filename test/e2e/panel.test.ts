@@ -431,6 +431,22 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
     expect(await page.textContent('[data-error-for="daemon.port"]')).toBe('');
   });
 
+  it('marks the settings only the desktop app honours, in the browser', async () => {
+    await showView('settings');
+    const marked = await page.$$eval('[data-desktop-only="true"]', (els) =>
+      els.map((e) => [e.id, e.textContent ?? '']),
+    );
+    expect(marked.map(([id]) => id).sort()).toEqual([
+      'setting-app-notifications-help',
+      'setting-app-openAtLogin-help',
+    ]);
+    for (const [, text] of marked) expect(text).toContain('Desktop app only');
+    // Screen readers hear it with the checkbox.
+    expect(await page.getAttribute('[data-key="app.openAtLogin"]', 'aria-describedby')).toContain(
+      'setting-app-openAtLogin-help',
+    );
+  });
+
   it('lists the ComfyUI instances', async () => {
     await showView('comfy');
     await page.waitForSelector('article.instance[data-url="http://127.0.0.1:8188"]');
@@ -443,6 +459,10 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
     await rememberDaemonPid();
     await stopServer(server!);
     await page.waitForSelector('[data-testid="disconnected-banner"]:not([hidden])', { timeout: 15_000 });
+    // The last state seen stays on screen, visibly greyed out, with the banner saying why.
+    expect(await page.textContent('[data-testid="disconnected-banner"]')).toContain('Waiting for Luna Tray…');
+    const stale = await page.$eval('.view:not([hidden])', (e) => getComputedStyle(e).opacity);
+    expect(Number(stale)).toBeLessThan(1);
 
     server = await startServer();
     // The session cookie holds the server's token, which lives in the data directory and so

@@ -18,6 +18,8 @@ export interface FieldSpec {
   kind: FieldKind;
   options?: readonly string[];
   help?: string;
+  /** Only the desktop app honours it (headless mode has no login item or notifications). */
+  desktopOnly?: boolean;
 }
 
 /** A titled group of fields. */
@@ -117,9 +119,9 @@ export const SETTINGS_FORM: readonly FieldGroup[] = [
   {
     title: 'App',
     fields: [
-      { key: 'app.openAtLogin', label: 'Open at login', kind: 'boolean' },
+      { key: 'app.openAtLogin', label: 'Open at login', kind: 'boolean', desktopOnly: true },
       { key: 'app.keepDaemonOnExit', label: 'Keep the daemon running on exit', kind: 'boolean' },
-      { key: 'app.notifications', label: 'Notifications', kind: 'boolean' },
+      { key: 'app.notifications', label: 'Notifications', kind: 'boolean', desktopOnly: true },
     ],
   },
   {

@@ -132,7 +132,20 @@ export function createSettingsView(api: RendererApi): SettingsView {
     );
     const error = h('div', { class: 'field-error', attrs: { id: errId, 'data-error-for': spec.key } });
     controls.set(spec.key, { spec, control, error });
-    const help = spec.help ? h('div', { class: 'field-help', text: spec.help }) : null;
+    // In the browser (headless mode) say so next to the settings only the desktop app honours.
+    const helpText =
+      spec.desktopOnly && api.kind === 'http'
+        ? `Desktop app only: headless mode (this browser panel) ignores it.${spec.help ? ` ${spec.help}` : ''}`
+        : spec.help;
+    const helpId = `${id}-help`;
+    const help = helpText
+      ? h('div', {
+          class: 'field-help',
+          text: helpText,
+          attrs: { id: helpId, 'data-desktop-only': spec.desktopOnly ? 'true' : null },
+        })
+      : null;
+    if (help) control.setAttribute('aria-describedby', `${helpId} ${errId}`);
     const row = h(
       'div',
       { class: `field field-${spec.kind}` },
