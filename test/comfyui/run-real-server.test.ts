@@ -263,4 +263,32 @@ describe('run and what the server says', () => {
       fake.behaviour.failure = { type: 'torch.OutOfMemoryError', message: 'out of memory' };
     }
   });
+
+  it('Ctrl+C while a slow node runs: exit 130 at once; the server stops at the next node boundary', async () => {
+    fake.behaviour.nodeDelayMs = 2_500;
+    const ac = new AbortController();
+    const file = join(dir, `wf-${++n}.json`);
+    await writeFile(file, stringifyJson(txt2imgPrompt({ seed: 99, steps: 1, text: 'boundary' })));
+    const t = makeIo({ signal: ac.signal });
+    try {
+      const p = runCommand([file, '--instance', fake.url, '--out', join(dir, `out-${n}`)], t.io);
+      // Abort while some (slow, non-sampler) node runs.
+      for (let i = 0; i < 500 && !/ · nodes \d+\/\d+/.test(t.stderr); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      const t0 = Date.now();
+      ac.abort();
+      expect(await p).toBe(130);
+      expect(Date.now() - t0).toBeLessThan(1_500); // not held up by the node still running (2.5 s)
+      const pid = (fake.calls.filter((c) => c.path === '/interrupt').at(-1)!.body as JsonObject)['prompt_id'];
+      const h = await fake.waitForHistory(pid as string);
+      const msgs = (h['status'] as JsonObject)['messages'] as Array<[string, JsonObject]>;
+      const last = msgs.at(-1)!;
+      expect(last[0]).toBe('execution_interrupted');
+      // The node that was running ran to its end; the interrupt hit the node after it.
+      expect((last[1]['executed'] as string[]).length).toBeGreaterThan(0);
+      expect(last[1]['executed']).not.toContain(last[1]['node_id']);
+    } finally {
+      fake.behaviour.nodeDelayMs = 0;
+    }
+  });
 });

@@ -180,7 +180,12 @@ describe('openComfySocket against the fake', () => {
       );
       const { promptId } = await client.queuePrompt(prompt, { clientId: ours.clientId });
       await done;
-      expect(ours.serverFlags).toMatchObject({ supports_preview_metadata: true });
+      // 0.8.0's flags: an integer max_upload_size and an `extension` entry, read losslessly.
+      expect(ours.serverFlags).toMatchObject({
+        supports_preview_metadata: true,
+        max_upload_size: 104857600,
+        extension: { manager: { supports_v4: true } },
+      });
       const mine = seen
         .filter((m) => m.type !== 'status' && m.type !== 'feature_flags')
         .map((m) => (m.type === 'executing' ? `executing:${m.data.node}` : m.type));
