@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 
 import getPort from 'get-port';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -429,6 +431,38 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
     await page.click('button[aria-label="revert unsaved changes"]');
     expect(await port.inputValue()).toBe(String(daemonPort));
     expect(await page.textContent('[data-error-for="daemon.port"]')).toBe('');
+  });
+
+  it('has no critical or serious accessibility violations in any view (axe-core)', async () => {
+    const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    const found: string[] = [];
+    for (const view of ['status', 'logs', 'settings', 'comfy'] as const) {
+      await showView(view);
+      await page.evaluate(axeSource);
+      const violations = await page.evaluate(async () => {
+        const axe = (
+          window as unknown as {
+            axe: {
+              run: (ctx: Document) => Promise<{
+                violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
+              }>;
+            };
+          }
+        ).axe;
+        const r = await axe.run(document);
+        return r.violations
+          .filter((v) => v.impact === 'critical' || v.impact === 'serious')
+          .map(
+            (v) =>
+              `${v.id} (${v.impact}): ${v.help} — ${v.nodes
+                .slice(0, 3)
+                .map((n) => n.target.join(' '))
+                .join(', ')}${v.nodes.length > 3 ? ` …${v.nodes.length}` : ''}`,
+          );
+      });
+      for (const v of violations) found.push(`${view}: ${v}`);
+    }
+    expect(found).toEqual([]);
   });
 
   it('marks the settings only the desktop app honours, in the browser', async () => {

@@ -77,7 +77,7 @@ export function createComfyView(api: RendererApi): ComfyView {
     );
     const clearQ = button(
       'Clear queue',
-      `clear the pending queue on ${i.url}`,
+      `clear queue on ${i.url}`,
       () => void instanceAction('clear-queue', i.url, clearQ),
     );
     interrupt.disabled = !i.reachable || i.queue.running === 0;

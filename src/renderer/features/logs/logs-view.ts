@@ -102,7 +102,7 @@ export function createLogsView(buffer: LogBuffer): LogsView {
   const followBtn = button('Follow', 'follow new entries (End)', () => follow(), 'follow');
   const errBtn = button('Next error', 'jump to the next error', () => gotoError());
   const copySelBtn = button('Copy', 'copy the selection or the selected entry', () => void copySelection());
-  const copyVisBtn = button('Copy visible', 'copy the visible entries', () => void copyVisible());
+  const copyVisBtn = button('Copy visible', 'copy visible entries', () => void copyVisible());
   const exportBtn = button('Export…', 'export the filtered entries to a file', () => exportAll());
   const countEl = h('span', {
     class: 'log-count',
@@ -344,7 +344,7 @@ export function createLogsView(buffer: LogBuffer): LogsView {
     });
     const needed = win.end - win.start;
     while (rows.length < needed) {
-      const row = h('div', { class: 'log-row', attrs: { role: 'listitem' } });
+      const row = h('div', { class: 'log-row' });
       rows.push(row);
       viewport.append(row);
     }
@@ -364,7 +364,8 @@ export function createLogsView(buffer: LogBuffer): LogsView {
     row.dataset.key = key;
     row.dataset.seq = String(e.seq);
     row.className = `log-row lvl-${e.level}${e.seq === selectedSeq ? ' selected' : ''}${e.seq === currentMatch ? ' current-match' : ''}`;
-    row.setAttribute('aria-selected', String(e.seq === selectedSeq));
+    // Not aria-selected: the rows are lines of a role="log" region, which has no selection (axe).
+    row.dataset.selected = String(e.seq === selectedSeq);
     clear(row);
     const { line, more } = firstLine(e.text);
     const msg = h('span', { class: 'msg' });

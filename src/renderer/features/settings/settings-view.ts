@@ -65,7 +65,7 @@ export function createSettingsView(api: RendererApi): SettingsView {
   setHidden(externalNote, true);
   const saveBtn = button('Save', 'save settings', () => void save(), 'primary');
   const revertBtn = button('Revert', 'revert unsaved changes', () => revert());
-  const testBtn = button('Test launch profile', 'test the launch profile', () => void testProfile());
+  const testBtn = button('Test launch profile', 'test launch profile', () => void testProfile());
   const report = h('div', {
     class: 'profile-report',
     attrs: { 'data-testid': 'profile-report', 'aria-live': 'polite' },
