@@ -109,7 +109,9 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
   );
   quit.dataset.action = 'quit';
   root.append(
-    h('div', { class: 'top' }, header.element, kind, quit),
+    // The page's one heading, for screen readers (the visible title is the daemon state).
+    h('h1', { class: 'visually-hidden', text: 'Luna Tray' }),
+    h('header', { class: 'top' }, header.element, kind, quit),
     banner,
     loadError,
     tablist,

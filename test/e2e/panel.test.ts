@@ -463,6 +463,10 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
       for (const v of violations) found.push(`${view}: ${v}`);
     }
     expect(found).toEqual([]);
+    // Landmarks and one heading, for screen-reader navigation.
+    expect(await page.$$eval('h1', (els) => els.map((e) => e.textContent))).toEqual(['Luna Tray']);
+    expect(await page.locator('main').count()).toBe(1);
+    expect(await page.locator('header.top').count()).toBe(1);
   });
 
   it('marks the settings only the desktop app honours, in the browser', async () => {
