@@ -411,6 +411,16 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
     console.log(
       `flood: max DOM rows ${maxRows}, max frame gap during flood ${maxGap.toFixed(0)} ms, frame after flood ${frameMs.toFixed(1)} ms`,
     );
+
+    // Scrolled up, new lines arrive out of sight: "New lines below" appears; it follows them.
+    expect(await page.isHidden('[data-testid="new-lines-below"]')).toBe(true);
+    await page.$eval('[data-testid="log-viewport"]', (v) => (v.scrollTop = 0));
+    await page.waitForSelector('button[aria-label="follow new entries (End)"][aria-pressed="false"]');
+    await luna().request('sim_flood', { lines: 20 });
+    await page.waitForSelector('[data-testid="new-lines-below"]:not([hidden])', { timeout: 10_000 });
+    await page.click('[data-testid="new-lines-below"]');
+    await page.waitForSelector('button[aria-label="follow new entries (End)"][aria-pressed="true"]');
+    expect(await page.isHidden('[data-testid="new-lines-below"]')).toBe(true);
   });
 
   it('shows settings validation errors inline (client-side zod)', async () => {

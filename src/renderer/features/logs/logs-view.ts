@@ -100,6 +100,15 @@ export function createLogsView(buffer: LogBuffer): LogsView {
   const prevBtn = button('↑', 'previous match', () => gotoMatch(-1));
   const nextBtn = button('↓', 'next match', () => gotoMatch(1));
   const followBtn = button('Follow', 'follow new entries (End)', () => follow(), 'follow');
+  // While the user reads older lines, new ones arrive out of sight: say so, and offer the way down.
+  const newBelow = button(
+    'New lines below',
+    'new lines below: follow them (End)',
+    () => follow(),
+    'new-below',
+  );
+  newBelow.dataset.testid = 'new-lines-below';
+  setHidden(newBelow, true);
   const errBtn = button('Next error', 'jump to the next error', () => gotoError());
   const copySelBtn = button('Copy', 'copy the selection or the selected entry', () => void copySelection());
   const copyVisBtn = button('Copy visible', 'copy visible entries', () => void copyVisible());
@@ -177,6 +186,7 @@ export function createLogsView(buffer: LogBuffer): LogsView {
     toolbar,
     noticeEl,
     viewport,
+    newBelow,
     detail,
   );
 
@@ -324,6 +334,7 @@ export function createLogsView(buffer: LogBuffer): LogsView {
   function renderFollow(): void {
     followBtn.setAttribute('aria-pressed', String(following));
     followBtn.classList.toggle('active', following);
+    if (following) setHidden(newBelow, true);
   }
 
   function render(): void {
@@ -425,6 +436,7 @@ export function createLogsView(buffer: LogBuffer): LogsView {
     },
     appended(added) {
       const { droppedFront } = model.appended(added);
+      if (!following && added.length > 0) setHidden(newBelow, false);
       if (droppedFront > 0 && !following) {
         // Keep the rows under the user's eyes in place while old ones are evicted above them.
         viewport.scrollTop = Math.max(0, viewport.scrollTop - droppedFront * ROW_HEIGHT);
