@@ -49,7 +49,17 @@ describe('luna-tray gpus (serve with a fake nvidia-smi first on PATH)', () => {
         `${UUID1}, 1, /usr/lib/xorg/Xorg, 100`,
       ].join('\n') + '\n',
     );
-    const r = await cliAsync(e, ['gpus', '--json']);
+    // The sampler shares one reading per 2 s interval (docs/devices.md): a reading taken before the
+    // file was rewritten may still be served, so wait (bounded) for the next interval's reading.
+    let r = await cliAsync(e, ['gpus', '--json']);
+    for (
+      let i = 0;
+      i < 8 && !r.stdout.includes(`"pid":${daemonPid}`) && !r.stdout.includes(`"pid": ${daemonPid}`);
+      i++
+    ) {
+      await new Promise((res) => setTimeout(res, 1000));
+      r = await cliAsync(e, ['gpus', '--json']);
+    }
     expect(r.status).toBe(0);
     const gpus = JSON.parse(r.stdout) as JsonGpu[];
     expect(gpus.map((g) => [g.key, g.name])).toEqual([
