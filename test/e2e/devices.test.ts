@@ -65,9 +65,15 @@ describe('the Devices tab in Chromium', () => {
     expect(cards).toEqual([UUID0, UUID1]);
     const card0 = page.locator(`article.gpu[data-key="${UUID0}"]`);
     expect(await card0.locator('header').textContent()).toContain('NVIDIA GeForce RTX 4090');
-    expect(await card0.locator('[data-testid="vram-split"]').textContent()).toBe(
-      'Luna daemon 6144 MiB · ComfyUI 0 MiB · other 4096 MiB',
+    // The fake process list was rewritten after serve started, and readings are shared per 2 s
+    // interval: the first card may show the reading from before the rewrite. Wait (bounded) for the
+    // next interval's reading, then assert on it.
+    const split = card0.locator('[data-testid="vram-split"]');
+    const expected = 'Luna daemon 6144 MiB · ComfyUI 0 MiB · other 4096 MiB';
+    await waitFor(async () => (await split.textContent()) === expected, 'the reading after the rewrite', 10_000).catch(
+      () => undefined,
     );
+    expect(await split.textContent()).toBe(expected);
     expect(await card0.locator('tr[data-role="daemon"] td').allTextContents()).toEqual([
       String(daemonPid),
       'Luna daemon',
