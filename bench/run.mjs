@@ -5,6 +5,7 @@
 // lines in a summary at the end. `npm run bench` builds first (out/cli is needed by control-api,
 // idle and panel). Environment: BENCH_RUNS (default 5) repetitions per benchmark.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -16,10 +17,12 @@ const ALL = [
   'crash-detection',
   'start-stop',
   'control-api',
+  'control-api-flood',
   'idle',
   'panel',
   'cli-startup',
-];
+  'multi-daemon',
+].filter((n) => existsSync(fileURLToPath(new URL(`./${n}.mjs`, import.meta.url))));
 const TIMEOUT_MS = 10 * 60_000;
 
 const asked = process.argv.slice(2);

@@ -27,9 +27,12 @@ export async function startServe({ startDaemon = true, extra = [] } = {}) {
     if (res.code !== 0)
       throw new Error(`config set ${k} ${v} failed (${res.code}): ${res.stderr}${res.stdout}`);
   }
+  // BENCH_SERVE_NODE_ARGS: extra Node flags for serve alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`
+  // to profile it under a benchmark's load.
+  const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const proc = spawn(
     process.execPath,
-    [CLI, 'serve', '--no-open', '--data-dir', dataDir, '--port', String(port)],
+    [...nodeArgs, CLI, 'serve', '--no-open', '--data-dir', dataDir, '--port', String(port)],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -608,6 +608,16 @@ class LoggingTests(SimTestCase):
         noise = [l for l in sim.lines() if "clip_encode_sdxl" in l or "get_devices" in l]
         self.assertGreaterEqual(len(noise), 10)
 
+    def test_log_rate_batched_keeps_rate_and_format(self) -> None:
+        # Above 1,000/s the records of a tick go out in one write; they must still be whole,
+        # well-formed log records at about the asked rate.
+        sim = self.start("--log-rate", "5000", "--models-after", "-1")
+        time.sleep(1.5)
+        noise = [l for l in sim.lines() if "clip_encode_sdxl" in l or "get_devices" in l]
+        self.assertGreaterEqual(len(noise), 3000)
+        record = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - LunaDaemon - INFO - \[(Daemon|CLIP-0)\] ")
+        self.assertEqual([l for l in noise if not record.match(l)], [])
+
 
 class WebSocketTests(SimTestCase):
     def test_status_push_and_get_status(self) -> None:
