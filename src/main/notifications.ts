@@ -16,10 +16,19 @@ export interface NotifierOptions {
   dedupeMs?: number;
 }
 
+/** Which daemon a status belongs to, with several: the notification names it. */
+export interface DaemonRef {
+  id: string;
+  name: string;
+}
+
 /** Feed it statuses; it decides what deserves a notification. */
 export interface Notifier {
-  /** Call with every status (in order); transitions decide. */
-  onStatus(status: DaemonStatus): void;
+  /**
+   * Call with every status (in order); transitions decide. With several daemons pass `daemon`:
+   * transitions are then followed per daemon and the title names it ("Luna daemon VAE crashed").
+   */
+  onStatus(status: DaemonStatus, daemon?: DaemonRef): void;
   /** A ComfyUI job failed (wired to the ComfyUI service's `onJobFailed`). */
   notifyJobFailed(instance: string, message: string): void;
   /** A user-started action failed (tray Start/Stop/…): always shown, the user is waiting for it. */
@@ -33,6 +42,16 @@ export const NOTIFY_DEDUPE_MS = 60_000;
 
 /** Which notification a transition deserves, if any. Exported for table tests. */
 export function notificationFor(
+  prev: DaemonStatus | null,
+  next: DaemonStatus,
+  daemonName?: string,
+): { kind: NotificationKind; title: string; body: string } | null {
+  const n = notificationOf(prev, next);
+  if (!n || daemonName === undefined) return n;
+  return { ...n, title: n.title.replace(/^Luna daemon/, `Luna daemon ${daemonName}`) };
+}
+
+function notificationOf(
   prev: DaemonStatus | null,
   next: DaemonStatus,
 ): { kind: NotificationKind; title: string; body: string } | null {
@@ -65,7 +84,8 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   const now = opts.now ?? Date.now;
   const dedupeMs = opts.dedupeMs ?? NOTIFY_DEDUPE_MS;
   const lastShown = new Map<string, number>();
-  let prev: DaemonStatus | null = null;
+  // The last status per daemon id ('' = the one daemon of a single-daemon host).
+  const prev = new Map<string, DaemonStatus>();
 
   function emit(key: string, title: string, body: string): void {
     if (!opts.enabled()) return;
@@ -77,10 +97,12 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   }
 
   return {
-    onStatus(status) {
-      const n = notificationFor(prev, status);
-      prev = status;
-      if (n) emit(n.kind, n.title, n.body);
+    onStatus(status, daemon) {
+      const key = daemon?.id ?? '';
+      const n = notificationFor(prev.get(key) ?? null, status, daemon?.name);
+      prev.set(key, status);
+      // Dedupe per daemon: the VAE daemon crashing says nothing about the CLIP daemon.
+      if (n) emit(daemon ? `${n.kind}:${daemon.id}` : n.kind, n.title, n.body);
     },
     notifyJobFailed(instance, message) {
       // Dedupe per instance: two instances failing are two pieces of news.

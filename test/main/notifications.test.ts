@@ -93,3 +93,30 @@ describe('createNotifier', () => {
     ]);
   });
 });
+
+describe('several daemons', () => {
+  const clip = { id: 'clip', name: 'CLIP' };
+  const vae = { id: 'vae', name: 'VAE' };
+
+  it('names the daemon in the title', () => {
+    expect(notificationFor(STATUSES.running, STATUSES.backoff, 'VAE')?.title).toBe('Luna daemon VAE crashed');
+    expect(notificationFor(STATUSES.backoff, STATUSES.failed, 'GPU 1')?.title).toBe(
+      'Luna daemon GPU 1 keeps crashing',
+    );
+  });
+
+  it('follows transitions per daemon and dedupes per daemon', () => {
+    const { n, show } = setup();
+    n.onStatus(STATUSES.running, clip);
+    n.onStatus(STATUSES.running, vae);
+    // The CLIP daemon's crash is not hidden by the VAE daemon's status arriving in between.
+    n.onStatus(STATUSES.stopped, vae);
+    n.onStatus(STATUSES.backoff, clip);
+    n.onStatus(STATUSES.running, vae);
+    n.onStatus(STATUSES.backoff, vae);
+    expect(show.mock.calls.map((c) => c[0] as string)).toEqual([
+      'Luna daemon CLIP crashed',
+      'Luna daemon VAE crashed',
+    ]);
+  });
+});

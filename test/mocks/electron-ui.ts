@@ -293,9 +293,19 @@ export class Menu {
     return Menu.applicationMenu ?? null;
   }
   constructor(readonly template: Electron.MenuItemConstructorOptions[]) {}
-  /** Click the item with this id, as a user would. */
+  /** Click the item with this id, as a user would (also inside a submenu, as Menu.getMenuItemById finds). */
   click(id: string): void {
-    const item = this.template.find((i) => i.id === id);
+    const find = (
+      items: Electron.MenuItemConstructorOptions[],
+    ): Electron.MenuItemConstructorOptions | undefined => {
+      for (const i of items) {
+        if (i.id === id) return i;
+        const inner = Array.isArray(i.submenu) ? find(i.submenu) : undefined;
+        if (inner) return inner;
+      }
+      return undefined;
+    };
+    const item = find(this.template);
     if (!item) throw new Error(`fake Menu: no item ${id}`);
     if (item.enabled === false) throw new Error(`fake Menu: item ${id} is disabled`);
     (item.click as ((...a: unknown[]) => void) | undefined)?.({ id, checked: item.checked }, undefined, {});

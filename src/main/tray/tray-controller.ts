@@ -5,8 +5,16 @@ import { Menu, Tray, nativeImage } from 'electron';
 import type { ComfyInstance, LocalGpu } from '../../shared/comfy-instance.js';
 import type { Settings } from '../../shared/settings-schema.js';
 import type { DaemonSnapshot } from '../../shared/snapshot.js';
-import { trayIconPath, trayTooltip } from './tray-icons.js';
-import { buildTrayMenu, type TrayAction, type TrayMenuItem } from './tray-menu.js';
+import { buildFleetMenu, parseDaemonActionId, worstColor, type FleetDaemon } from './tray-fleet.js';
+import { fleetTooltip, trayIconPath, trayIconPathForColor, trayTooltip } from './tray-icons.js';
+import {
+  buildTrayMenu,
+  type DaemonVerb,
+  type FleetAction,
+  type TrayAction,
+  type TrayClickId,
+  type TrayMenuItem,
+} from './tray-menu.js';
 
 /** Everything the tray shows, read fresh on every `update()`. */
 export interface TrayState {
@@ -15,6 +23,11 @@ export interface TrayState {
   instances: readonly ComfyInstance[];
   /** Local GPUs from the core's telemetry, for the tooltip's VRAM line. */
   gpus?: readonly LocalGpu[];
+  /**
+   * Every configured daemon, in settings order. With two or more the tray shows the fleet (worst
+   * colour, a line and a submenu per daemon); with one (or none given) it is today's tray.
+   */
+  daemons?: readonly FleetDaemon[];
   /** The OS login-item state (LoginItem.isEnabled()). */
   openAtLogin: boolean;
   /** LoginItem.note(): why a registered item will not start. */
@@ -35,6 +48,10 @@ export interface TrayControllerOptions {
   getState: () => TrayState;
   /** Menu actions by id. Called deferred (setImmediate), errors are logged. */
   actions: Record<TrayAction, () => void | Promise<void>>;
+  /** Actions of the several-daemons menu (Start all, Stop all, a daemon's submenu). */
+  fleetActions?: Record<FleetAction, () => void | Promise<void>> & {
+    daemon: (daemonId: string, verb: DaemonVerb) => void | Promise<void>;
+  };
   /** Left click on Windows/Linux (macOS opens the menu instead). */
   onClick: () => void;
   logError: (message: string, error: unknown) => void;
@@ -55,8 +72,7 @@ export class TrayController {
    */
   create(): void {
     if (this.tray) return;
-    const state = this.opts.getState();
-    const image = trayIconPath(this.opts.iconsDir, state.snapshot, this.opts.platform);
+    const image = this.imagePathOf(this.opts.getState());
     this.tray = new Tray(this.image(image));
     this.shownImage = image;
     if (this.opts.platform !== 'darwin') {
@@ -75,13 +91,20 @@ export class TrayController {
   update(): void {
     if (!this.tray) return;
     const s = this.opts.getState();
-    const imagePath = trayIconPath(this.opts.iconsDir, s.snapshot, this.opts.platform);
-    const tooltip = trayTooltip(s.snapshot, s.instances, Date.now(), s.gpus);
-    const menu = buildTrayMenu(s.snapshot, s.settings, {
+    const imagePath = this.imagePathOf(s);
+    const facts = {
       hasComfyInstances: s.instances.length > 0 || s.settings.comfyui.instances.length > 0,
       openAtLogin: s.openAtLogin,
       openAtLoginNote: s.openAtLoginNote ?? null,
-    });
+    };
+    const fleet = isFleet(s);
+    const now = Date.now();
+    const tooltip = fleet
+      ? fleetTooltip(s.daemons, s.instances, now, s.gpus)
+      : trayTooltip(s.snapshot, s.instances, now, s.gpus);
+    const menu = fleet
+      ? buildFleetMenu(s.daemons, s.settings, facts, now)
+      : buildTrayMenu(s.snapshot, s.settings, facts, now);
     const prev = this.view;
     this.view = { imagePath, tooltip, menu };
     if (this.shownImage !== imagePath) {
@@ -102,14 +125,34 @@ export class TrayController {
   }
 
   /** Run a menu action by id exactly as a click would (also used by e2e hooks). */
-  trigger(action: TrayAction): void {
+  trigger(action: TrayClickId): void {
     // Defer out of the native menu callback before doing real work (C): on some platforms
     // destroying/rebuilding menus or windows inside the callback crashes or is ignored.
     setImmediate(() => {
       Promise.resolve()
-        .then(() => this.opts.actions[action]())
+        .then(() => this.dispatch(action))
         .catch((e: unknown) => this.opts.logError(`tray action ${action} failed`, e));
     });
+  }
+
+  private dispatch(id: TrayClickId): void | Promise<void> {
+    const fleet = this.opts.fleetActions;
+    const daemonAction = parseDaemonActionId(id);
+    if (daemonAction) {
+      if (!fleet) throw new Error(`no daemon actions for ${id}`);
+      return fleet.daemon(daemonAction.daemonId, daemonAction.verb);
+    }
+    if (id === 'start-all' || id === 'stop-all') {
+      if (!fleet) throw new Error(`no fleet action ${id}`);
+      return fleet[id]();
+    }
+    return this.opts.actions[id as TrayAction]();
+  }
+
+  private imagePathOf(s: TrayState): string {
+    return isFleet(s)
+      ? trayIconPathForColor(this.opts.iconsDir, worstColor(s.daemons), this.opts.platform)
+      : trayIconPath(this.opts.iconsDir, s.snapshot, this.opts.platform);
   }
 
   /** Electron reads the file now and returns an EMPTY image (an invisible icon) when it cannot. */
@@ -126,8 +169,15 @@ export class TrayController {
   }
 
   private withClick(item: TrayMenuItem): Electron.MenuItemConstructorOptions {
-    if (item.type === 'separator' || item.id === 'status') return { ...item };
-    const id = item.id;
+    if (item.type === 'separator') return { ...item };
+    if (item.type === 'submenu') return { ...item, submenu: item.submenu.map((i) => this.withClick(i)) };
+    if (item.id === 'status' || item.id.startsWith('status:')) return { ...item };
+    const id = item.id as TrayClickId;
     return { ...item, click: () => this.trigger(id) };
   }
+}
+
+/** Two or more daemons: the fleet tray. One daemon keeps today's tray exactly. */
+function isFleet(s: TrayState): s is TrayState & { daemons: readonly FleetDaemon[] } {
+  return (s.daemons?.length ?? 0) > 1;
 }

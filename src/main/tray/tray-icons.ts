@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { ComfyInstance, LocalGpu } from '../../shared/comfy-instance.js';
 import { colorOf, type TrayColor } from '../../shared/daemon-status.js';
 import type { DaemonSnapshot } from '../../shared/snapshot.js';
+import { fleetStatusLines, type FleetDaemon } from './tray-fleet.js';
 import { statusLine } from './tray-menu.js';
 
 /** Windows truncates tray tooltips at 127 characters (NOTIFYICONDATA.szTip is 128 WCHARs). */
@@ -38,6 +39,11 @@ export function trayIconPath(
   return join(iconsDir, trayIconFile(colorOf(snapshot.status), platform, opts));
 }
 
+/** Absolute path of the tray icon for a colour (several daemons: their worst colour). */
+export function trayIconPathForColor(iconsDir: string, color: TrayColor, platform: NodeJS.Platform): string {
+  return join(iconsDir, trayIconFile(color, platform));
+}
+
 /**
  * Tooltip: the status line, plus a ComfyUI summary when instances are known, e.g.
  * "Luna daemon — running · 2 models · 6.1 / 24 GiB VRAM\nComfyUI: 1 of 2 reachable, 1 running".
@@ -48,7 +54,25 @@ export function trayTooltip(
   now = Date.now(),
   gpus: readonly LocalGpu[] = [],
 ): string {
-  const lines = [statusLine(snapshot, now)];
+  return tooltipOf([statusLine(snapshot, now)], instances, gpus);
+}
+
+/** The tooltip with several daemons: one line per daemon (tray-fleet.ts), then VRAM and ComfyUI. */
+export function fleetTooltip(
+  daemons: readonly FleetDaemon[],
+  instances?: readonly ComfyInstance[],
+  now = Date.now(),
+  gpus: readonly LocalGpu[] = [],
+): string {
+  return tooltipOf(fleetStatusLines(daemons, now), instances, gpus);
+}
+
+function tooltipOf(
+  daemonLines: string[],
+  instances: readonly ComfyInstance[] | undefined,
+  gpus: readonly LocalGpu[],
+): string {
+  const lines = [...daemonLines];
   const vram = vramSummary(gpus);
   if (vram) lines.push(vram);
   if (instances && instances.length > 0) {

@@ -36,12 +36,30 @@ export const TRAY_ACTIONS: readonly TrayAction[] = [
   'exit',
 ];
 
+/** What a daemon's submenu offers (several daemons: tray/tray-fleet.ts). */
+export type DaemonVerb = 'start' | 'stop' | 'restart' | 'unload' | 'view-logs';
+
+/** Menu-wide actions that exist only with several daemons. */
+export type FleetAction = 'start-all' | 'stop-all';
+
+/** Id of one daemon's action item: `daemon:<daemon id>:<verb>` (parsed by `parseDaemonActionId`). */
+export type DaemonActionId = `daemon:${string}:${DaemonVerb}`;
+
+/** Any id a click dispatches. */
+export type TrayClickId = TrayAction | FleetAction | DaemonActionId;
+
 /** One menu entry: a subset of Electron's MenuItemConstructorOptions, always with an id. */
 export type TrayMenuItem =
-  | { id: 'status'; type: 'normal'; label: string; enabled: false }
+  | { id: 'status' | `status:${string}`; type: 'normal'; label: string; enabled: false }
   | { id: `separator-${number}`; type: 'separator' }
-  | { id: Exclude<TrayAction, 'open-at-login'>; type: 'normal'; label: string; enabled: boolean }
-  | { id: 'open-at-login'; type: 'checkbox'; label: string; enabled: boolean; checked: boolean };
+  | {
+      id: Exclude<TrayAction, 'open-at-login'> | FleetAction | DaemonActionId;
+      type: 'normal';
+      label: string;
+      enabled: boolean;
+    }
+  | { id: 'open-at-login'; type: 'checkbox'; label: string; enabled: boolean; checked: boolean }
+  | { id: `submenu:${string}`; type: 'submenu'; label: string; submenu: TrayMenuItem[] };
 
 // Compile-time proof that the data is a valid Electron menu template (minus click handlers).
 type AssertTemplate<T extends MenuItemConstructorOptions> = T;
@@ -65,16 +83,21 @@ function gb(n: number): string {
 
 /**
  * One status line: "Luna daemon — running · 2 models · 6.1 / 24 GiB VRAM". Models and VRAM are shown
- * only while the daemon answers (running or unresponsive) and `get_info` has been read.
+ * only while the daemon answers (running or unresponsive) and `get_info` has been read. `name` is the
+ * daemon's name when there are several.
  */
-export function statusLine(snapshot: DaemonSnapshot, now = Date.now()): string {
-  const parts = [`Luna daemon — ${describeState(snapshot.status, now)}`];
+export function statusLine(
+  snapshot: DaemonSnapshot,
+  now = Date.now(),
+  opts: { name?: string; vram?: boolean } = {},
+): string {
+  const parts = [`${opts.name ?? 'Luna daemon'} — ${describeState(snapshot.status, now)}`];
   const live = snapshot.status.state === 'running' || snapshot.status.state === 'unresponsive';
   const info = snapshot.info;
   if (live && info) {
     const n = info.models.length;
     parts.push(`${n} model${n === 1 ? '' : 's'}`);
-    if (info.vram.length > 0) {
+    if (info.vram.length > 0 && opts.vram !== false) {
       const used = info.vram.reduce((s, d) => s + d.usedGb, 0);
       const total = info.vram.reduce((s, d) => s + d.totalGb, 0);
       parts.push(`${gb(used)} / ${gb(total)} GiB VRAM`);
