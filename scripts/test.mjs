@@ -23,7 +23,16 @@ function have(cmd) {
 const missing = [];
 if (!have('python3')) missing.push('python3');
 if (!existsSync(CHROMIUM)) missing.push('chromium');
+// Optional: without it the tests that need it are skipped (listed as NOT RUN), never failed.
+// xmllint validates the macOS LaunchAgent against Apple's plist DTD (test/cli/service.test.ts).
+const isRootWithApt = typeof process.getuid === 'function' && process.getuid() === 0 && have('apt-get');
+if (missing.length === 0 && !have('xmllint') && isRootWithApt) {
+  console.log('Installing libxml2-utils (xmllint) from Debian…');
+  if (run('apt-get', ['install', '-y', 'libxml2-utils']) !== 0) run('apt-get', ['update']);
+  if (!have('xmllint')) run('apt-get', ['install', '-y', 'libxml2-utils']);
+}
 if (missing.length > 0) {
+  if (!have('xmllint')) missing.push('libxml2-utils');
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && have('apt-get')) {
     console.log(`Installing ${missing.join(', ')} from Debian…`);

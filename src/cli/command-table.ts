@@ -99,6 +99,30 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/quit.js')).quitCommand,
   },
   {
+    name: 'service',
+    group: 'Headless mode',
+    summary: 'start `serve` at login/boot: systemd user unit, LaunchAgent or Task Scheduler task',
+    args: 'install | uninstall | status',
+    positionals: [1, 1],
+    choices: ['install', 'uninstall', 'status'],
+    details:
+      'install    write the service file for this install (its node and script paths, --data-dir, --port)\n' +
+      '           and enable it: systemctl --user enable --now, launchctl bootstrap, schtasks /Create\n' +
+      '           (Linux: `loginctl enable-linger $USER` makes it start at boot without a login)\n' +
+      'uninstall  stop it, unregister it and remove the file\n' +
+      'status     installed / enabled / running, as far as the service manager tells',
+    options: {
+      'dry-run': { type: 'boolean', help: 'print the file (or what uninstall would do) and change nothing' },
+      platform: {
+        type: 'string',
+        arg: 'P',
+        complete: ['linux', 'darwin', 'win32'],
+        help: "the platform's service manager to use (default: this one's)",
+      },
+    },
+    load: async () => (await import('./commands/service.js')).serviceCommand,
+  },
+  {
     name: 'status',
     group: 'Daemon',
     summary: 'state, PID, uptime, restarts, models, VRAM',
