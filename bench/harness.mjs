@@ -29,7 +29,15 @@ export async function makeSupervisor(tweak = () => {}) {
     count: settings.logs.fileCount,
   });
   const capture = logs.createLogCapture({ store, file, maxLineLength: settings.logs.maxLineLength });
-  const sup = new Supervisor({ settings: () => settings, dataDir, simulatorPath: SIM, store, capture });
+  const sup = new Supervisor({
+    id: 'default',
+    config: () => settings.daemon,
+    settings: () => settings,
+    dataDir,
+    simulatorPath: SIM,
+    store,
+    capture,
+  });
   const events = [];
   const waiters = new Set();
   sup.on('status', (s) => {

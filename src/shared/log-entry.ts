@@ -20,6 +20,8 @@ export const logEntrySchema = z.object({
   level: logLevelSchema,
   /** The logger name when the line's format carries one (e.g. `LunaDaemon`). */
   logger: z.string().optional(),
+  /** The id of the daemon whose output or supervisor event this is (several daemons share one store). */
+  daemon: z.string().optional(),
   text: z.string(),
 });
 export type LogEntry = z.infer<typeof logEntrySchema>;

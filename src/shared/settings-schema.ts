@@ -94,6 +94,8 @@ export const daemonSettingsSchema = z
     health: healthSchema,
   })
   .prefault({});
+/** One daemon's settings: what today's `daemon` block holds (a Supervisor reads only this). */
+export type DaemonConfig = z.infer<typeof daemonSettingsSchema>;
 
 const instanceUrl = z.string().refine((u) => /^https?:\/\/[^/\s]+/.test(u), {
   message: 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8188',

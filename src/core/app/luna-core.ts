@@ -16,6 +16,7 @@ import { createLogCapture } from '../logs/log-capture.js';
 import { LogStore } from '../logs/log-store.js';
 import { createRotatingFile } from '../logs/rotating-file.js';
 import type { SettingsStore } from '../settings/settings-store.js';
+import { DEFAULT_DAEMON_ID, daemonPaths } from '../supervisor/daemon-paths.js';
 import { restartToApplyMessage } from '../supervisor/endpoint.js';
 import { Supervisor, type ActionOutcome } from '../supervisor/supervisor.js';
 import type { ProcessLauncher } from '../supervisor/process-launcher.js';
@@ -107,15 +108,22 @@ export async function createLunaCore(
   const initial = settings();
   const store = new LogStore({ capacity: initial.logs.bufferSize });
   const file = createRotatingFile({
-    path: join(logDir, 'daemon.log'),
+    path: daemonPaths(opts.dataDir, DEFAULT_DAEMON_ID).logFile,
     maxBytes: initial.logs.fileMaxBytes,
     count: initial.logs.fileCount,
     onError: (e) => warn('log-file', `${e.message} Logs are still kept in memory.`),
     onRecover: () => clearWarning('log-file'),
   });
-  const capture = createLogCapture({ store, file, maxLineLength: initial.logs.maxLineLength });
+  const capture = createLogCapture({
+    store,
+    file,
+    maxLineLength: initial.logs.maxLineLength,
+    daemon: DEFAULT_DAEMON_ID,
+  });
 
   const supervisor = new Supervisor({
+    id: DEFAULT_DAEMON_ID,
+    config: () => settings().daemon,
     settings,
     dataDir: opts.dataDir,
     simulatorPath: opts.simulatorPath,

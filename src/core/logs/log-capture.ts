@@ -36,6 +36,8 @@ export interface LogCaptureOptions {
   now?: () => number;
   /** See {@link DEFAULT_RECORD_IDLE_MS}. */
   recordIdleMs?: number;
+  /** Tag every entry with this daemon id (`LogEntry.daemon`), when several daemons share a store. */
+  daemon?: string;
 }
 
 /** Captures a daemon's stdout/stderr into the log store and file; see {@link createLogCapture}. */
@@ -102,6 +104,7 @@ export function createLogCapture(options: LogCaptureOptions): LogCapture {
   const now = options.now ?? Date.now;
   const idleMs = options.recordIdleMs ?? DEFAULT_RECORD_IDLE_MS;
   const maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+  const daemon = options.daemon;
   const detachers = new Set<() => void>();
   const closers = new Set<() => void>();
 
@@ -112,7 +115,7 @@ export function createLogCapture(options: LogCaptureOptions): LogCapture {
     const sink: RecordSink = {
       record(ts, level, logger, str, start, end) {
         // A span of a pure-ASCII chunk is kept as a span of its bytes (see `asciiBytesOf`).
-        store.appendSpan(ts, source, level, logger, splitter.asciiBytesOf(str) ?? str, start, end);
+        store.appendSpan(ts, source, level, logger, splitter.asciiBytesOf(str) ?? str, start, end, daemon);
       },
     };
     const assembler = createSpanRecordAssembler(sink);
@@ -239,6 +242,7 @@ export function createLogCapture(options: LogCaptureOptions): LogCapture {
     attach,
     supervisor(level, text) {
       const entry: LogEntry = { seq: 0, ts: now(), source: 'supervisor', level, logger: undefined, text };
+      if (daemon !== undefined) entry.daemon = daemon;
       store.append([entry]);
       file?.write(formatSupervisorFileLine(entry.ts, level, text));
       return entry;

@@ -59,6 +59,8 @@ interface Columns {
   level: Uint8Array;
   source: Uint8Array;
   logger: (string | undefined)[];
+  /** The daemon id the entry is tagged with (one shared string per daemon: no allocation per line). */
+  daemon: (string | undefined)[];
   /** A string, or the pure-ASCII bytes of a chunk (read back as latin1: one byte, one character). */
   text: (string | Buffer)[];
   start: Int32Array;
@@ -71,6 +73,7 @@ function makeColumns(capacity: number): Columns {
     level: new Uint8Array(capacity),
     source: new Uint8Array(capacity),
     logger: new Array<string | undefined>(capacity).fill(undefined),
+    daemon: new Array<string | undefined>(capacity).fill(undefined),
     text: new Array<string | Buffer>(capacity).fill(''),
     start: new Int32Array(capacity),
     end: new Int32Array(capacity),
@@ -147,7 +150,16 @@ export class LogStore {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       e.seq = this.#lastSeq + 1;
-      this.#put(e.ts, SOURCE_CODE[e.source], LEVEL_CODE[e.level], e.logger, e.text, 0, e.text.length);
+      this.#put(
+        e.ts,
+        SOURCE_CODE[e.source],
+        LEVEL_CODE[e.level],
+        e.logger,
+        e.text,
+        0,
+        e.text.length,
+        e.daemon,
+      );
     }
     this.#notify(entries);
     return entries;
@@ -167,8 +179,9 @@ export class LogStore {
     str: string | Buffer,
     start: number,
     end: number,
+    daemon?: string,
   ): void {
-    this.#put(ts, SOURCE_CODE[source], LEVEL_CODE[level], logger, str, start, end);
+    this.#put(ts, SOURCE_CODE[source], LEVEL_CODE[level], logger, str, start, end, daemon);
   }
 
   /** Notify listeners (once) of everything appended with {@link appendSpan} since the last commit. */
@@ -185,6 +198,7 @@ export class LogStore {
     str: string | Buffer,
     start: number,
     end: number,
+    daemonValue: string | undefined,
   ): void {
     const cap = this.#capacity;
     this.#lastSeq++;
@@ -202,6 +216,7 @@ export class LogStore {
     cols.level[slot] = levelCode;
     cols.source[slot] = sourceCode;
     cols.logger[slot] = loggerValue;
+    cols.daemon[slot] = daemonValue;
     cols.text[slot] = str;
     cols.start[slot] = start;
     cols.end[slot] = end;
@@ -270,6 +285,7 @@ export class LogStore {
       cols.level[i] = old.level[j]!;
       cols.source[i] = old.source[j]!;
       cols.logger[i] = old.logger[j];
+      cols.daemon[i] = old.daemon[j];
       cols.text[i] = old.text[j]!;
       cols.start[i] = old.start[j]!;
       cols.end[i] = old.end[j]!;
@@ -309,7 +325,7 @@ export class LogStore {
   #slice(offset: number, count: number): LogEntry[] {
     const out = new Array<LogEntry>(count);
     const cap = this.#capacity;
-    const { ts, level, source, logger, text, start, end } = this.#cols;
+    const { ts, level, source, logger, daemon, text, start, end } = this.#cols;
     const firstSeq = this.firstSeq;
     for (let i = 0; i < count; i++) {
       const j = (this.#head + offset + i) % cap;
@@ -327,6 +343,9 @@ export class LogStore {
         logger: logger[j],
         text: entryText,
       };
+      // Only tagged entries carry the key: a single untagged daemon's entries look as they always did.
+      const d = daemon[j];
+      if (d !== undefined) out[i]!.daemon = d;
     }
     return out;
   }

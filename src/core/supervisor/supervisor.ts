@@ -8,7 +8,7 @@ import {
   type FailureKind,
   type Generation,
 } from '../../shared/daemon-status.js';
-import type { Settings } from '../../shared/settings-schema.js';
+import type { DaemonConfig, Settings } from '../../shared/settings-schema.js';
 import { isDaemonError } from '../daemon/errors.js';
 import { probeGeneration } from '../daemon/generation-probe.js';
 import { LunaChannel } from '../daemon/luna-channel.js';
@@ -18,6 +18,7 @@ import type { LogCapture } from '../logs/log-capture.js';
 import type { LogStore } from '../logs/log-store.js';
 import { checkPython, resolveLaunchProfile } from '../settings/launch-profile.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
+import { daemonPaths } from './daemon-paths.js';
 import { PidFile } from './pid-file.js';
 import {
   LaunchError,
@@ -64,8 +65,24 @@ export interface SupervisorEvents {
   stats: ProcessSample | null;
 }
 
+/**
+ * One Supervisor runs one daemon. Several can share a process, a data directory and a log store:
+ *
+ * - `id`: the daemon's id (`default` for today's single daemon). It picks the PID file
+ *   (`daemonPaths`: `daemon.pid.json` for `default`, else `daemon-<id>.pid.json`); the caller tags
+ *   the capture's entries with it and writes `logs/<id>.log` (or `logs/daemon.log`) through it.
+ * - `config`: this daemon's settings (the shape of the `daemon` block), read at each use; host,
+ *   ports and launch are still fixed for the life of a process (`endpoint.ts`).
+ * - `settings`: the whole settings, for what daemons share (`comfyui.path`); its `daemon` block is
+ *   never read.
+ * - `label`: how messages name the daemon; '' (the default) leaves them as with a single daemon,
+ *   anything else prefixes action results and status messages with `<label>: `.
+ */
 export interface SupervisorOptions {
+  id: string;
+  config: () => DaemonConfig;
   settings: () => Settings;
+  label?: () => string;
   dataDir: string;
   /** Path of the bundled simulator (the `simulator` profile). */
   simulatorPath: string;
@@ -181,7 +198,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     super();
     this.now = opts.now ?? Date.now;
     this.launcher = opts.launcher ?? nodeProcessLauncher;
-    this.pidFile = new PidFile(`${opts.dataDir}/daemon.pid.json`);
+    this.pidFile = new PidFile(daemonPaths(opts.dataDir, opts.id).pidFile);
     this.statusValue = { ...INITIAL_STATUS, at: this.now() };
   }
 
@@ -200,6 +217,10 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   get lastExit(): ExitRecord | null {
     return this.lastExitValue;
   }
+  /** This daemon's id (`default` for the single daemon of the `daemon` settings block). */
+  get id(): string {
+    return this.opts.id;
+  }
   get restarts(): number {
     return this.restartsValue;
   }
@@ -210,7 +231,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   /** Settings that changed since the running daemon was started or adopted ("restart to apply"). */
   get pendingSettingChanges(): string[] {
-    return this.endpoint ? endpointChanges(this.endpoint, this.opts.settings()) : [];
+    return this.endpoint ? endpointChanges(this.endpoint, this.view()) : [];
   }
 
   /**
@@ -220,7 +241,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   discover(): Promise<void> {
     return this.exclusive(async () => {
       if (this.disposed || this.statusValue.state !== 'stopped') return;
-      const settings = this.opts.settings();
+      const settings = this.view();
       const d = settings.daemon;
       try {
         const probe = await probeGeneration({ host: d.host, port: d.port, timeoutMs: 1_500 });
@@ -255,7 +276,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     // A stop requested after this start was queued cancels it before it begins.
     return this.exclusive(() =>
       epoch !== this.stopEpoch ? Promise.resolve(this.abortedStart()) : this.startNow({ auto: false }),
-    );
+    ).then((o) => this.named(o));
   }
 
   /** Stop the daemon: protocol `shutdown` → grace → SIGTERM → tree kill; never restarted afterwards. */
@@ -265,7 +286,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.stopEpoch++;
     // A start in progress (up to `startTimeoutSec`) must not delay the user's stop.
     this.startAbort?.abort();
-    return this.exclusive(() => this.stopNow());
+    return this.exclusive(() => this.stopNow()).then((o) => this.named(o));
   }
 
   /** Stop, then start, resetting the crash counters. */
@@ -278,11 +299,15 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       const stopped = await this.stopNow();
       if (!stopped.ok) return stopped;
       return this.startNow({ auto: false });
-    });
+    }).then((o) => this.named(o));
   }
 
   /** Ask the daemon to unload its models; reports the daemon's real reply (docs/daemon-protocol.md §15 problem 9). */
   async unload(): Promise<ActionOutcome> {
+    return this.named(await this.unloadNow());
+  }
+
+  private async unloadNow(): Promise<ActionOutcome> {
     if (this.statusValue.state !== 'running') {
       return { ok: false, code: 'not-running', message: 'The Luna daemon is not running.' };
     }
@@ -298,7 +323,11 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   /** Force a ping now and report the result in words. */
   async check(): Promise<ActionOutcome> {
-    const s = { ...this.opts.settings().daemon, ...this.ep() };
+    return this.named(await this.checkNow());
+  }
+
+  private async checkNow(): Promise<ActionOutcome> {
+    const s = { ...this.opts.config(), ...this.ep() };
     const generation = this.generationInUse() ?? 'current';
     try {
       const pong = await this.client(generation).ping({ timeoutMs: s.health.pingTimeoutMs });
@@ -318,7 +347,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   /** Run the pre-flight checks without starting anything (the panel's "Test launch profile"). */
   async preflight(): Promise<PreflightReport> {
-    const settings = this.opts.settings();
+    const settings = this.view();
     const d = settings.daemon;
     const checks: PreflightReport['checks'] = [];
     const profile = resolveLaunchProfile(settings, {
@@ -421,7 +450,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   }
 
   private async launchAndWait(auto: boolean, signal: AbortSignal): Promise<ActionOutcome> {
-    const settings = this.opts.settings();
+    const settings = this.view();
     // Host, ports and launch are fixed from here until this daemon is gone (endpoint.ts).
     const ep = (this.endpoint = endpointOf(settings));
     const d = { ...settings.daemon, host: ep.host, port: ep.port, wsPort: ep.wsPort };
@@ -660,7 +689,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       host: this.ep().host,
       port,
       kind,
-      settings: this.opts.settings(),
+      settings: this.view(),
       notLuna,
     });
   }
@@ -787,7 +816,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   /** The daemon went away without being asked: apply the restart policy. */
   private handleUnexpectedExit(record: ExitRecord, uptimeMs: number): void {
     this.stopWatching();
-    const policy = this.opts.settings().daemon.restart;
+    const policy = this.opts.config().restart;
     const decision = decideAfterExit({
       policy,
       exitCode: record.code,
@@ -1246,7 +1275,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     if (!generation) return;
     try {
       this.setInfo(
-        await this.client(generation).info({ timeoutMs: this.opts.settings().daemon.health.pingTimeoutMs }),
+        await this.client(generation).info({ timeoutMs: this.opts.config().health.pingTimeoutMs }),
       );
     } catch {
       // Health pings report an unreachable daemon; a failed info refresh keeps the last info.
@@ -1326,7 +1355,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   private daemonSettings(): Settings['daemon'] {
     const ep = this.ep();
     return {
-      ...this.opts.settings().daemon,
+      ...this.opts.config(),
       host: ep.host,
       port: ep.port,
       wsPort: ep.wsPort,
@@ -1334,12 +1363,29 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     };
   }
 
+  /** The settings as the shared helpers read them: the shared part, with this daemon's block. */
+  private view(): Settings {
+    return { ...this.opts.settings(), daemon: this.opts.config() };
+  }
+
   /** The running daemon's endpoint, or the settings' when there is none. */
   private ep(): DaemonEndpoint {
-    return this.endpoint ?? endpointOf(this.opts.settings());
+    return this.endpoint ?? endpointOf(this.view());
+  }
+
+  /** A message as the user reads it: prefixed with the daemon's label when it has one (several daemons). */
+  private name(message: string): string {
+    const label = this.opts.label?.() ?? '';
+    return label ? `${label}: ${message}` : message;
+  }
+
+  private named(outcome: ActionOutcome): ActionOutcome {
+    return { ...outcome, message: this.name(outcome.message) };
   }
 
   private apply(event: StatusEvent): void {
+    if (event.type === 'failed' || event.type === 'backoff')
+      event = { ...event, message: this.name(event.message) };
     const next = transition(this.statusValue, event, this.now());
     if (next === this.statusValue) return;
     if (next.state === 'stopped' || next.state === 'failed') {

@@ -241,7 +241,15 @@ function supervisorFor(defer: Defer, settings: Settings) {
   const dataDir = mkdtempSync(join(tmpdir(), 'luna-hostile-'));
   const store = new LogStore({ capacity: 5000 });
   const capture = createLogCapture({ store });
-  const sup = new Supervisor({ settings: () => settings, dataDir, simulatorPath: SIM_PATH, store, capture });
+  const sup = new Supervisor({
+    id: 'default',
+    config: () => settings.daemon,
+    settings: () => settings,
+    dataDir,
+    simulatorPath: SIM_PATH,
+    store,
+    capture,
+  });
   defer(async () => {
     // The fake daemon lives in THIS process: never let a stop escalate to signals against it.
     await sup.dispose({ keepDaemon: true });
@@ -482,6 +490,8 @@ describe('hostile daemon output', () => {
     const store = new LogStore({ capacity: 5000 });
     const capture = createLogCapture({ store, maxLineLength });
     const sup = new Supervisor({
+      id: 'default',
+      config: () => settings.daemon,
       settings: () => settings,
       dataDir,
       simulatorPath: SIM_PATH,

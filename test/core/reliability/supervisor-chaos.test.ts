@@ -92,7 +92,15 @@ async function rig(): Promise<Rig> {
   const dataDir = mkdtempSync(join(tmpdir(), 'luna-chaos-'));
   const store = new LogStore({ capacity: 5000 });
   const capture = createLogCapture({ store });
-  const sup = new Supervisor({ settings: () => settings, dataDir, simulatorPath: SIM_PATH, store, capture });
+  const sup = new Supervisor({
+    id: 'default',
+    config: () => settings.daemon,
+    settings: () => settings,
+    dataDir,
+    simulatorPath: SIM_PATH,
+    store,
+    capture,
+  });
   cleanups.push(async () => {
     // Whatever happened, no simulator of this port may survive the test (checked, then enforced).
     for (const p of simsOnPort(port)) process.kill(p.pid, 'SIGCONT');

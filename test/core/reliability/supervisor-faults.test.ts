@@ -108,6 +108,8 @@ function supervisor(settings: Settings, extra: { now?: () => number; launcher?: 
   const store = new LogStore({ capacity: 5000 });
   const capture = createLogCapture({ store });
   const sup = new Supervisor({
+    id: 'default',
+    config: () => settings.daemon,
     settings: () => settings,
     dataDir,
     simulatorPath: SIM_PATH,

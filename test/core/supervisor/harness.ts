@@ -58,6 +58,7 @@ afterEach(async () => {
 export async function harness(
   patch: Record<string, unknown> = {},
   reuse?: { dataDir: string; port: number; wsPort: number },
+  identity: { id?: string; label?: string } = {},
 ): Promise<Harness> {
   const port = reuse?.port ?? (await getPort());
   const wsPort = reuse?.wsPort ?? (await getPort());
@@ -83,10 +84,14 @@ export async function harness(
       ? { ...merged, daemon: { ...merged.daemon, args: ['--startup-delay', '0', ...merged.daemon.args] } }
       : merged;
   const store = new LogStore({ capacity: 5000 });
-  const capture = createLogCapture({ store });
+  const id = identity.id ?? 'default';
+  const capture = createLogCapture({ store, ...(identity.id ? { daemon: id } : {}) });
   const box = { settings };
   const sup = new Supervisor({
+    id,
+    config: () => box.settings.daemon,
     settings: () => box.settings,
+    ...(identity.label !== undefined ? { label: () => identity.label! } : {}),
     dataDir,
     simulatorPath: SIM_PATH,
     store,

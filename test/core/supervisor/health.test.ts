@@ -61,6 +61,8 @@ async function supervisor(
   const store = new LogStore({ capacity: 5000 });
   const capture = createLogCapture({ store });
   const sup = new Supervisor({
+    id: 'default',
+    config: () => settings.daemon,
     settings: () => settings,
     dataDir,
     simulatorPath: SIM_PATH,

@@ -84,6 +84,8 @@ describe('a daemon run by another OS user', () => {
     );
     const store = new LogStore({ capacity: 1000 });
     const sup = new Supervisor({
+      id: 'default',
+      config: () => settings.daemon,
       settings: () => settings,
       dataDir,
       simulatorPath: SIM_PATH,
