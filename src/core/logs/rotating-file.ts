@@ -280,10 +280,32 @@ export function createRotatingFile(options: RotatingFileOptions): RotatingFile {
   function schedule(force = false): void {
     if (running || queue.length === 0) return;
     if (isFailing && !force && Date.now() < retryAt) return;
+    cancelStart();
     running = drain().finally(() => {
       running = null;
       if (!isFailing && queue.length > 0) schedule();
     });
+  }
+
+  /**
+   * A write from an idle writer starts on the next turn of the event loop, not at once: the capture
+   * queues each chunk as a few parts (the line completed from the previous chunk, then the chunk's
+   * own bytes), and a stream often delivers several chunks in one turn. Starting at once wrote the
+   * first ~100-byte part alone, one thread-pool round trip per chunk for almost nothing
+   * (docs/benchmarks.md, issue 20); now everything queued in the turn goes out in one gathered write.
+   * `flush` and `close` start a pending write at once.
+   */
+  let startImmediate: NodeJS.Immediate | null = null;
+  function scheduleSoon(): void {
+    if (running || startImmediate || queue.length === 0) return;
+    startImmediate = setImmediate(() => {
+      startImmediate = null;
+      schedule();
+    });
+  }
+  function cancelStart(): void {
+    if (startImmediate) clearImmediate(startImmediate);
+    startImmediate = null;
   }
 
   return {
@@ -296,9 +318,10 @@ export function createRotatingFile(options: RotatingFileOptions): RotatingFile {
       queue.push(text);
       queuedChars += text.length;
       if (isFailing) trimBacklog();
-      schedule();
+      scheduleSoon();
     },
     async flush() {
+      if (startImmediate) schedule();
       while (running) {
         await running;
         if (isFailing) return;
@@ -311,10 +334,12 @@ export function createRotatingFile(options: RotatingFileOptions): RotatingFile {
     },
     async close() {
       if (closed) return;
+      if (startImmediate) schedule();
       if (running) await running;
       if (!isFailing) schedule();
       while (running) await running;
       closed = true;
+      cancelStart();
       if (retryTimer) clearTimeout(retryTimer);
       retryTimer = null;
       await closeHandle();

@@ -81,6 +81,78 @@ describe('createRotatingFile', () => {
     expect(content).toBe(expected.join(''));
   });
 
+  it('writes the batches of one event-loop turn in one call, even from an idle writer', async () => {
+    const path = join(tempDir(), 'daemon.log');
+    const probe = await open(join(tempDir(), 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { write: () => unknown; writev: () => unknown };
+    await probe.close();
+    const writes = vi.spyOn(proto, 'write');
+    const writevs = vi.spyOn(proto, 'writev');
+    const file = createRotatingFile({ path });
+    try {
+      // What the capture queues per chunk: the line completed from the previous chunk, then the
+      // chunk's own bytes; then a second chunk in the same turn.
+      file.write('tail of a line\n');
+      file.write(Buffer.from('line 1\nline 2\n'));
+      file.write('tail 2\n');
+      file.write(Buffer.from('line 3\n'));
+      // Nothing starts before the turn ends (an idle writer used to write the first part alone).
+      expect(writes.mock.calls.length + writevs.mock.calls.length).toBe(0);
+      await new Promise((r) => setImmediate(r));
+      await file.flush();
+      expect(writes.mock.calls.length + writevs.mock.calls.length).toBe(1);
+      // A later turn's batch is a write of its own, after the first, in order.
+      file.write('next\n');
+      await file.flush();
+      expect(writes.mock.calls.length + writevs.mock.calls.length).toBe(2);
+      expect(readFileSync(path, 'utf8')).toBe('tail of a line\nline 1\nline 2\ntail 2\nline 3\nnext\n');
+    } finally {
+      writes.mockRestore();
+      writevs.mockRestore();
+      await file.close();
+    }
+  });
+
+  it('flush and close write what is queued in the current turn: nothing is lost', async () => {
+    const dir = tempDir();
+    const a = createRotatingFile({ path: join(dir, 'a.log') });
+    a.write('one\n');
+    await a.flush(); // no turn in between: flush starts the pending write itself
+    expect(readFileSync(join(dir, 'a.log'), 'utf8')).toBe('one\n');
+    a.write(Buffer.from('two\n'));
+    await a.close();
+    expect(readFileSync(join(dir, 'a.log'), 'utf8')).toBe('one\ntwo\n');
+    a.write('ignored after close\n');
+    await new Promise((r) => setImmediate(r));
+    expect(readFileSync(join(dir, 'a.log'), 'utf8')).toBe('one\ntwo\n');
+  });
+
+  it('rotates inside a turn’s batch without losing or reordering lines', async () => {
+    const path = join(tempDir(), 'daemon.log');
+    const file = createRotatingFile({ path, maxBytes: 64, count: 50 });
+    const expected: string[] = [];
+    for (let turn = 0; turn < 5; turn++) {
+      for (let i = 0; i < 20; i++) {
+        const text = `t${turn} line ${i}\n`;
+        expected.push(text);
+        file.write(i % 3 === 0 ? text : Buffer.from(text));
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await file.close();
+    const files = [path, ...Array.from({ length: 50 }, (_, i) => `${path}.${i + 1}`)].filter((f) =>
+      existsSync(f),
+    );
+    expect(files.length).toBeGreaterThan(10);
+    expect(Math.max(...files.map((f) => readFileSync(f).length))).toBeLessThanOrEqual(64);
+    expect(
+      files
+        .reverse()
+        .map((f) => readFileSync(f, 'utf8'))
+        .join(''),
+    ).toBe(expected.join(''));
+  });
+
   it('rotates daemon.log → .1 … .N and drops the oldest', async () => {
     const path = join(tempDir(), 'daemon.log');
     const file = createRotatingFile({ path, maxBytes: 100, count: 3 });
