@@ -115,6 +115,26 @@ describe('filters', () => {
     const bad = compileSearch({ query: '(', regex: true, caseSensitive: false });
     expect(entryPasses(entry(1, 'ok'), { levels, search: bad, onlyMatches: true })).toBe(true);
   });
+
+  it('daemon filter: only that daemon; untagged entries only for the first daemon', () => {
+    const levels = levelsAtOrAbove('debug');
+    const vae = { ...entry(1, 'vae line'), daemon: 'vae' };
+    const clip = { ...entry(2, 'clip line'), daemon: 'clip' };
+    const untagged = entry(3, 'from a one-daemon core');
+    const pass = (e: typeof vae, daemon: { id: string; includeUntagged: boolean } | null) =>
+      entryPasses(e, { levels, search: all, onlyMatches: false, daemon });
+    expect([vae, clip, untagged].map((e) => pass(e, { id: 'vae', includeUntagged: false }))).toEqual([
+      true,
+      false,
+      false,
+    ]);
+    expect([vae, clip, untagged].map((e) => pass(e, { id: 'clip', includeUntagged: true }))).toEqual([
+      false,
+      true,
+      true,
+    ]);
+    expect([vae, clip, untagged].map((e) => pass(e, null))).toEqual([true, true, true]);
+  });
 });
 
 describe('helpers', () => {

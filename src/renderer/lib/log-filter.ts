@@ -110,16 +110,30 @@ export function firstLine(text: string): { line: string; more: number } {
   return { line: text.slice(0, nl).replace(/\r$/, ''), more };
 }
 
+/** Show one daemon's entries (several daemons share one log; each entry names its daemon). */
+export interface DaemonFilter {
+  id: string;
+  /**
+   * Also show entries without a daemon id: true for the first daemon, which is the one a
+   * single-daemon core writes untagged entries for.
+   */
+  includeUntagged: boolean;
+}
+
 /** The filter of the log view: which levels are shown, and optionally only search matches. */
 export interface LogFilter {
   levels: ReadonlySet<LogLevel>;
   search: CompiledSearch;
   onlyMatches: boolean;
+  /** null or absent = every daemon. */
+  daemon?: DaemonFilter | null;
 }
 
 /** Does an entry pass the filter? An invalid search filters nothing. */
 export function entryPasses(entry: LogEntry, filter: LogFilter): boolean {
   if (!filter.levels.has(entry.level)) return false;
+  const d = filter.daemon;
+  if (d && (entry.daemon === undefined ? !d.includeUntagged : entry.daemon !== d.id)) return false;
   if (filter.onlyMatches && filter.search.ok && !filter.search.empty) return filter.search.test(entry.text);
   return true;
 }

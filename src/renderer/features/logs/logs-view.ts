@@ -1,6 +1,6 @@
 import { LOG_LEVELS, type LogEntry, type LogLevel } from '../../../shared/log-entry.js';
 import { copyText, downloadText } from '../../lib/clipboard.js';
-import { button, clear, h, setHidden, setText } from '../../lib/dom.js';
+import { button, clear, h, replaceChildren, setHidden, setText } from '../../lib/dom.js';
 import {
   compileSearch,
   exportFileName,
@@ -33,6 +33,10 @@ export interface LogsView {
   follow(): void;
   /** The tab became visible: re-measure. */
   shown(): void;
+  /** The configured daemons; the daemon filter is offered with two or more. */
+  setDaemons(daemons: readonly { id: string; name: string }[]): void;
+  /** Show only this daemon's entries (null = every daemon), as the card's or tray's "Logs" asks. */
+  showDaemon(id: string | null): void;
   dispose(): void;
 }
 
@@ -59,6 +63,16 @@ export function createLogsView(buffer: LogBuffer): LogsView {
     levelBoxes.set(level, box);
     levelGroup.append(h('label', { class: `level-toggle lvl-${level}` }, box, level));
   }
+
+  // Several daemons share one log; entries name their daemon (LogEntry.daemon).
+  let daemonIds: string[] = [];
+  let daemonKey = '';
+  const daemonSelect = h('select', {
+    attrs: { 'aria-label': 'show the entries of', 'data-testid': 'log-daemon' },
+    on: { change: () => applyFilter() },
+  });
+  const daemonGroup = h('label', { class: 'log-daemon' }, 'Daemon ', daemonSelect);
+  setHidden(daemonGroup, true);
 
   const searchInput = h('input', {
     class: 'search',
@@ -124,6 +138,7 @@ export function createLogsView(buffer: LogBuffer): LogsView {
     'div',
     { class: 'log-toolbar', attrs: { role: 'toolbar', 'aria-label': 'log tools' } },
     levelGroup,
+    daemonGroup,
     h(
       'div',
       { class: 'search-group' },
@@ -230,7 +245,14 @@ export function createLogsView(buffer: LogBuffer): LogsView {
       searchInput.removeAttribute('aria-invalid');
     }
     setHidden(searchError, compiled.ok);
-    model.setFilter({ levels, search: compiled, onlyMatches: onlyBox.box.checked });
+    const daemon = daemonSelect.value;
+    model.setFilter({
+      levels,
+      search: compiled,
+      onlyMatches: onlyBox.box.checked,
+      daemon:
+        daemon === '' || daemonGroup.hidden ? null : { id: daemon, includeUntagged: daemon === daemonIds[0] },
+    });
     currentMatch = null;
     stamp++;
     renderDetail();
@@ -377,6 +399,7 @@ export function createLogsView(buffer: LogBuffer): LogsView {
     row.className = `log-row lvl-${e.level}${e.seq === selectedSeq ? ' selected' : ''}${e.seq === currentMatch ? ' current-match' : ''}`;
     // Not aria-selected: the rows are lines of a role="log" region, which has no selection (axe).
     row.dataset.selected = String(e.seq === selectedSeq);
+    row.dataset.daemon = e.daemon ?? '';
     clear(row);
     const { line, more } = firstLine(e.text);
     const msg = h('span', { class: 'msg' });
@@ -468,6 +491,28 @@ export function createLogsView(buffer: LogBuffer): LogsView {
     follow,
     shown() {
       schedule();
+    },
+    setDaemons(daemons) {
+      const ids = daemons.map((d) => d.id);
+      const names = daemons.map((d) => `${d.id}\u0000${d.name}`).join('\u0001');
+      if (daemonKey === names) return;
+      daemonKey = names;
+      const was = daemonSelect.value;
+      daemonIds = ids;
+      // Option labels are set as text (a daemon's name comes from settings), never as markup.
+      replaceChildren(
+        daemonSelect,
+        h('option', { text: 'All', attrs: { value: '' } }),
+        ...daemons.map((d) => h('option', { text: d.name, attrs: { value: d.id } })),
+      );
+      daemonSelect.value = ids.includes(was) ? was : '';
+      const wasHidden = daemonGroup.hidden;
+      setHidden(daemonGroup, daemons.length < 2);
+      if (was !== daemonSelect.value || wasHidden !== daemonGroup.hidden) applyFilter();
+    },
+    showDaemon(id) {
+      daemonSelect.value = id !== null && daemonIds.includes(id) ? id : '';
+      applyFilter();
     },
     dispose() {
       resize.disconnect();
