@@ -9,6 +9,8 @@ import { UsageError } from './context.js';
 export interface GlobalArgs {
   dataDir: string | undefined;
   port: string | undefined;
+  url: string | undefined;
+  tokenFile: string | undefined;
   json: boolean;
   /** `-h`/`--help` before the command (or anywhere after it: the command's help). */
   help: boolean;
@@ -23,6 +25,8 @@ export function splitGlobal(argv: string[]): GlobalArgs {
   const out: GlobalArgs = {
     dataDir: undefined,
     port: undefined,
+    url: undefined,
+    tokenFile: undefined,
     json: false,
     help: false,
     version: false,
@@ -48,6 +52,8 @@ export function splitGlobal(argv: string[]): GlobalArgs {
       if (out.command !== undefined) out.rest.push(a);
     } else if (a === '--data-dir' || a.startsWith('--data-dir=')) out.dataDir = takeValue('--data-dir');
     else if (a === '--port' || a.startsWith('--port=')) out.port = takeValue('--port');
+    else if (a === '--url' || a.startsWith('--url=')) out.url = takeValue('--url');
+    else if (a === '--token-file' || a.startsWith('--token-file=')) out.tokenFile = takeValue('--token-file');
     else if (a === '--json') out.json = true;
     else if (a === '-h' || a === '--help') out.help = true;
     else if ((a === '-v' || a === '--version') && out.command === undefined) out.version = true;

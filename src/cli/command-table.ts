@@ -58,6 +58,17 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     help: 'settings, logs, token and PID file (env LUNA_TRAY_DATA_DIR)',
   },
   port: { type: 'string', arg: 'N', help: 'the control/lock port' },
+  url: {
+    type: 'string',
+    arg: 'URL',
+    help: 'a Luna Tray on another loopback port, e.g. an SSH tunnel: http://127.0.0.1:29299 (env LUNA_TRAY_URL)',
+  },
+  'token-file': {
+    type: 'string',
+    arg: 'PATH',
+    complete: 'file',
+    help: "the control token to use, e.g. a copy of the tunnelled box's (env LUNA_TRAY_TOKEN_FILE)",
+  },
   json: { type: 'boolean', help: 'machine-readable output' },
   help: { type: 'boolean', short: 'h', help: 'show help (for a command: its usage only)' },
   version: { type: 'boolean', short: 'v', help: 'print the version' },
@@ -244,7 +255,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       const m = await import('./commands/run.js');
       return (inv) =>
         m.runCommand([...inv.argv, ...(inv.ctx.json ? ['--json'] : [])], inv.io, {
-          report: m.panelReporter(inv.ctx.port, inv.ctx.dataDir),
+          report: m.panelReporter(inv.ctx.port, inv.ctx.dataDir, inv.ctx),
         });
     },
   },

@@ -5,6 +5,15 @@ export interface Context {
   port: number;
   /** True when `--port` was given (the demo otherwise picks a free one). */
   portGiven?: boolean;
+  /** The address the control API is reached at (`::1` only for an `http://[::1]:…` --url). */
+  host?: '127.0.0.1' | '::1';
+  /**
+   * `--url`/LUNA_TRAY_URL: the control API on a forwarded port (an SSH tunnel) whose far side
+   * listens on another port; `port` is the URL's (docs/security.md §2, "SSH tunnels").
+   */
+  tunnel?: boolean;
+  /** `--token-file`/LUNA_TRAY_TOKEN_FILE: the token to send instead of `<dataDir>/control-token`. */
+  tokenFile?: string;
   json: boolean;
 }
 

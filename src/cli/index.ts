@@ -15,16 +15,40 @@ function usageHint(command: string | undefined): string {
     : 'Run `luna-tray --help` for usage.';
 }
 
+/**
+ * `--url`: the control API on a loopback address (an SSH tunnel's local end). Only loopback: the
+ * token travels in clear HTTP, so a remote box is reached through `ssh -L`, never directly.
+ */
+function tunnelOf(url: string, from: string): { host: '127.0.0.1' | '::1'; port: number } {
+  const m = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(?::(\d{1,5}))?\/?$/i.exec(url.trim());
+  const port = m ? Number(m[2] ?? 80) : NaN;
+  if (!m || port < 1 || port > 65535) {
+    throw new UsageError(
+      `${from} must be http://127.0.0.1:PORT, http://localhost:PORT or http://[::1]:PORT, got "${url}" — reach a remote box through an SSH tunnel (see the README)`,
+    );
+  }
+  return { host: m[1] === '[::1]' ? '::1' : '127.0.0.1', port };
+}
+
 function contextOf(g: ReturnType<typeof splitGlobal>, env: NodeJS.ProcessEnv): Context {
   const portNumber = g.port === undefined ? DEFAULT_CONTROL_PORT : Number(g.port);
   if (!Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) {
     throw new UsageError(`--port must be a port number 1–65535, got "${g.port}"`);
   }
+  // --port names a local Luna Tray; it wins over LUNA_TRAY_URL from the environment, and so does
+  // `serve`, which runs here (an explicit --url with it is a usage error there).
+  if (g.url !== undefined && g.port !== undefined) throw new UsageError('give --url or --port, not both');
+  const fromEnv = g.port === undefined && g.command !== 'serve' ? env.LUNA_TRAY_URL || undefined : undefined;
+  const url = g.url ?? fromEnv;
+  const tunnel = url === undefined ? null : tunnelOf(url, g.url !== undefined ? '--url' : 'LUNA_TRAY_URL');
+  const tokenFile = g.tokenFile ?? (env.LUNA_TRAY_TOKEN_FILE || undefined);
   // Absolute, so `config path` and every message name the same place wherever the CLI ran.
   return {
     dataDir: resolve(g.dataDir ?? defaultDataDir(env)),
-    port: portNumber,
-    portGiven: g.port !== undefined,
+    port: tunnel?.port ?? portNumber,
+    portGiven: g.port !== undefined || tunnel !== null,
+    ...(tunnel ? { host: tunnel.host, tunnel: true } : {}),
+    ...(tokenFile !== undefined ? { tokenFile: resolve(tokenFile) } : {}),
     json: g.json,
   };
 }

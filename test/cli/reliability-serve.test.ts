@@ -215,12 +215,13 @@ describe('the control API under hostile requests (real serve)', () => {
         origin,
       ).toBe(403);
     }
-    // DNS rebinding: evil.example resolving to 127.0.0.1 still sends its own Host.
+    // DNS rebinding: evil.example resolving to 127.0.0.1 still sends its own Host. (A loopback
+    // name on another port is an SSH tunnel's local end: accepted, test/e2e/tunnel.test.ts.)
     for (const host of [
       `evil.example:${p}`,
       'evil.example',
-      `127.0.0.1:${p + 1}`,
       `127.0.0.1.nip.io:${p}`,
+      `127.0.0.1:${p}.evil`,
       '',
     ]) {
       expect((await raw(p, '/app/identity', { headers: { host } })).status, host).toBe(403);

@@ -207,8 +207,15 @@ describe('control server', () => {
       headers: { ...auth(f), host: `evil.example:${p}` },
     });
     expect(rebinding.status).toBe(403);
+    // A loopback name on another port is an SSH tunnel's local end (issue 19 §3): accepted; a
+    // page on another loopback port (Origin) is still refused, since it must match the Host.
     const otherPort = await raw(p, { path: '/', headers: { host: `127.0.0.1:1` } });
-    expect(otherPort.status).toBe(403);
+    expect(otherPort.status).toBe(200);
+    const otherOrigin = await raw(p, {
+      path: '/luna/daemon/status',
+      headers: { ...auth(f), origin: `http://127.0.0.1:${p + 1}` },
+    });
+    expect(otherOrigin.status).toBe(403);
     const own = await raw(p, {
       path: '/luna/daemon/status',
       headers: { ...auth(f), origin: `http://localhost:${p}`, host: `localhost:${p}` },
@@ -340,7 +347,7 @@ describe('control server', () => {
     // connect-src is this server only (docs/security.md §1): no bare `ws:` scheme (any host).
     const connect = /connect-src ([^;]*)/.exec(String(page.headers['content-security-policy']))![1]!;
     expect(connect.trim().split(/\s+/).sort()).toEqual(
-      ["'self'", `ws://127.0.0.1:${p}`, `ws://[::1]:${p}`, `ws://localhost:${p}`].sort(),
+      ["'self'", `ws://127.0.0.1:${p}`, `ws://localhost:${p}`].sort(),
     );
     const meta = readFileSync(
       fileURLToPath(new URL('../../src/renderer/index.html', import.meta.url)),

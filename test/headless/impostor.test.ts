@@ -97,6 +97,21 @@ describe('the holder of the control port must prove it knows the token before it
     expect(url).toMatch(/^\/app\/identity\?nonce=[A-Za-z0-9_-]{43}$/);
   });
 
+  it('through a tunnel (--url) the proof is checked for the port the far side states, never without the token', async () => {
+    // The relay is exactly what an SSH tunnel is: the user named it with --url, so the proof for the
+    // far side's port counts (docs/security.md §2, "SSH tunnels")…
+    const real = await server();
+    const port = await getPort();
+    await impostor(port, `relay:${real.server.port}`);
+    expect(await proveHolder(port, async () => real.token, undefined, { tunnel: true })).toEqual({
+      kind: 'luna-tray',
+    });
+    // …but the far side must still know OUR token: another box's token is refused.
+    expect(await proveHolder(port, async () => TOKEN, undefined, { tunnel: true })).toMatchObject({
+      kind: 'impostor',
+    });
+  });
+
   it('an impostor run by ANOTHER OS user is named with that user (Linux, as root: run it as nobody)', async (ctx) => {
     ctx.skip(
       process.platform !== 'linux' || process.getuid?.() !== 0,

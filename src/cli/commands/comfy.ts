@@ -7,7 +7,7 @@ const gb = (bytes: number) => (bytes / 1024 ** 3).toFixed(1);
 
 /** `luna-tray comfy [--json]`: the ComfyUI instances the running Luna Tray watches. */
 export async function comfyCommand({ ctx, io }: Invocation): Promise<number> {
-  const api = await ApiClient.create(ctx.port, ctx.dataDir);
+  const api = await ApiClient.create(ctx.port, ctx.dataDir, ctx);
   const r = await api.invoke('comfy:list-instances', {});
   if (!r.ok) {
     io.stderr.write(`${r.error.message}\n`);
@@ -57,7 +57,7 @@ export async function comfyCommand({ ctx, io }: Invocation): Promise<number> {
 
 /** `luna-tray free`: unload the daemon's models and free VRAM on every ComfyUI instance. */
 export async function freeCommand({ ctx, io }: Invocation): Promise<number> {
-  const api = await ApiClient.create(ctx.port, ctx.dataDir);
+  const api = await ApiClient.create(ctx.port, ctx.dataDir, ctx);
   const r = await api.invoke('comfy:free-vram', {});
   if (!r.ok) {
     io.stderr.write(`${r.error.message}\n`);

@@ -75,11 +75,12 @@ export async function configCommand({ ctx, io, positionals }: Invocation): Promi
 
 async function currentSettings(ctx: Context, path: string): Promise<Settings> {
   try {
-    const api = await ApiClient.create(ctx.port, ctx.dataDir);
+    const api = await ApiClient.create(ctx.port, ctx.dataDir, ctx);
     const r = await api.invoke('settings:get', {});
     if (r.ok) return r.value.settings;
   } catch (e) {
-    if (!(e instanceof ApiUnavailableError)) throw e;
+    // Through a tunnel (--url) the settings are the far box's: never fall back to the local file.
+    if (!(e instanceof ApiUnavailableError) || ctx.tunnel) throw e;
   }
   return new JsonFileSettingsStore(path).get();
 }
@@ -93,12 +94,13 @@ async function applyPatch(
   | { ok: false; issues: { key: string; message: string }[] }
 > {
   try {
-    const api = await ApiClient.create(ctx.port, ctx.dataDir);
+    const api = await ApiClient.create(ctx.port, ctx.dataDir, ctx);
     const r = await api.invoke('settings:update', { patch });
     if (r.ok) return { ok: true, settings: r.value.settings, via: 'api' };
     return { ok: false, issues: r.error.issues ?? [{ key: '', message: r.error.message }] };
   } catch (e) {
-    if (!(e instanceof ApiUnavailableError)) throw e;
+    // Through a tunnel (--url) the settings are the far box's: never fall back to the local file.
+    if (!(e instanceof ApiUnavailableError) || ctx.tunnel) throw e;
   }
   const store = new JsonFileSettingsStore(path);
   const r = store.update(patch);

@@ -6,7 +6,7 @@ import { EXIT } from '../context.js';
 
 /** `luna-tray status [--json]`: the daemon snapshot (contract channel `daemon:get-snapshot`). */
 export async function statusCommand({ ctx, io }: Invocation): Promise<number> {
-  const api = await ApiClient.create(ctx.port, ctx.dataDir);
+  const api = await ApiClient.create(ctx.port, ctx.dataDir, ctx);
   const r = await api.invoke('daemon:get-snapshot', {});
   if (!r.ok) {
     io.stderr.write(`${paint(io, 'red', '✗')} ${r.error.message}\n`);
@@ -58,7 +58,7 @@ export async function actionCommand(
   { ctx, io }: Invocation,
   action: keyof typeof ACTION_CHANNEL,
 ): Promise<number> {
-  const api = await ApiClient.create(ctx.port, ctx.dataDir);
+  const api = await ApiClient.create(ctx.port, ctx.dataDir, ctx);
   const r = await api.invoke(ACTION_CHANNEL[action], {});
   const message = r.ok ? r.value.message : r.error.message;
   if (ctx.json) io.stdout.write(`${JSON.stringify({ status: r.ok ? 'ok' : 'error', message })}\n`);

@@ -9,7 +9,7 @@ const gib = (v: number | null) => (v === null ? '?' : (v / 1024).toFixed(1));
 
 /** `luna-tray gpus [--json]`: every GPU and who holds its memory (docs/devices.md). */
 export async function gpusCommand({ ctx, io }: Invocation): Promise<number> {
-  const api = await ApiClient.create(ctx.port, ctx.dataDir);
+  const api = await ApiClient.create(ctx.port, ctx.dataDir, ctx);
   const r = await api.invoke('gpus:get', {});
   if (!r.ok) {
     io.stderr.write(`${r.error.message}\n`);

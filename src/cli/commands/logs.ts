@@ -19,7 +19,7 @@ export async function logsCommand({ ctx, io, values }: Invocation): Promise<numb
       throw new UsageError(`--level must be one of ${logLevelSchema.options.join(', ')}, got "${level}"`);
     minLevel = parsed.data;
   }
-  const api = await ApiClient.create(ctx.port, ctx.dataDir);
+  const api = await ApiClient.create(ctx.port, ctx.dataDir, ctx);
   const print = (e: LogEntry) => {
     if (levelRank(e.level) < levelRank(minLevel)) return;
     io.stdout.write(ctx.json ? `${JSON.stringify(e)}\n` : `${formatEntry(io, e)}\n`);

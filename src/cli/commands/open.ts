@@ -25,7 +25,7 @@ export function openInBrowser(url: string): boolean {
 
 /** `luna-tray open [--print]`: a panel URL with a one-time code, opened in the browser or printed. */
 export async function openCommand({ ctx, io, values }: Invocation): Promise<number> {
-  const api = await ApiClient.create(ctx.port, ctx.dataDir);
+  const api = await ApiClient.create(ctx.port, ctx.dataDir, ctx);
   const { status, body } = await api.call('POST', PANEL_URL_PATH, {});
   const url = status === 200 ? (body as Partial<PanelUrlReply>).url : undefined;
   if (!url) {

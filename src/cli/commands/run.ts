@@ -7,7 +7,7 @@
 import { httpPathOf } from '../../shared/contract/http-routes.js';
 import { normalizeBaseUrl } from '../../core/comfyui/client.js';
 import { readWorkflowFile } from '../../core/comfyui/convert.js';
-import { ApiClient } from '../api-client.js';
+import { ApiClient, type ApiTarget } from '../api-client.js';
 import {
   ComfyTooLargeError,
   DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -31,7 +31,7 @@ export type ProgressReporter = (instance: string, p: RunProgress) => void;
  * every 250 ms and on every node change: ComfyUI sends it only to us, the submitter
  * (docs/comfyui.md "Progress"). Silent, and off after the first refusal (e.g. Luna Tray not running).
  */
-export function panelReporter(port: number, dataDir: string): ProgressReporter {
+export function panelReporter(port: number, dataDir: string, target: ApiTarget = {}): ProgressReporter {
   let api: Promise<ApiClient> | null = null;
   let off = false;
   let last = 0;
@@ -44,7 +44,7 @@ export function panelReporter(port: number, dataDir: string): ProgressReporter {
     last = now;
     lastNode = p.node;
     inFlight = true;
-    api ??= ApiClient.create(port, dataDir);
+    api ??= ApiClient.create(port, dataDir, target);
     void api
       .then((c) =>
         c.call(

@@ -8,7 +8,7 @@ import { LockHeldError, requestShow } from '../../core/control/lock.js';
 import { startControlServer, type ControlServer } from '../../core/control/control-server.js';
 import { JsonFileSettingsStore } from '../../core/settings/json-file-settings-store.js';
 import type { Invocation } from '../command-table.js';
-import { EXIT, type Context } from '../context.js';
+import { EXIT, UsageError, type Context } from '../context.js';
 import { paint } from '../output.js';
 import { settingsPath } from './config.js';
 import { openInBrowser } from './open.js';
@@ -53,6 +53,7 @@ export function bundledPaths(): { staticDir: string; simulatorPath: string } {
  */
 export async function serveCommand(inv: Invocation): Promise<number> {
   const { io, values } = inv;
+  if (inv.ctx.tunnel) throw new UsageError('`serve` runs Luna Tray on this machine: use --port, not --url');
   // The demo never touches a real installation: the simulator gets free ports of its own (so no
   // Luna daemon answering on 19283 is ever adopted), and so does the control server unless
   // --port was given.

@@ -75,8 +75,13 @@ export async function ensureTokenFile(dataDir: string, token: string): Promise<b
 
 /** Read the token for a client (the CLI); `null` when there is none. */
 export async function readToken(dataDir: string): Promise<string | null> {
+  return readTokenFile(join(dataDir, TOKEN_FILE));
+}
+
+/** Read a token from a file (`--token-file`: a copy of a tunnelled box's token); `null` when there is none. */
+export async function readTokenFile(path: string): Promise<string | null> {
   try {
-    const t = (await readFile(join(dataDir, TOKEN_FILE), 'utf8')).trim();
+    const t = (await readFile(path, 'utf8')).trim();
     return t || null;
   } catch {
     return null;
@@ -91,20 +96,40 @@ export function tokenMatches(presented: string | null | undefined, token: string
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** The Host values we answer to: the loopback names with our port (DNS-rebinding defence). */
-export function isAllowedHost(host: string | undefined, port: number): boolean {
-  if (!host) return false;
-  return host === `127.0.0.1:${port}` || host === `localhost:${port}` || host === `[::1]:${port}`;
+const LOOPBACK_AUTHORITY = /^(127\.0\.0\.1|localhost|\[::1\])(?::(\d{1,5}))?$/;
+
+/**
+ * A loopback authority (`127.0.0.1:29299`, `localhost`, `[::1]:19299`) split into name and port
+ * (null when absent, i.e. the scheme's default); null for anything else.
+ */
+export function parseLoopbackAuthority(authority: string): { name: string; port: number | null } | null {
+  const m = LOOPBACK_AUTHORITY.exec(authority.toLowerCase());
+  if (!m) return null;
+  const port = m[2] === undefined ? null : Number(m[2]);
+  if (port !== null && (port < 1 || port > 65535)) return null;
+  return { name: m[1]!, port };
 }
 
-/** An Origin, when present, must be our own origin (any of the loopback names, our port, http). */
-export function isAllowedOrigin(origin: string | undefined, port: number): boolean {
+/**
+ * The Host values we answer to: a loopback name on ANY port. The port is not ours to check: an
+ * `ssh -L 29299:127.0.0.1:19299` tunnel delivers requests whose Host names the tunnel's local port
+ * (docs/security.md §1). A foreign name (`evil.example:19299`, DNS rebinding) is still refused.
+ */
+export function isAllowedHost(host: string | undefined): host is string {
+  return host !== undefined && parseLoopbackAuthority(host) !== null;
+}
+
+/**
+ * An Origin, when present, must be the origin the request itself addresses: `http://` and the same
+ * loopback name and port as its Host. So a page on another loopback port (a ComfyUI frontend on
+ * 127.0.0.1:8188, which is same-site for cookies) is refused, through a tunnel or not.
+ */
+export function isAllowedOrigin(origin: string | undefined, host: string | undefined): boolean {
   if (origin === undefined) return true;
-  return (
-    origin === `http://127.0.0.1:${port}` ||
-    origin === `http://localhost:${port}` ||
-    origin === `http://[::1]:${port}`
-  );
+  if (host === undefined || !origin.startsWith('http://')) return false;
+  const o = parseLoopbackAuthority(origin.slice('http://'.length));
+  const h = parseLoopbackAuthority(host);
+  return o !== null && h !== null && o.name === h.name && (o.port ?? 80) === (h.port ?? 80);
 }
 
 /** What a request presents: the bearer token (CLI) and/or the panel's session cookie. */

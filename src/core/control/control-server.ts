@@ -149,8 +149,9 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = parseRequestTarget(req.url);
     if (!url) throw new HttpError(400, 'bad request: the target must be a path (/…)');
-    if (!isAllowedHost(req.headers.host, port)) throw new HttpError(403, 'forbidden: unexpected Host header');
-    if (!isAllowedOrigin(req.headers.origin, port)) throw new HttpError(403, 'forbidden: foreign Origin');
+    const host = req.headers.host;
+    if (!isAllowedHost(host)) throw new HttpError(403, 'forbidden: unexpected Host header');
+    if (!isAllowedOrigin(req.headers.origin, host)) throw new HttpError(403, 'forbidden: foreign Origin');
     const method = req.method ?? 'GET';
     const path = url.pathname;
 
@@ -158,7 +159,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     if (method === 'GET' && (path === '/' || path in STATIC_FILES)) {
       const code = url.searchParams.get('code');
       if (code !== null) return exchangeCode(res, code);
-      return serveStatic(res, opts.staticDir, path === '/' ? '/index.html' : path, port);
+      return serveStatic(res, opts.staticDir, path === '/' ? '/index.html' : path, host);
     }
     if (method === 'GET' && path === '/favicon.ico') {
       res.writeHead(204, SECURITY_HEADERS).end();
@@ -243,7 +244,8 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     }
     if (path === PANEL_URL_PATH && method === 'POST') {
       await readJsonBody(req, maxBody);
-      return sendJson(res, 200, { url: panelUrl() } satisfies PanelUrlReply);
+      // The link names the address the caller used: through an SSH tunnel, the tunnel's port.
+      return sendJson(res, 200, { url: panelUrl(undefined, host) } satisfies PanelUrlReply);
     }
     if (path === '/comfyui/instances' && method === 'GET') {
       return sendResult(res, await core.handlers['comfy:list-instances']({}));
@@ -318,6 +320,8 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       app: 'luna-tray',
       version: opts.version,
       proof: identityProof(token, nonce, port),
+      // The port the proof is bound to: a client behind an SSH tunnel knows only the tunnel's.
+      port,
     });
   }
 
@@ -357,7 +361,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     const url = parseRequestTarget(req.url);
     if (!url) return refuse(400, 'Bad Request');
     if (url.pathname !== EVENTS_PATH) return refuse(404, 'Not Found');
-    if (!isAllowedHost(req.headers.host, port) || !isAllowedOrigin(req.headers.origin, port))
+    if (!isAllowedHost(req.headers.host) || !isAllowedOrigin(req.headers.origin, req.headers.host))
       return refuse(403, 'Forbidden');
     if (!authorized(req.headers)) return refuse(401, 'Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -373,8 +377,8 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     });
   }
 
-  function panelUrl(ttlMs = 10 * 60_000): string {
-    return `http://127.0.0.1:${port}/?code=${codes.create(ttlMs)}`;
+  function panelUrl(ttlMs = 10 * 60_000, host = `127.0.0.1:${port}`): string {
+    return `http://${host}/?code=${codes.create(ttlMs)}`;
   }
 
   await new Promise<void>((resolve, reject) => {

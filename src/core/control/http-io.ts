@@ -39,11 +39,14 @@ export const STATIC_FILES: Record<string, string> = {
 /**
  * The CSP of the panel (index.html carries the same with `connect-src 'self'`): no inline script,
  * and connections only to this server, over HTTP and its own WebSocket origins (a bare `ws:` used
- * to allow any WebSocket host). `'self'` covers same-origin WebSockets in CSP3 browsers; the
- * explicit loopback origins cover the others.
+ * to allow any WebSocket host). `'self'` covers same-origin WebSockets in CSP3 browsers (and is
+ * the only way to name `[::1]`); the explicit loopback origins, on the port the browser used
+ * (`host`, the tunnel's behind `ssh -L`), cover the others.
  */
-export function panelCsp(port: number): string {
-  const ws = ['127.0.0.1', 'localhost', '[::1]'].map((h) => `ws://${h}:${port}`).join(' ');
+export function panelCsp(host: string): string {
+  const port = /:(\d+)$/.exec(host)?.[1];
+  // No `ws://[::1]:…`: CSP's host grammar has no IPv6 literals (Chromium ignores it with an error).
+  const ws = ['127.0.0.1', 'localhost'].map((h) => `ws://${h}${port ? `:${port}` : ''}`).join(' ');
   return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ${ws}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 }
 
@@ -52,7 +55,8 @@ export async function serveStatic(
   res: ServerResponse,
   staticDir: string | null,
   file: string,
-  port: number,
+  /** The request's (checked, loopback) Host: through an SSH tunnel the page lives on its port. */
+  host: string,
 ): Promise<void> {
   if (!staticDir) throw new HttpError(404, 'no panel build: run `npm run build`');
   let body: Buffer;
@@ -64,7 +68,7 @@ export async function serveStatic(
   res.writeHead(200, {
     ...SECURITY_HEADERS,
     'content-type': STATIC_FILES[file]!,
-    'content-security-policy': panelCsp(port),
+    'content-security-policy': panelCsp(host),
   });
   res.end(body);
 }

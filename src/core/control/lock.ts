@@ -1,4 +1,4 @@
-import { loopbackRequest } from '../util/loopback-http.js';
+import { loopbackRequest, type LoopbackHost } from '../util/loopback-http.js';
 
 import { describePortHolder } from '../supervisor/port-owner.js';
 import { identityProof, newNonce, readToken, tokenMatches } from './auth.js';
@@ -27,6 +27,17 @@ export class LockHeldError extends Error {
 export type HolderCheck =
   { kind: 'luna-tray' } | { kind: 'nobody' } | { kind: 'impostor'; who: string; message: string };
 
+/** Where {@link proveHolder} asks: the address, and whether the user named it as a tunnel (`--url`). */
+export interface HolderTarget {
+  host?: LoopbackHost;
+  /**
+   * A port forwarded to a Luna Tray listening on another port (an SSH tunnel). Its proof is bound
+   * to the far side's port, which the answer states; the user vouched for the address by naming
+   * it (docs/security.md §2, "SSH tunnels").
+   */
+  tunnel?: boolean;
+}
+
 /**
  * Does the holder of `port` prove that it is OUR Luna Tray, i.e. that it knows the control token?
  * Sends a fresh nonce to `GET /app/identity` and checks the HMAC in the answer (see
@@ -38,22 +49,33 @@ export async function proveHolder(
   port: number,
   getToken: () => Promise<string | null>,
   timeoutMs = 1_500,
+  target: HolderTarget = {},
 ): Promise<HolderCheck> {
   const nonce = newNonce();
-  let proof: unknown;
+  let reply: { proof?: unknown; port?: unknown } = {};
   try {
-    const res = await loopbackRequest(port, 'GET', `/app/identity?nonce=${nonce}`, { timeoutMs });
+    const res = await loopbackRequest(port, 'GET', `/app/identity?nonce=${nonce}`, {
+      timeoutMs,
+      ...(target.host ? { host: target.host } : {}),
+    });
     try {
-      proof = res.status === 200 ? (JSON.parse(res.text) as { proof?: unknown }).proof : undefined;
+      const parsed = res.status === 200 ? (JSON.parse(res.text) as unknown) : null;
+      if (parsed !== null && typeof parsed === 'object') reply = parsed;
     } catch {
-      proof = undefined;
+      reply = {};
     }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') return { kind: 'nobody' };
-    proof = undefined;
   }
-  const token = typeof proof === 'string' ? await getToken() : null;
-  if (token && tokenMatches(proof as string, identityProof(token, nonce, port))) return { kind: 'luna-tray' };
+  const proof = typeof reply.proof === 'string' ? reply.proof : null;
+  // Locally the proof must be for the port we connected to (a relay to another port fails);
+  // through a tunnel it is for the port the far side listens on.
+  const boundPort =
+    target.tunnel && Number.isInteger(reply.port) && (reply.port as number) > 0
+      ? (reply.port as number)
+      : port;
+  const token = proof !== null ? await getToken() : null;
+  if (token && tokenMatches(proof, identityProof(token, nonce, boundPort))) return { kind: 'luna-tray' };
   const who = await describePortHolder(port);
   return {
     kind: 'impostor',

@@ -8,26 +8,35 @@ export interface LoopbackReply {
   text: string;
 }
 
+/** A loopback address the CLI may connect to (`::1` for an `http://[::1]:PORT` --url). */
+export type LoopbackHost = '127.0.0.1' | '::1';
+
+/** The Host header value (and URL authority) of a loopback address and port. */
+export function loopbackAuthority(host: LoopbackHost, port: number): string {
+  return host === '::1' ? `[::1]:${port}` : `${host}:${port}`;
+}
+
 /**
- * One request to `127.0.0.1:port`; resolves with the status and the body as text. Rejects with the
- * socket's error (`code` ECONNREFUSED when nothing listens) or with code ETIMEDOUT when no full
- * reply came within `timeoutMs`.
+ * One request to `127.0.0.1:port` (or `opts.host`); resolves with the status and the body as text.
+ * Rejects with the socket's error (`code` ECONNREFUSED when nothing listens) or with code ETIMEDOUT
+ * when no full reply came within `timeoutMs`.
  */
 export function loopbackRequest(
   port: number,
   method: string,
   path: string,
-  opts: { headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
+  opts: { headers?: Record<string, string>; body?: string; timeoutMs?: number; host?: LoopbackHost } = {},
 ): Promise<LoopbackReply> {
+  const host = opts.host ?? '127.0.0.1';
   return new Promise((resolve, reject) => {
     const req = request(
       {
-        host: '127.0.0.1',
+        host,
         port,
         method,
         path,
         headers: {
-          host: `127.0.0.1:${port}`,
+          host: loopbackAuthority(host, port),
           ...(opts.body !== undefined ? { 'content-length': String(Buffer.byteLength(opts.body)) } : {}),
           ...opts.headers,
         },
