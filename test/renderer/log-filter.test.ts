@@ -11,6 +11,7 @@ import {
   lowerBoundBySeq,
   splitByRanges,
 } from '../../src/renderer/lib/log-filter.js';
+import type { LogEntry } from '../../src/shared/log-entry.js';
 import { entry } from './fake-api.js';
 
 const ranges = (query: string, text: string, regex = false, caseSensitive = false) => {
@@ -121,7 +122,7 @@ describe('filters', () => {
     const vae = { ...entry(1, 'vae line'), daemon: 'vae' };
     const clip = { ...entry(2, 'clip line'), daemon: 'clip' };
     const untagged = entry(3, 'from a one-daemon core');
-    const pass = (e: typeof vae, daemon: { id: string; includeUntagged: boolean } | null) =>
+    const pass = (e: LogEntry, daemon: { id: string; includeUntagged: boolean } | null) =>
       entryPasses(e, { levels, search: all, onlyMatches: false, daemon });
     expect([vae, clip, untagged].map((e) => pass(e, { id: 'vae', includeUntagged: false }))).toEqual([
       true,
