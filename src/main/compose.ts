@@ -76,6 +76,8 @@ export interface ComposeDeps {
   requestShow: (port: number, dataDir: string) => Promise<boolean>;
   /** ComfyUI job failures (the ComfyUI service's `onJobFailed`); returns the disposer. */
   subscribeJobFailures?: (listener: (instanceUrl: string, message: string) => void) => () => void;
+  /** ComfyUI jobs that finished (the ComfyUI service's `onJobFinished`); returns the disposer. */
+  subscribeJobFinished?: (listener: (instanceUrl: string, message: string) => void) => () => void;
   /** Linux: is a StatusNotifier host registered? (tray/tray-host.ts; null = could not tell). */
   probeTrayHost?: () => Promise<boolean | null>;
   /** How often to ask again while there is no tray host (default 5 s). */
@@ -181,6 +183,7 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
       n.show();
     },
     enabled: () => settingsStore.get().app.notifications,
+    jobFinished: () => settingsStore.get().notify.jobFinished,
   });
 
   // Clean-ups run in order after the core is disposed; each piece adds its own as it is created.
@@ -292,6 +295,7 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
       tray.update();
     }),
     deps.subscribeJobFailures?.((url, message) => notifier.notifyJobFailed(url, message)) ?? (() => {}),
+    deps.subscribeJobFinished?.((url, message) => notifier.notifyJobFinished(url, message)) ?? (() => {}),
     // Order matters: the login item follows the settings first, so the tray then shows the OS state.
     syncLoginItemWithSettings(loginItem, settingsStore),
     settingsStore.onDidChange(() => tray.update()),

@@ -66,10 +66,17 @@ async function main(): Promise<void> {
     env: process.env,
     appPathForLoginItem: app.isPackaged ? undefined : app.getAppPath(),
     createSettingsStore: (dir) => new ElectronSettingsStore({ cwd: dir }),
-    createCore: (opts) => createLunaCore({ ...opts, comfy }),
+    createCore: (opts) => createLunaCore({ ...opts, comfy, version: app.getVersion() }),
     startControlServer: (opts) => startControlServer(opts),
     requestShow,
     subscribeJobFailures: (listener) => comfy.onJobFailed((url, error) => listener(url, error.message)),
+    subscribeJobFinished: (listener) =>
+      comfy.onJobFinished((url, job) =>
+        listener(
+          url,
+          `Prompt ${job.promptId} finished${job.durationMs !== null ? ` in ${(job.durationMs / 1000).toFixed(1)} s` : ''}.`,
+        ),
+      ),
     probeTrayHost: () => probeStatusNotifierHost(execRunner),
     log,
   });

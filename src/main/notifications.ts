@@ -4,7 +4,8 @@ import type { ApiResult } from '../shared/contract/result.js';
 import type { DaemonStatus } from '../shared/daemon-status.js';
 
 /** The kinds of automatic notification; each is deduplicated on its own. */
-export type NotificationKind = 'crash' | 'crash-loop' | 'start-failed' | 'external-stop' | 'job-failed';
+export type NotificationKind =
+  'crash' | 'crash-loop' | 'start-failed' | 'external-stop' | 'job-failed' | 'job-finished';
 
 /** Options of `createNotifier`. */
 export interface NotifierOptions {
@@ -14,6 +15,8 @@ export interface NotifierOptions {
   enabled: () => boolean;
   /** The same kind within this window is shown once (default 60 s). */
   dedupeMs?: number;
+  /** `settings.notify.jobFinished`: finished jobs notify only when this opt-in is on. */
+  jobFinished?: () => boolean;
 }
 
 /** Which daemon a status belongs to, with several: the notification names it. */
@@ -31,6 +34,8 @@ export interface Notifier {
   onStatus(status: DaemonStatus, daemon?: DaemonRef): void;
   /** A ComfyUI job failed (wired to the ComfyUI service's `onJobFailed`). */
   notifyJobFailed(instance: string, message: string): void;
+  /** A ComfyUI job finished (opt-in: `notify.jobFinished`). */
+  notifyJobFinished(instance: string, message: string): void;
   /** A user-started action failed (tray Start/Stop/…): always shown, the user is waiting for it. */
   notifyActionFailed(action: string, message: string): void;
   /** The result of the tray's "Check status". Shown even when automatic notifications are off: the user asked. */
@@ -107,6 +112,10 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     notifyJobFailed(instance, message) {
       // Dedupe per instance: two instances failing are two pieces of news.
       emit(`job-failed:${instance}`, `ComfyUI job failed (${instance})`, message);
+    },
+    notifyJobFinished(instance, message) {
+      if (!opts.jobFinished?.()) return;
+      emit(`job-finished:${instance}`, `ComfyUI job finished (${instance})`, message);
     },
     notifyActionFailed(action, message) {
       opts.show(`Luna Tray: ${action} failed`, message);

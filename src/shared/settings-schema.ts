@@ -122,6 +122,44 @@ export const appSettingsSchema = z
   })
   .prefault({});
 
+/** What a webhook can be told about (docs/webhooks.md). */
+export const WEBHOOK_EVENTS = ['crashed', 'crash-loop', 'recovered', 'job-finished', 'job-failed'] as const;
+export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
+
+const webhookUrl = z.string().refine(
+  (u) => {
+    try {
+      const url = new URL(u);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an http:// or https:// URL, e.g. https://hooks.example.com/luna' },
+);
+
+export const webhookSchema = z.object({
+  /** Where the JSON body is POSTed. Userinfo and query values are secrets: never logged. */
+  url: webhookUrl,
+  /** Which events go to this URL. */
+  events: z
+    .array(z.enum(WEBHOOK_EVENTS))
+    .min(1, `needs at least one event: ${WEBHOOK_EVENTS.join(', ')}`)
+    .default([...WEBHOOK_EVENTS]),
+  /** Extra request headers (e.g. Authorization); their values are never logged. */
+  headers: z.record(z.string(), z.string()).default({}),
+});
+export type WebhookSettings = z.infer<typeof webhookSchema>;
+
+export const notifySettingsSchema = z
+  .object({
+    /** Opt-in: POST events to these URLs (docs/webhooks.md). */
+    webhooks: z.array(webhookSchema).default([]),
+    /** Opt-in: a desktop notification when a ComfyUI job finishes (failures always notify). */
+    jobFinished: z.boolean().default(false),
+  })
+  .prefault({});
+
 export const logSettingsSchema = z
   .object({
     /** Entries kept in memory. */
@@ -151,6 +189,7 @@ export const settingsSchema = z.object({
   comfyui: comfyuiSettingsSchema,
   app: appSettingsSchema,
   logs: logSettingsSchema,
+  notify: notifySettingsSchema,
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -209,6 +248,7 @@ const EXAMPLES: Record<string, unknown> = {
   'daemon.args': ['/path/to/daemon_server.py'],
   'daemon.cwd': '/path/to/ComfyUI',
   'daemon.env': { CUDA_VISIBLE_DEVICES: '0' },
+  'notify.webhooks': [{ url: 'https://hooks.example.com/luna', events: ['crashed', 'crash-loop'] }],
 };
 
 function plainMessage(i: z.core.$ZodIssue, key: string): string {
@@ -229,7 +269,9 @@ function plainMessage(i: z.core.$ZodIssue, key: string): string {
 }
 
 /** `luna-tray config set KEY VALUE` with a valid VALUE (the default, or an example), or null. */
-function exampleCommand(key: string): string | null {
+function exampleCommand(issueKey: string): string | null {
+  // An issue inside a list of objects (`notify.webhooks.0.url`) is shown with the whole list's example.
+  const key = Object.keys(EXAMPLES).find((k) => issueKey.startsWith(`${k}.`)) ?? issueKey;
   const value = EXAMPLES[key] ?? getSettingByKey(defaultSettings(), key);
   if (value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) return null;
   const text = typeof value === 'string' ? value : JSON.stringify(value);

@@ -83,6 +83,27 @@ describe('createNotifier', () => {
     expect(show).toHaveBeenCalledTimes(2);
   });
 
+  it('a finished job notifies only with the notify.jobFinished opt-in (and app.notifications on)', () => {
+    let t = 0;
+    const show = vi.fn();
+    const flags = { enabled: true, jobFinished: false };
+    const n = createNotifier({
+      show,
+      now: () => t,
+      enabled: () => flags.enabled,
+      jobFinished: () => flags.jobFinished,
+    });
+    n.notifyJobFinished('http://a', 'Prompt p1 finished in 3.0 s.');
+    expect(show).not.toHaveBeenCalled();
+    flags.jobFinished = true;
+    n.notifyJobFinished('http://a', 'Prompt p2 finished in 3.0 s.');
+    expect(show).toHaveBeenCalledWith('ComfyUI job finished (http://a)', 'Prompt p2 finished in 3.0 s.');
+    flags.enabled = false;
+    t += 120_000;
+    n.notifyJobFinished('http://a', 'Prompt p3 finished.');
+    expect(show).toHaveBeenCalledTimes(1);
+  });
+
   it('Check status always reports, even with notifications off', () => {
     const { n, show } = setup(false);
     n.notifyCheckResult({ ok: true, value: { message: 'pong in 3 ms' } });

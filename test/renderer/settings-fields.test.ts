@@ -38,6 +38,7 @@ describe('settings form', () => {
       'Health',
       'ComfyUI',
       'App',
+      'Notifications',
       'Logs',
     ]);
   });

@@ -16,6 +16,34 @@ const issuesOf = (patch: unknown) => {
 };
 
 describe('toSettingsIssues', () => {
+  it('webhooks: a bad URL or event names the item and gives a working example', () => {
+    const example = `e.g. luna-tray config set notify.webhooks '[{"url":"https://hooks.example.com/luna","events":["crashed","crash-loop"]}]'`;
+    expect(issuesOf({ notify: { webhooks: [{ url: 'ftp://x' }] } })).toEqual([
+      {
+        key: 'notify.webhooks.0.url',
+        message: 'must be an http:// or https:// URL, e.g. https://hooks.example.com/luna',
+      },
+    ]);
+    expect(issuesOf({ notify: { webhooks: [{ url: 'https://h.example', events: ['crash'] }] } })).toEqual([
+      {
+        key: 'notify.webhooks.0.events.0',
+        message: `expects one of "crashed", "crash-loop", "recovered", "job-finished", "job-failed", ${example}`,
+      },
+    ]);
+    expect(issuesOf({ notify: { webhooks: [{ url: 'https://h.example', events: [] }] } })[0]!.message).toBe(
+      'needs at least one event: crashed, crash-loop, recovered, job-finished, job-failed',
+    );
+    expect(issuesOf({ notify: { webhooks: 'https://h.example' } })[0]!.message).toBe(
+      `expects a list, ${example}`,
+    );
+    const ok = settingsSchema.parse({ notify: { webhooks: [{ url: 'https://u:p@h.example/x?k=v' }] } });
+    expect(ok.notify.webhooks[0]).toEqual({
+      url: 'https://u:p@h.example/x?k=v',
+      events: ['crashed', 'crash-loop', 'recovered', 'job-finished', 'job-failed'],
+      headers: {},
+    });
+  });
+
   it('names the expected form and gives a command with a valid value', () => {
     expect(issuesOf({ comfyui: { instances: 'http://127.0.0.1:8188' } })).toEqual([
       {

@@ -80,6 +80,7 @@ export async function serveCommand(inv: Invocation): Promise<number> {
     comfy,
     // The panel's Quit and `luna-tray quit`: the same stop as Ctrl+C.
     onQuit: () => quitServe?.(),
+    version: typeof LUNA_TRAY_VERSION === 'string' ? LUNA_TRAY_VERSION : 'dev',
   });
 
   let server: ControlServer | undefined;

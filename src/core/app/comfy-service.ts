@@ -7,6 +7,7 @@ import {
   freeVram,
   interrupt,
   type ComfyInstanceError,
+  type ComfyJobFinished,
   type ComfyMonitor,
 } from '../comfyui/monitor.js';
 import { readLocalGpus } from '../comfyui/nvidia-smi.js';
@@ -19,6 +20,7 @@ const GPU_POLL_MS = 5_000;
 interface ServiceEvents {
   change: { instances: ComfyInstance[]; gpus: LocalGpu[] };
   jobFailed: { url: string; error: ComfyInstanceError };
+  jobFinished: { url: string; job: ComfyJobFinished };
 }
 
 /**
@@ -28,6 +30,7 @@ interface ServiceEvents {
  */
 export function createComfyService(opts: { readGpus?: () => Promise<LocalGpu[]> } = {}): ComfyService & {
   onJobFailed(listener: (url: string, error: ComfyInstanceError) => void): () => void;
+  onJobFinished(listener: (url: string, job: ComfyJobFinished) => void): () => void;
 } {
   const emitter = new (class extends TypedEmitter<ServiceEvents> {
     fire<K extends keyof ServiceEvents>(k: K, v: ServiceEvents[K]) {
@@ -63,6 +66,7 @@ export function createComfyService(opts: { readGpus?: () => Promise<LocalGpu[]> 
       readGpus = read;
     },
     onJobFailed: (listener) => emitter.on('jobFailed', ({ url, error }) => listener(url, error)),
+    onJobFinished: (listener) => emitter.on('jobFinished', ({ url, job }) => listener(url, job)),
     configure(settings) {
       const rebuild =
         !current ||
@@ -76,6 +80,7 @@ export function createComfyService(opts: { readGpus?: () => Promise<LocalGpu[]> 
           pollIntervalMs: settings.pollIntervalSec * 1000,
           onChange: () => fireChange(),
           onJobFailed: (url, error) => emitter.fire('jobFailed', { url, error }),
+          onJobFinished: (url, job) => emitter.fire('jobFinished', { url, job }),
         });
         void monitor.refresh().catch(() => undefined);
       } else if (JSON.stringify(current?.instances) !== JSON.stringify(settings.instances)) {

@@ -15,6 +15,8 @@ import { createHolderResolver } from '../gpu/vram-holders.js';
 import { createLogCapture } from '../logs/log-capture.js';
 import { LogStore } from '../logs/log-store.js';
 import { createRotatingFile } from '../logs/rotating-file.js';
+import { createDaemonEventTracker } from '../notify/daemon-events.js';
+import { createWebhooks } from '../notify/webhooks.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import { DEFAULT_DAEMON_ID, daemonPaths } from '../supervisor/daemon-paths.js';
 import { restartToApplyMessage } from '../supervisor/endpoint.js';
@@ -45,6 +47,10 @@ export interface ComfyService {
   onJobFailed?(
     listener: (url: string, error: { message: string; nodeType: string | null }) => void,
   ): () => void;
+  /** A watched prompt finished successfully on an instance (any client's). */
+  onJobFinished?(
+    listener: (url: string, job: { promptId: string; at: number; durationMs: number | null }) => void,
+  ): () => void;
   dispose(): void;
 }
 
@@ -62,7 +68,12 @@ export interface LunaCoreOptions {
   gpu?: GpuTelemetryOptions;
   /** `app:quit` (the panel's Quit): the host's Exit. Without it the channel answers an error. */
   onQuit?: () => void;
+  /** Luna Tray's version, for webhook bodies. */
+  version?: string;
 }
+
+/** The daemon as webhooks and diagnostics name it (one daemon today: `default`). */
+export const DEFAULT_DAEMON = { id: 'default', name: 'Luna daemon' } as const;
 
 type CoreEventMap = { [K in EventChannel]: EventPayload<K> };
 
@@ -151,7 +162,18 @@ export async function createLunaCore(
   // Only now: `warn` pushes a snapshot, which needs the supervisor and `snapshot` defined (a damaged
   // settings file used to crash `serve` at start-up with a TDZ ReferenceError here).
   for (const w of settingsStore.warnings) warn(`settings:${w}`, w);
+  // Opt-in webhooks (notify.webhooks): a status listener only queues; delivery is in the background.
+  const webhooks = createWebhooks({
+    hooks: () => settings().notify.webhooks,
+    version: opts.version ?? 'dev',
+    log: (level, message) => capture.supervisor(level, message),
+  });
+  const daemonEvent = createDaemonEventTracker();
   const disposers: (() => void)[] = [
+    supervisor.on('status', (status) => {
+      const e = daemonEvent(status);
+      if (e) webhooks.send({ ...e, daemon: { ...DEFAULT_DAEMON }, at: status.at });
+    }),
     supervisor.on('status', pushStatus),
     supervisor.on('info', pushStatus),
     supervisor.on('stats', pushStatus),
@@ -203,11 +225,22 @@ export async function createLunaCore(
     );
     if (comfy.onJobFailed) {
       disposers.push(
-        comfy.onJobFailed((url, e) =>
-          capture.supervisor(
-            'error',
-            `ComfyUI ${url}: a prompt failed${e.nodeType ? ` in ${e.nodeType}` : ''}: ${e.message}`,
-          ),
+        comfy.onJobFailed((url, e) => {
+          const message = `a prompt failed${e.nodeType ? ` in ${e.nodeType}` : ''}: ${e.message}`;
+          capture.supervisor('error', `ComfyUI ${url}: ${message}`);
+          webhooks.send({ event: 'job-failed', instance: url, message });
+        }),
+      );
+    }
+    if (comfy.onJobFinished) {
+      disposers.push(
+        comfy.onJobFinished((url, job) =>
+          webhooks.send({
+            event: 'job-finished',
+            instance: url,
+            at: job.at,
+            message: `prompt ${job.promptId} finished${job.durationMs !== null ? ` in ${(job.durationMs / 1000).toFixed(1)} s` : ''}`,
+          }),
         ),
       );
     }
@@ -320,6 +353,7 @@ export async function createLunaCore(
       if (autoStartTimer) clearTimeout(autoStartTimer);
       await supervisor.dispose({ keepDaemon: o.keepDaemon ?? settings().app.keepDaemonOnExit });
       comfy?.dispose();
+      webhooks.dispose();
       gpu.dispose();
       for (const d of disposers) d();
       if (pushTimer) clearTimeout(pushTimer);

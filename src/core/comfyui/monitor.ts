@@ -43,6 +43,8 @@ export interface ComfyMonitorOptions {
   onChange(instances: ComfyInstance[]): void;
   /** Called once per failed prompt (any client's) noticed on an instance. */
   onJobFailed?(instanceUrl: string, error: ComfyInstanceError): void;
+  /** Called once per prompt (any client's) that finished successfully, found through /history. */
+  onJobFinished?(instanceUrl: string, job: ComfyJobFinished): void;
   /** Discovery ports (default 8188–8199 and 8000). */
   ports?: number[];
   /** HTTP timeout per request, ms (default 2000: a monitor must stay snappy). */
@@ -269,6 +271,7 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
       if (baseline || !isJsonObject(h)) continue;
       const err = outcomeError(h, id);
       if (err instanceof ComfyExecutionError) setError(e, instanceError(err, id, h));
+      else if (h.status?.status_str === 'success') opts.onJobFinished?.(e.url, finishedJob(id, h));
     }
     trimSet(seen, REMEMBERED_PROMPTS);
   };
@@ -612,6 +615,24 @@ function trimSet(set: Set<string>, max: number): void {
     if (set.size <= max) break;
     set.delete(v);
   }
+}
+
+/** A prompt that finished successfully, with its run time when the history says it. */
+export interface ComfyJobFinished {
+  promptId: string;
+  /** The server's finish time (epoch ms) when known, else when it was noticed. */
+  at: number;
+  durationMs: number | null;
+}
+
+function finishedJob(promptId: string, h: ComfyHistoryEntry): ComfyJobFinished {
+  const stamp = (type: string): number | null => {
+    const t = h.status?.messages.find((m) => m[0] === type)?.[1]?.['timestamp'];
+    return typeof t === 'number' && Number.isFinite(t) ? t : null;
+  };
+  const start = stamp('execution_start');
+  const end = stamp('execution_success');
+  return { promptId, at: end ?? Date.now(), durationMs: start !== null && end !== null ? end - start : null };
 }
 
 /** The panel's last-error record of an execution error; its time is the server's timestamp when known. */

@@ -9,7 +9,7 @@ import {
 } from '../../../shared/settings-schema.js';
 
 /** How a setting is edited. */
-export type FieldKind = 'text' | 'number' | 'integer' | 'boolean' | 'select' | 'lines' | 'env';
+export type FieldKind = 'text' | 'number' | 'integer' | 'boolean' | 'select' | 'lines' | 'env' | 'json';
 
 /** One form field, addressed by its dotted settings key. */
 export interface FieldSpec {
@@ -125,6 +125,23 @@ export const SETTINGS_FORM: readonly FieldGroup[] = [
     ],
   },
   {
+    title: 'Notifications',
+    fields: [
+      {
+        key: 'notify.webhooks',
+        label: 'Webhooks (JSON list)',
+        kind: 'json',
+        help: '[{"url": "https://hooks.example.com/luna", "events": ["crashed", "crash-loop", "recovered", "job-finished", "job-failed"]}] — see docs/webhooks.md',
+      },
+      {
+        key: 'notify.jobFinished',
+        label: 'Notify when a ComfyUI job finishes',
+        kind: 'boolean',
+        desktopOnly: true,
+      },
+    ],
+  },
+  {
     title: 'Logs',
     fields: [
       { key: 'logs.bufferSize', label: 'Entries kept in memory', kind: 'integer' },
@@ -169,6 +186,15 @@ export function parseField(
           .map((l) => l.trim())
           .filter((l) => l !== ''),
       };
+    case 'json': {
+      const text = String(raw).trim();
+      if (text === '') return { ok: true, value: [] };
+      try {
+        return { ok: true, value: JSON.parse(text) as unknown };
+      } catch {
+        return { ok: false, message: 'must be JSON, e.g. [{"url": "https://hooks.example.com/luna"}]' };
+      }
+    }
     case 'env': {
       const env: Record<string, string> = {};
       for (const [i, line] of String(raw).split('\n').entries()) {
@@ -189,6 +215,8 @@ export function formatField(spec: FieldSpec, value: unknown): RawValue {
       return value === true;
     case 'lines':
       return Array.isArray(value) ? value.join('\n') : '';
+    case 'json':
+      return Array.isArray(value) && value.length === 0 ? '' : JSON.stringify(value, null, 2);
     case 'env':
       return value && typeof value === 'object'
         ? Object.entries(value as Record<string, string>)

@@ -116,6 +116,7 @@ export function createSettingsView(api: RendererApi): SettingsView {
         break;
       case 'lines':
       case 'env':
+      case 'json':
         control = h('textarea', { attrs: { ...common, rows: 3, spellcheck: 'false' } });
         break;
       case 'number':
