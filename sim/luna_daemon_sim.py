@@ -42,6 +42,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 19283
+DEFAULT_VAE_PORT = 19284  # DAEMON_VAE_PORT: the legacy VAE-only daemon (--service-type vae)
 DEFAULT_WS_PORT = 19285
 CLIP_DEVICE = "cuda:1"  # config.py; SHARED_DEVICE and LLM_DEVICE have the same value
 VAE_DEVICE = "cuda:0"
@@ -49,7 +50,7 @@ CLIP_PRECISION = "bf16"
 VAE_PRECISION = "bf16"
 MODEL_PRECISION = "bf16"
 SERVICE_TYPE_NAME = "FULL"  # current daemon reports the enum *name* (§8.2)
-LEGACY_SERVICE_TYPE = "full"  # legacy daemon reports the enum *value* (§8.4)
+LEGACY_SERVICE_TYPE = "full"  # the default; the legacy daemon reports the enum *value* (§8.4)
 VALID_ATTENTION_MODES = ["auto", "flash", "split", "pytorch"]  # §8.1: sage/xformers rejected
 LORA_CACHE_MAX_GB = 8.0
 LORA_CACHE_MAX_ENTRIES = 100
@@ -1393,7 +1394,9 @@ class LegacyDaemonSim:
         self.host: str = args.host
         self.port: int = args.port
         self.ws_port: int = args.ws_port
-        self.device = CLIP_DEVICE  # SHARED_DEVICE
+        # server.py's --service-type: full and clip run on SHARED_DEVICE, vae on VAE_DEVICE (§3.4).
+        self.service_type: str = args.service_type
+        self.device = VAE_DEVICE if self.service_type == "vae" else CLIP_DEVICE
         self.gpus = [FakeGPU(i) for i in range(max(args.gpus, 0))]
         self.ws_server: Optional[WebSocketMonitor] = None
         self.lock = threading.Lock()
@@ -1404,7 +1407,7 @@ class LegacyDaemonSim:
         self._wake_r, self._wake_w = socket.socketpair()
         LOGGER.info(f"[LoRARegistry] Initialized with {LEGACY_LORA_REGISTRY_MB:.0f}MB cache limit")
         LOGGER.info(f"[ModelRegistry] Initialized on device {self.device} - awaiting model registration from clients")
-        LOGGER.info(f"Daemon mode: {LEGACY_SERVICE_TYPE}")
+        LOGGER.info(f"Daemon mode: {self.service_type}")
 
     def _request_shutdown(self) -> None:
         self.shutdown_requested = True
@@ -1426,15 +1429,18 @@ class LegacyDaemonSim:
             info: Dict[str, Any] = {
                 "status": "ok",
                 "version": "2.1-split",
-                "service_type": LEGACY_SERVICE_TYPE,
+                "service_type": self.service_type,
                 "device": self.device,
                 "precision": MODEL_PRECISION,
                 "uptime_seconds": time.time() - self.start_time,
                 "request_count": self.work_request_count,
                 "total_requests": self.request_count,
             }
-        info["vae_pool"] = self._pool_stats("vae")
-        info["clip_pool"] = self._pool_stats("clip")
+        # Only the pools this service type runs (a clip daemon has no VAE pool and vice versa).
+        if self.service_type in ("full", "vae"):
+            info["vae_pool"] = self._pool_stats("vae")
+        if self.service_type in ("full", "clip"):
+            info["clip_pool"] = self._pool_stats("clip")
         info["lora_registry"] = {
             "cached_loras": 0,
             "total_size_mb": 0 / 1024 / 1024,
@@ -1477,7 +1483,7 @@ class LegacyDaemonSim:
     def dispatch(self, cmd: Any, request: Dict[str, Any]) -> Any:
         """Route one legacy command."""
         if cmd == "health":
-            return {"status": "ok", "service_type": LEGACY_SERVICE_TYPE}
+            return {"status": "ok", "service_type": self.service_type}
         if cmd == "info":
             return self.get_info()
         if cmd == "shutdown":
@@ -1579,9 +1585,11 @@ class LegacyDaemonSim:
             bound_port = server.getsockname()[1]
             LOGGER.info(f"Socket server (work): {self.host}:{bound_port}")
             LOGGER.info(f"WebSocket server (monitoring): ws://{self.host}:{self.ws_port}")
-            LOGGER.info(f"Service type: {LEGACY_SERVICE_TYPE}")
-            LOGGER.info(f"  VAE: {LEGACY_MIN_VAE}-{LEGACY_MAX_VAE} workers")
-            LOGGER.info(f"  CLIP: {LEGACY_MIN_CLIP}-{LEGACY_MAX_CLIP} workers")
+            LOGGER.info(f"Service type: {self.service_type}")
+            if self.service_type in ("full", "vae"):
+                LOGGER.info(f"  VAE: {LEGACY_MIN_VAE}-{LEGACY_MAX_VAE} workers")
+            if self.service_type in ("full", "clip"):
+                LOGGER.info(f"  CLIP: {LEGACY_MIN_CLIP}-{LEGACY_MAX_CLIP} workers")
             LOGGER.info(f"  Idle timeout: {LEGACY_IDLE_TIMEOUT_SEC}s")
             LOGGER.info("Ready to accept connections!")
             LOGGER.info("Press Ctrl+C to stop")
@@ -1619,8 +1627,8 @@ def run_legacy(args: argparse.Namespace, runtime: SimRuntime) -> int:
         SEP,
         "  Luna VAE/CLIP Daemon v2.1 - Split Architecture",
         SEP,
-        f"  Service Type: {LEGACY_SERVICE_TYPE.upper()}",
-        f"  Device: {CLIP_DEVICE}",
+        f"  Service Type: {args.service_type.upper()}",
+        f"  Device: {VAE_DEVICE if args.service_type == 'vae' else CLIP_DEVICE}",
         f"  CLIP Precision: {CLIP_PRECISION}",
         f"  VAE Precision: {VAE_PRECISION}",
         f"  Attention Mode: {attention}",
@@ -1646,12 +1654,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         "protocol, WebSocket monitor, logs and lifecycle; see sim/README.md."
     )
     add = parser.add_argument
-    add("--port", type=int, default=DEFAULT_PORT,
-        help="main socket port (default 19283; 0 = any free port, read it from the log)")
+    add("--port", type=int, default=None,
+        help="main socket port (default 19283, 19284 for --service-type vae; 0 = any free port, read it from the log)")
     add("--ws-port", type=int, default=DEFAULT_WS_PORT,
         help="WebSocket monitor port (default 19285; 0 disables the monitor)")
     add("--host", default=DEFAULT_HOST, help="bind address (default 127.0.0.1)")
     add("--legacy", action="store_true", help="simulate the legacy v2.1-split generation (4-byte framing)")
+    add("--service-type", "-t", choices=("full", "clip", "vae"), default=None,
+        help="legacy server.py's service type (default full; needs --legacy: the current daemon takes no arguments)")
     add("--log-format", choices=sorted(LOG_FORMATS), default=None,
         help="stderr log format (default: direct, or legacy with --legacy)")
     add("--startup-delay", type=float, default=1.0, metavar="S",
@@ -1676,7 +1686,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help="keep WebSocket clients that send nothing (the real daemon drops them after ~1.1 s)")
     add("--no-cuda", action="store_true",
         help="a machine without a GPU (CPU torch): same as --gpus 0")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.service_type is not None and not args.legacy:
+        parser.error("--service-type needs --legacy: only the legacy server.py has it (the current daemon takes no arguments)")
+    args.service_type = args.service_type or LEGACY_SERVICE_TYPE
+    if args.port is None:
+        # server.py: the VAE-only daemon defaults to DAEMON_VAE_PORT (§3.4).
+        args.port = DEFAULT_VAE_PORT if args.service_type == "vae" else DEFAULT_PORT
+    return args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -762,6 +762,29 @@ class LegacyTests(SimTestCase):
         self.assertEqual(reply, {"status": "ok", "message": "Shutdown initiated"})
         self.assertEqual(sim.wait_exit(3), 0)
 
+    def test_service_types_clip_and_vae(self) -> None:
+        """server.py --service-type: health/info name it, only its own pool, vae on VAE_DEVICE (§3.4)."""
+        clip = self.start("--legacy", "--service-type", "clip", ready=False)
+        vae = self.start("--legacy", "-t", "vae", ready=False)
+        for sim, kind, device, pool, other in (
+            (clip, "clip", "cuda:1", "clip_pool", "vae_pool"),
+            (vae, "vae", "cuda:0", "vae_pool", "clip_pool"),
+        ):
+            sim.wait_line("Ready to accept connections!")
+            sim.wait_line(f"  Service Type: {kind.upper()}", stream="stdout")
+            self.assertEqual(legacy_call(sim.port, {"cmd": "health"})[0], {"status": "ok", "service_type": kind})
+            info, _ = legacy_call(sim.port, {"cmd": "info"})
+            self.assertEqual((info["service_type"], info["device"]), (kind, device))
+            self.assertIn(pool, info)
+            self.assertNotIn(other, info)
+
+    def test_service_type_needs_legacy(self) -> None:
+        proc = subprocess.run(
+            [sys.executable, str(SIM), "--service-type", "clip"], capture_output=True, text=True, timeout=10
+        )
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("--service-type needs --legacy", proc.stderr)
+
     def test_current_framing_probe_gets_ran_out_of_input(self) -> None:
         sim = self.start("--legacy", ready=False)
         sim.wait_line("Ready to accept connections!")

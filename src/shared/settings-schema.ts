@@ -97,6 +97,31 @@ export const daemonSettingsSchema = z
 /** One daemon's settings: what today's `daemon` block holds (a Supervisor reads only this). */
 export type DaemonConfig = z.infer<typeof daemonSettingsSchema>;
 
+/**
+ * A daemon id: the key of one entry of `settings.daemons`. It names the daemon's log file
+ * (`logs/<id>.log`) and its control-API path (`/luna/daemons/<id>/…`), so it is kept to a safe
+ * slug (docs/settings.md).
+ */
+export const daemonIdSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9_-]{0,31}$/,
+    'must be 1–32 lowercase letters, digits, "-" or "_", starting with a letter or digit (e.g. "clip")',
+  );
+
+/**
+ * One entry of `daemons`: what the single `daemon` block holds, plus who it is and whether Luna Tray
+ * supervises it (`enabled`). Ids, ports and hosts are checked across entries by `daemonsSchema`.
+ */
+export const daemonEntrySchema = daemonSettingsSchema.unwrap().extend({
+  id: daemonIdSchema,
+  /** Shown in the tray, the panel, notifications and `luna-tray status`. */
+  name: z.string().trim().min(1, 'must not be empty (e.g. "CLIP")').max(80, 'must be at most 80 characters'),
+  /** Supervised (started, watched, listed in the tray colour) only when true. */
+  enabled: z.boolean().default(true),
+});
+export type DaemonEntry = z.infer<typeof daemonEntrySchema>;
+
 const instanceUrl = z.string().refine((u) => /^https?:\/\/[^/\s]+/.test(u), {
   message: 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8188',
 });

@@ -23,6 +23,8 @@ import { restartToApplyMessage } from '../supervisor/endpoint.js';
 import { Supervisor, type ActionOutcome } from '../supervisor/supervisor.js';
 import type { ProcessLauncher } from '../supervisor/process-launcher.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
+import { daemonPresets, findPreset } from './daemon-presets.js';
+import { summarizeDaemon } from './daemon-summary.js';
 import type { LunaCore } from './luna-core.types.js';
 
 export type { LunaCore } from './luna-core.types.js';
@@ -95,6 +97,8 @@ export async function createLunaCore(
   opts: LunaCoreOptions,
 ): Promise<LunaCore & { supervisor: Supervisor; store: LogStore }> {
   const settingsStore = opts.settingsStore;
+  // One daemon until the fleet composes several (docs/settings.md, "Several daemons").
+  const DEFAULT_ID = 'default';
   const settings = () => settingsStore.get();
   const events = new CoreEvents();
   const warnings: AppWarning[] = [];
@@ -156,8 +160,8 @@ export async function createLunaCore(
   function pushStatus(): void {
     // Every feed message (1 Hz) and stats sample lands here; with no subscriber (a headless
     // `serve` without a panel or CLI follower connected) there is nobody to build a snapshot for.
-    if (!events.listening('daemon:status-changed')) return;
-    events.fire('daemon:status-changed', snapshot());
+    if (events.listening('daemon:status-changed')) events.fire('daemon:status-changed', snapshot());
+    if (events.listening('daemons:changed')) events.fire('daemons:changed', { daemons: summaries() });
   }
   // Only now: `warn` pushes a snapshot, which needs the supervisor and `snapshot` defined (a damaged
   // settings file used to crash `serve` at start-up with a TDZ ReferenceError here).
@@ -209,9 +213,8 @@ export async function createLunaCore(
     warn: (m) => capture.supervisor('warning', m),
   });
   const gpuHandlers = createGpuHandlers({
-    devices,
+    target: (id) => (id === undefined || id === DEFAULT_ID ? { devices, snapshot } : null),
     telemetry: gpu,
-    snapshot,
   });
   if (comfy) {
     // The ComfyUI monitor polls GPUs on its own timer: it may run nvidia-smi only while somebody
@@ -271,8 +274,38 @@ export async function createLunaCore(
   const fromOutcome = (o: ActionOutcome): ApiResult<{ message: string }> =>
     o.ok ? ok({ message: o.message }) : err(o.code, o.message);
 
+  const unknownDaemon = (id: string) =>
+    err('not-found', `No daemon "${id}": the daemons are ${DEFAULT_ID} (see \`luna-tray status\`).`);
+  const summaries = () => [
+    summarizeDaemon({ id: DEFAULT_ID, name: 'Luna daemon', enabled: true }, settings().daemon, snapshot()),
+  ];
+  const act = async (
+    daemon: string | undefined,
+    run: () => Promise<ActionOutcome>,
+  ): Promise<ApiResult<{ message: string }>> =>
+    daemon !== undefined && daemon !== DEFAULT_ID ? unknownDaemon(daemon) : fromOutcome(await run());
+  const presets = async () =>
+    daemonPresets(
+      {
+        comfyui: settings().comfyui,
+        daemons: [{ ...settings().daemon, id: DEFAULT_ID, name: 'Luna daemon', enabled: true }],
+      },
+      await gpu.peekLocalGpus().catch(() => []),
+    );
+
   const handlers: InvokeHandlers = {
-    'daemon:get-snapshot': async () => ok(snapshot()),
+    'daemon:get-snapshot': async ({ daemon }) =>
+      daemon !== undefined && daemon !== DEFAULT_ID ? unknownDaemon(daemon) : ok(snapshot()),
+    'daemons:list': async () => ok({ daemons: summaries() }),
+    'daemons:act': async ({ action }) => {
+      const o = await supervisor[action]();
+      return ok({ results: [{ id: DEFAULT_ID, name: 'Luna daemon', ok: o.ok, message: o.message }] });
+    },
+    'daemons:list-presets': async () => ok({ presets: await presets() }),
+    'daemons:apply-preset': async ({ preset }) =>
+      findPreset(await presets(), preset)
+        ? err('unavailable', 'Several daemons are not composed yet in this build.')
+        : err('not-found', `No preset "${preset}".`),
     'app:quit': async () => {
       const quit = opts.onQuit;
       if (!quit) return err('operation-failed', 'This Luna Tray cannot be quit from the panel.');
@@ -280,12 +313,15 @@ export async function createLunaCore(
       setImmediate(quit);
       return ok({ message: 'Luna Tray is quitting.' });
     },
-    'daemon:start': async () => fromOutcome(await supervisor.start()),
-    'daemon:stop': async () => fromOutcome(await supervisor.stop()),
-    'daemon:restart': async () => fromOutcome(await supervisor.restart()),
-    'daemon:unload': async () => fromOutcome(await supervisor.unload()),
-    'daemon:check': async () => fromOutcome(await supervisor.check()),
-    'daemon:test-profile': async () => ok(await supervisor.preflight()),
+    'daemon:start': async ({ daemon }) => act(daemon, () => supervisor.start()),
+    'daemon:stop': async ({ daemon }) => act(daemon, () => supervisor.stop()),
+    'daemon:restart': async ({ daemon }) => act(daemon, () => supervisor.restart()),
+    'daemon:unload': async ({ daemon }) => act(daemon, () => supervisor.unload()),
+    'daemon:check': async ({ daemon }) => act(daemon, () => supervisor.check()),
+    'daemon:test-profile': async ({ daemon }) =>
+      daemon !== undefined && daemon !== DEFAULT_ID
+        ? unknownDaemon(daemon)
+        : ok(await supervisor.preflight()),
     'logs:get-since': async ({ seq, limit }) => {
       const slice = store.since(seq, limit ?? 50_000);
       return ok({ entries: [...slice.entries], firstSeq: slice.firstSeq, lastSeq: slice.lastSeq });
@@ -334,6 +370,7 @@ export async function createLunaCore(
     store,
     handlers,
     devices,
+    daemonDevices: (id) => (id === undefined || id === DEFAULT_ID ? devices : null),
     events,
     snapshot,
     settings,

@@ -19,6 +19,8 @@ export interface LunaCore {
   readonly events: EventSource;
   /** The daemon's device and attention-mode calls, for the original `/luna/daemon/*device*` routes. */
   readonly devices?: DaemonDevices;
+  /** One daemon's device calls (`/luna/daemons/<id>/devices`); no id = the first; null = no such daemon. */
+  daemonDevices?(id: string | undefined): DaemonDevices | null;
   /** The current snapshot (status, info, restarts, warnings). */
   snapshot(): DaemonSnapshot;
   settings(): Settings;

@@ -30,7 +30,6 @@ import {
   presentedCredentials,
   tokenMatches,
 } from './auth.js';
-import { deviceRoute, deviceRouteMethod } from './device-routes.js';
 import { LockHeldError, identifyHolder } from './lock.js';
 import {
   HttpError,
@@ -41,7 +40,7 @@ import {
   sendResult,
   serveStatic,
 } from './http-io.js';
-import { lunaStatusJson } from './luna-status.js';
+import { lunaRoute } from './luna-routes.js';
 
 export interface ControlServerOptions {
   core: LunaCore;
@@ -71,7 +70,6 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
-const lunaActions = ['start', 'stop', 'restart', 'reconnect', 'unload'] as const;
 const logsQuery = z.object({
   since: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(200_000).optional(),
@@ -177,26 +175,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       if (method !== 'POST') throw new HttpError(405, `method not allowed: use POST ${path}`);
       return invoke(res, channel, await readJsonBody(req, maxBody));
     }
-    const luna = /^\/luna\/daemon\/([a-z-]+)$/.exec(path)?.[1];
-    if (luna === 'status' && method === 'GET') {
-      const comfy = await core.handlers['comfy:list-instances']({});
-      return sendJson(res, 200, lunaStatusJson(core.snapshot(), comfy.ok ? comfy.value.instances : []));
-    }
-    const deviceMethod = core.devices ? deviceRouteMethod(path) : null;
-    if (deviceMethod && core.devices) {
-      if (method !== deviceMethod)
-        throw new HttpError(405, `method not allowed: use ${deviceMethod} ${path}`);
-      const r = await deviceRoute(
-        core.devices,
-        path,
-        method === 'POST' ? await readJsonBody(req, maxBody) : undefined,
-      );
-      return sendJson(res, r.status, r.body);
-    }
-    if (luna && (lunaActions as readonly string[]).includes(luna) && method === 'POST') {
-      await readJsonBody(req, maxBody);
-      return lunaAction(res, luna as (typeof lunaActions)[number]);
-    }
+    if (await lunaRoute(core, res, method, path, () => readJsonBody(req, maxBody))) return;
     if (path === '/luna/daemon/logs' || path === '/logs') {
       if (method !== 'GET') throw new HttpError(405, 'method not allowed: use GET');
       const q = logsQuery.safeParse(Object.fromEntries(url.searchParams));
@@ -280,30 +259,6 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     const r = await handler(parsed.data);
     // The contract envelope travels with 200, except a server-side failure (a disk error on save).
     sendJson(res, !r.ok && r.error.code === 'internal' ? 500 : 200, r);
-  }
-
-  /** The original routes' shape `{status, message}`, with honest HTTP codes (STYLE.md §8.4). */
-  async function lunaAction(res: ServerResponse, action: (typeof lunaActions)[number]): Promise<void> {
-    const channel = (
-      {
-        start: 'daemon:start',
-        stop: 'daemon:stop',
-        restart: 'daemon:restart',
-        reconnect: 'daemon:check',
-        unload: 'daemon:unload',
-      } as const
-    )[action];
-    const r = await core.handlers[channel]({});
-    if (r.ok) return sendJson(res, 200, { status: 'ok', message: r.value.message });
-    const status =
-      r.error.code === 'not-running'
-        ? 409
-        : r.error.code === 'invalid-input'
-          ? 400
-          : action === 'reconnect'
-            ? 503
-            : 500;
-    sendJson(res, status, { status: 'error', message: r.error.message });
   }
 
   /**

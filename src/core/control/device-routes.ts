@@ -6,12 +6,15 @@ import type { DaemonDevices, DeviceCallResult, DeviceComponent } from '../gpu/da
  * `{success: false, error}` as the original builds it; unlike the original, a failure gets an honest
  * HTTP status (409 not running, 400 refused or missing device, 502 no answer).
  */
-const SET_ROUTE = /^\/luna\/daemon\/set-(clip|vae|llm)-device$/;
+const SET_ROUTE = /^set-(clip|vae|llm)-device$/;
 
-/** `'GET'` / `'POST'` when `path` is one of the device routes, else null. */
-export function deviceRouteMethod(path: string): 'GET' | 'POST' | null {
-  if (path === '/luna/daemon/devices') return 'GET';
-  return SET_ROUTE.test(path) ? 'POST' : null;
+/**
+ * `'GET'` / `'POST'` when `verb` (the last segment of `/luna/daemon/<verb>` or
+ * `/luna/daemons/<id>/<verb>`) is one of the device routes, else null.
+ */
+export function deviceRouteMethod(verb: string): 'GET' | 'POST' | null {
+  if (verb === 'devices') return 'GET';
+  return SET_ROUTE.test(verb) ? 'POST' : null;
 }
 
 function httpStatus(r: DeviceCallResult): number {
@@ -28,13 +31,13 @@ function httpStatus(r: DeviceCallResult): number {
   }
 }
 
-/** Run a device route; `body` is the parsed JSON request body (POST only). */
+/** Run a device route for one daemon; `body` is the parsed JSON request body (POST only). */
 export async function deviceRoute(
   devices: DaemonDevices,
-  path: string,
+  verb: string,
   body: unknown,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const component = SET_ROUTE.exec(path)?.[1] as DeviceComponent | undefined;
+  const component = SET_ROUTE.exec(verb)?.[1] as DeviceComponent | undefined;
   const device =
     typeof body === 'object' && body !== null && !Array.isArray(body)
       ? (body as Record<string, unknown>).device

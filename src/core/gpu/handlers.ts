@@ -12,16 +12,28 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 /** Map a failed device call to the contract's error envelope (the daemon's words kept). */
 const failed = (r: Extract<DeviceCallResult, { ok: false }>) => err(r.code, r.error);
 
-/** The contract handlers of the Devices view: daemon devices, attention mode, GPU telemetry. */
-export function createGpuHandlers(opts: {
+/** One daemon's device calls and snapshot, as the `devices:*` handlers need them. */
+export interface DaemonDeviceTarget {
   devices: DaemonDevices;
-  telemetry: GpuTelemetry;
   snapshot: () => DaemonSnapshot;
+}
+
+/**
+ * The contract handlers of the Devices view: daemon devices, attention mode, GPU telemetry. `target`
+ * resolves a request's `daemon` id (absent = the first daemon); null answers `not-found`.
+ */
+export function createGpuHandlers(opts: {
+  target: (id: string | undefined) => DaemonDeviceTarget | null;
+  telemetry: GpuTelemetry;
 }): Pick<InvokeHandlers, GpuChannels> {
-  const { devices, telemetry } = opts;
+  const { telemetry } = opts;
+  const unknown = (id: string | undefined) =>
+    err('not-found', `No daemon "${id ?? ''}" (\`luna-tray status\` lists the daemons).`);
   return {
-    'devices:get': async () => {
-      const r = await devices.get();
+    'devices:get': async ({ daemon }) => {
+      const t = opts.target(daemon);
+      if (!t) return unknown(daemon);
+      const r = await t.devices.get();
       if (!r.ok) return failed(r);
       const d = (r.reply.devices ?? {}) as Record<string, unknown>;
       const gpus = Array.isArray(r.reply.available_gpus) ? r.reply.available_gpus : [];
@@ -29,11 +41,13 @@ export function createGpuHandlers(opts: {
         devices: { clip: str(d.clip), vae: str(d.vae), llm: str(d.llm) },
         availableGpus: gpus.filter((g): g is string => typeof g === 'string'),
         hasCuda: r.reply.has_cuda === true,
-        attentionMode: opts.snapshot().info?.attentionMode ?? null,
+        attentionMode: t.snapshot().info?.attentionMode ?? null,
       });
     },
-    'devices:set-device': async ({ component, device }) => {
-      const r = await devices.setDevice(component, device);
+    'devices:set-device': async ({ daemon, component, device }) => {
+      const t = opts.target(daemon);
+      if (!t) return unknown(daemon);
+      const r = await t.devices.setDevice(component, device);
       if (!r.ok) return failed(r);
       return ok({
         oldDevice: str(r.reply.old_device) ?? '',
@@ -41,8 +55,10 @@ export function createGpuHandlers(opts: {
         message: str(r.reply.message) ?? '',
       });
     },
-    'devices:set-attention-mode': async ({ mode }) => {
-      const r = await devices.setAttentionMode(mode);
+    'devices:set-attention-mode': async ({ daemon, mode }) => {
+      const t = opts.target(daemon);
+      if (!t) return unknown(daemon);
+      const r = await t.devices.setAttentionMode(mode);
       if (!r.ok) return failed(r);
       return ok({ mode: str(r.reply.mode) ?? mode, message: str(r.reply.message) ?? '' });
     },

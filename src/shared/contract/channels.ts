@@ -14,6 +14,10 @@ export const INVOKE_CHANNEL_NAMES = [
   'daemon:unload',
   'daemon:check',
   'daemon:test-profile',
+  'daemons:list',
+  'daemons:act',
+  'daemons:list-presets',
+  'daemons:apply-preset',
   'logs:get-since',
   'settings:get',
   'settings:update',
@@ -34,6 +38,7 @@ export const INVOKE_CHANNEL_NAMES = [
 /** Every push channel of `eventContract`, by name. */
 export const EVENT_CHANNEL_NAMES = [
   'daemon:status-changed',
+  'daemons:changed',
   'logs:appended',
   'settings:changed',
   'comfy:instances-changed',

@@ -2,12 +2,16 @@ import { z } from 'zod';
 
 import { comfyInstanceSchema, localGpuSchema } from '../comfy-instance.js';
 import { logEntrySchema } from '../log-entry.js';
+import { daemonSummarySchema } from '../daemon-summary.js';
 import { settingsSchema } from '../settings-schema.js';
 import { daemonSnapshotSchema } from '../snapshot.js';
 
 /** Push channels (main → renderer, server → browser): past tense or nouns. */
 export const eventContract = {
+  /** The first daemon's snapshot (what a one-daemon panel shows). */
   'daemon:status-changed': daemonSnapshotSchema,
+  /** Every daemon, whenever any one of them changes (coalesced like the status). */
+  'daemons:changed': z.object({ daemons: z.array(daemonSummarySchema) }),
   'logs:appended': z.object({ entries: z.array(logEntrySchema) }),
   'settings:changed': settingsSchema,
   'comfy:instances-changed': z.object({

@@ -9,11 +9,17 @@ import {
   vramHistorySchema,
 } from '../gpu.js';
 import { logEntrySchema } from '../log-entry.js';
-import { settingsSchema } from '../settings-schema.js';
+import { daemonPresetIdSchema, daemonSummarySchema } from '../daemon-summary.js';
+import { daemonEntrySchema, daemonIdSchema, settingsSchema } from '../settings-schema.js';
 import { daemonSnapshotSchema } from '../snapshot.js';
 
 const empty = z.object({}).strict();
 const message = z.object({ message: z.string() });
+/**
+ * Which daemon a `daemon:*` or `devices:*` call is about: an id of `settings.daemons`. Absent = the
+ * first daemon, so every caller written for one daemon keeps working (docs/settings.md).
+ */
+const daemonRef = z.object({ daemon: daemonIdSchema.optional() }).strict();
 
 /** Result of the launch-profile pre-flight checks. */
 export const preflightReportSchema = z.object({
@@ -41,6 +47,25 @@ export const settingsViewSchema = z.object({
 });
 export type SettingsView = z.infer<typeof settingsViewSchema>;
 
+/** A preset of `settings.daemons` (docs/settings.md, "Several daemons"). */
+export const daemonPresetSchema = z.object({
+  id: daemonPresetIdSchema,
+  name: z.string(),
+  description: z.string(),
+  /** The entries applying it would write (built from this machine: its GPUs, the current daemon). */
+  daemons: z.array(daemonEntrySchema),
+});
+export type DaemonPreset = z.infer<typeof daemonPresetSchema>;
+
+/** One daemon's answer to an action applied to every enabled daemon (`daemons:act`). */
+export const daemonActionResultSchema = z.object({
+  id: daemonIdSchema,
+  name: z.string(),
+  ok: z.boolean(),
+  message: z.string(),
+});
+export type DaemonActionResult = z.infer<typeof daemonActionResultSchema>;
+
 export const freeVramReportSchema = z.object({
   daemon: z.object({ ok: z.boolean(), message: z.string() }),
   instances: z.array(z.object({ url: z.string(), ok: z.boolean(), message: z.string() })),
@@ -67,13 +92,26 @@ const interruptRef = z.object({ url: z.string().url(), promptId: z.string().min(
  * table (STYLE.md §8).
  */
 export const invokeContract = {
-  'daemon:get-snapshot': { request: empty, response: daemonSnapshotSchema },
-  'daemon:start': { request: empty, response: message },
-  'daemon:stop': { request: empty, response: message },
-  'daemon:restart': { request: empty, response: message },
-  'daemon:unload': { request: empty, response: message },
-  'daemon:check': { request: empty, response: message },
-  'daemon:test-profile': { request: empty, response: preflightReportSchema },
+  'daemon:get-snapshot': { request: daemonRef, response: daemonSnapshotSchema },
+  'daemon:start': { request: daemonRef, response: message },
+  'daemon:stop': { request: daemonRef, response: message },
+  'daemon:restart': { request: daemonRef, response: message },
+  'daemon:unload': { request: daemonRef, response: message },
+  'daemon:check': { request: daemonRef, response: message },
+  'daemon:test-profile': { request: daemonRef, response: preflightReportSchema },
+  /** Every configured daemon, enabled or not, in settings order. */
+  'daemons:list': { request: empty, response: z.object({ daemons: z.array(daemonSummarySchema) }) },
+  /** One action on every ENABLED daemon at once (tray "Start all"/"Stop all", CLI without --daemon). */
+  'daemons:act': {
+    request: z.object({ action: z.enum(['start', 'stop', 'restart', 'unload', 'check']) }).strict(),
+    response: z.object({ results: z.array(daemonActionResultSchema) }),
+  },
+  'daemons:list-presets': { request: empty, response: z.object({ presets: z.array(daemonPresetSchema) }) },
+  /** Replace `settings.daemons` with a preset; running daemons the preset drops are stopped first. */
+  'daemons:apply-preset': {
+    request: z.object({ preset: daemonPresetIdSchema }).strict(),
+    response: settingsViewSchema,
+  },
   'logs:get-since': {
     request: z
       .object({
@@ -102,13 +140,13 @@ export const invokeContract = {
   /** Forget an instance's "last error" (the panel's Dismiss). */
   'comfy:dismiss-error': { request: instanceRef, response: message },
   'comfy:clear-queue': { request: instanceRef, response: message },
-  'devices:get': { request: empty, response: daemonDevicesSchema },
+  'devices:get': { request: daemonRef, response: daemonDevicesSchema },
   'devices:set-device': {
-    request: z.object({ component: deviceComponentSchema, device: z.string() }).strict(),
+    request: daemonRef.extend({ component: deviceComponentSchema, device: z.string() }).strict(),
     response: deviceChangeSchema,
   },
   'devices:set-attention-mode': {
-    request: z.object({ mode: z.string() }).strict(),
+    request: daemonRef.extend({ mode: z.string() }).strict(),
     response: z.object({ mode: z.string(), message: z.string() }),
   },
   'gpus:get': { request: empty, response: gpuReportSchema },
