@@ -194,8 +194,11 @@ export async function createLunaCore(
     store.onAppend(() => {
       pushTimer ??= setTimeout(() => {
         pushTimer = null;
-        const { entries } = store.since(pushedSeq);
+        const from = pushedSeq;
         pushedSeq = store.lastSeq;
+        // With no subscriber (no panel open) a flood builds no entries at all.
+        if (!events.listening('logs:appended')) return;
+        const { entries } = store.since(from);
         if (entries.length > 0) events.fire('logs:appended', { entries });
       }, pushInterval);
     }),

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -12,10 +13,14 @@ export const TOKEN_FILE = 'control-token';
  */
 export const SESSION_COOKIE = 'luna_tray_token';
 
-/** The token in `path` when the file holds a well-formed one, else null. */
+/**
+ * The token in `path` when the file holds a well-formed one, else null. Read synchronously: the
+ * server checks the 44-byte file every few seconds, and an async read costs four thread-pool round
+ * trips, each waking the idle process (docs/benchmarks.md, idle).
+ */
 async function readValidToken(path: string): Promise<string | null> {
   try {
-    const existing = (await readFile(path, 'utf8')).trim();
+    const existing = readFileSync(path, 'utf8').trim();
     return /^[A-Za-z0-9_-]{43,}$/.test(existing) ? existing : null;
   } catch {
     return null;
