@@ -7,6 +7,7 @@ import type { LunaCore } from '../core/app/luna-core.types.js';
 import type { SettingsStore } from '../core/settings/settings-store.js';
 import type { ComfyInstance, LocalGpu } from '../shared/comfy-instance.js';
 import type { DaemonStatus } from '../shared/daemon-status.js';
+import type { DaemonSummary } from '../shared/daemon-summary.js';
 import type { DaemonSnapshot } from '../shared/snapshot.js';
 import type { AppPaths } from './app-paths.js';
 import {
@@ -24,7 +25,7 @@ import { autostartIcon, createLoginItem, syncLoginItemWithSettings, type LoginIt
 import { createNotifier, type Notifier } from './notifications.js';
 import { TrayController } from './tray/tray-controller.js';
 import { watchTrayHost } from './tray/tray-host.js';
-import type { TrayAction } from './tray/tray-menu.js';
+import type { DaemonVerb, FleetAction, TrayAction } from './tray/tray-menu.js';
 import { PanelWindow, type PanelView } from './windows/panel-window.js';
 
 /** The control server as main uses it. */
@@ -150,6 +151,8 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
   // --- state the tray reads -------------------------------------------------------------------
   let instances: readonly ComfyInstance[] = [];
   let gpus: readonly LocalGpu[] = [];
+  // Every configured daemon ('daemons:changed'); with two or more the tray shows the fleet.
+  let daemons: readonly DaemonSummary[] = [];
   let forcedStatus: DaemonStatus | null = null;
   let lastView: PanelView | null = null;
   const snapshot = (): DaemonSnapshot => {
@@ -254,6 +257,34 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
     exit: () => shutdown.exit(),
   };
 
+  // Several daemons: a submenu per daemon acts on that daemon only; Start all / Stop all on every
+  // enabled one (docs/desktop.md, "Several daemons").
+  const nameOf = (id: string) => daemons.find((d) => d.id === id)?.name ?? id;
+  const daemonActions: Record<Exclude<DaemonVerb, 'view-logs'>, string> = {
+    start: 'Start',
+    stop: 'Stop',
+    restart: 'Restart',
+    unload: 'Unload models',
+  };
+  const all = async (action: 'start' | 'stop', label: string) => {
+    const r = await h['daemons:act']({ action });
+    if (!r.ok) return notifier.notifyActionFailed(label, r.error.message);
+    for (const d of r.value.results) if (!d.ok) notifier.notifyActionFailed(`${label}: ${d.name}`, d.message);
+  };
+  const fleetActions: Record<FleetAction, () => Promise<void>> & {
+    daemon: (id: string, verb: DaemonVerb) => void | Promise<void>;
+  } = {
+    'start-all': () => all('start', 'Start all'),
+    'stop-all': () => all('stop', 'Stop all'),
+    daemon: (id, verb) => {
+      if (verb === 'view-logs') {
+        lastView = 'logs';
+        return shownPanel.show('logs', id);
+      }
+      return run(`${daemonActions[verb]} ${nameOf(id)}`, () => h[`daemon:${verb}`]({ daemon: id }));
+    },
+  };
+
   const tray = new TrayController({
     platform,
     iconsDir: paths.iconsDir,
@@ -262,10 +293,12 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
       settings: settingsStore.get(),
       instances,
       gpus,
+      daemons,
       openAtLogin: loginItem.isEnabled(),
       openAtLoginNote: loginItem.note(),
     }),
     actions,
+    fleetActions,
     onClick: () => showPanel(),
     logError: (m, e) => log.error(m, e),
   });
@@ -286,7 +319,15 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
   );
   const subscriptions = [
     core.events.on('daemon:status-changed', (s) => {
-      notifier.onStatus(s.status);
+      // With several daemons the notifications come per daemon, named, from 'daemons:changed'.
+      if (daemons.length <= 1) notifier.onStatus(s.status);
+      tray.update();
+    }),
+    core.events.on('daemons:changed', (p) => {
+      daemons = p.daemons;
+      if (daemons.length > 1) {
+        for (const d of daemons) notifier.onStatus(d.snapshot.status, { id: d.id, name: d.name });
+      }
       tray.update();
     }),
     core.events.on('comfy:instances-changed', (p) => {
@@ -346,6 +387,12 @@ export async function composeHost(deps: ComposeDeps): Promise<ComposeResult> {
   app.on('window-all-closed', () => {});
 
   notifier.onStatus(core.snapshot().status);
+  // The fleet as it is at start-up; later changes arrive as 'daemons:changed'.
+  void h['daemons:list']({}).then((r) => {
+    if (!r.ok) return log.error(`could not list the daemons: ${r.error.message}`);
+    daemons = r.value.daemons;
+    tray.update();
+  });
   trayAvailable = trayHost.available;
   if (trayAvailable) tray.create();
   else log.error('no system tray host (StatusNotifier) found: the window is the UI; closing it quits');

@@ -1,4 +1,5 @@
 import type { RendererApi } from '../shared/contract/renderer-api.js';
+import type { DaemonSummary } from '../shared/daemon-summary.js';
 import type { DaemonSnapshot } from '../shared/snapshot.js';
 import { createComfyView } from './features/comfy/comfy-view.js';
 import { createDevicesView } from './features/devices/devices-view.js';
@@ -6,6 +7,7 @@ import { LogBuffer } from './features/logs/log-buffer.js';
 import { LogSync } from './features/logs/log-sync.js';
 import { createLogsView } from './features/logs/logs-view.js';
 import { createSettingsView } from './features/settings/settings-view.js';
+import { createDaemonCards } from './features/status/daemon-cards.js';
 import { createStatusHeader } from './features/status/status-header.js';
 import { createStatusView } from './features/status/status-view.js';
 import { button, h, setHidden, setText } from './lib/dom.js';
@@ -29,6 +31,12 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
   const settingsView = createSettingsView(api);
   const comfyView = createComfyView(api);
   const devicesView = createDevicesView(api);
+  // Several daemons: a card each on the Status tab; a card's Logs opens the log filtered to it.
+  const daemonCards = createDaemonCards(api, (id) => {
+    logsView.showDaemon(id);
+    show('logs', true);
+  });
+  statusView.element.prepend(daemonCards.element);
   disposers.push(
     () => header.dispose(),
     () => logsView.dispose(),
@@ -126,6 +134,17 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
     devicesView.status(s);
   }
 
+  function applyDaemons(daemons: readonly DaemonSummary[]): void {
+    daemonCards.update(daemons);
+    logsView.setDaemons(daemons);
+  }
+
+  async function loadDaemons(): Promise<void> {
+    const res = await api.invoke('daemons:list', {});
+    if (!res.ok) return reportLoadError('the daemons', res.error.message);
+    applyDaemons(res.value.daemons);
+  }
+
   function reportLoadError(what: string, message: string): void {
     setText(loadError, `Could not load ${what}: ${message}`);
     setHidden(loadError, false);
@@ -157,17 +176,26 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
   /** After a (re)connection: everything may have changed while the events were not flowing. */
   async function resync(): Promise<void> {
     const s = await loadSnapshot();
-    await Promise.all([logSync.resync(s ? s.logSeq : null), loadSettings(false), loadInstances()]);
+    await Promise.all([
+      logSync.resync(s ? s.logSeq : null),
+      loadSettings(false),
+      loadInstances(),
+      loadDaemons(),
+    ]);
   }
 
   // Subscribe first, then load: pushes that arrive during the load are queued by LogSync and
   // deduplicated by seq, so nothing falls between the two (STYLE.md §8.2).
   disposers.push(
     api.on('daemon:status-changed', (s) => applySnapshot(s)),
+    api.on('daemons:changed', ({ daemons }) => applyDaemons(daemons)),
     api.on('logs:appended', ({ entries }) => logSync.handleAppended(entries)),
     api.on('settings:changed', (s) => settingsView.external(s)),
     api.on('comfy:instances-changed', (d) => comfyView.update(d)),
-    api.on('app:navigate', ({ view }) => show(view, true)),
+    api.on('app:navigate', ({ view, daemon }) => {
+      if (view === 'logs' && daemon !== undefined) logsView.showDaemon(daemon);
+      show(view, true);
+    }),
   );
 
   let probeTimer: ReturnType<typeof setInterval> | null = null;
@@ -206,7 +234,7 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
   );
 
   void (async () => {
-    await Promise.all([loadSnapshot(), logSync.load(), loadSettings(true), loadInstances()]);
+    await Promise.all([loadSnapshot(), logSync.load(), loadSettings(true), loadInstances(), loadDaemons()]);
     root.dataset.loaded = 'true';
   })();
 

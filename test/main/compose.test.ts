@@ -10,6 +10,7 @@ import { composeHost, type ComposeDeps, type RunningHost } from '../../src/main/
 import { E2E_GLOBAL, type E2eHooks } from '../../src/main/e2e-hooks.js';
 import { parseFlags } from '../../src/main/flags.js';
 import { INVOKE_CHANNELS } from '../../src/shared/contract/invoke.js';
+import { colorOf } from '../../src/shared/daemon-status.js';
 import {
   app,
   BrowserWindow,
@@ -301,6 +302,63 @@ describe('composeHost', () => {
       ['Luna Tray: Start failed', 'python not found'],
       ['Luna daemon status', 'daemon:check ok'],
     ]);
+  });
+
+  it('several daemons: worst colour, a submenu per daemon acting on that daemon only, Start all, named notifications', async () => {
+    const s = setup();
+    await running(s);
+    const summary = (id: string, name: string, snap: ReturnType<typeof snapshot>) => ({
+      id,
+      name,
+      enabled: true,
+      host: '127.0.0.1',
+      port: id === 'clip' ? 19283 : 19284,
+      wsPort: 0,
+      state: snap.status.state,
+      color: colorOf(snap.status),
+      pid: null,
+      models: [],
+      vram: [],
+      snapshot: snap,
+    });
+    s.f.emit('daemons:changed', {
+      daemons: [
+        summary('clip', 'CLIP', snapshot(STATUSES.running, info())),
+        summary('vae', 'VAE', snapshot(STATUSES.running, info())),
+      ],
+    });
+    const tray = Tray.instances[0]!;
+    expect(tray.imagePath()).toMatch(/tray-green-32\.png$/);
+    expect(tray.menu!.template.filter((i) => i.type === 'submenu').map((i) => i.id)).toEqual([
+      'submenu:clip',
+      'submenu:vae',
+    ]);
+    // The VAE daemon crashes: the icon turns red, the notification names it.
+    s.f.emit('daemons:changed', {
+      daemons: [
+        summary('clip', 'CLIP', snapshot(STATUSES.running, info())),
+        summary('vae', 'VAE', snapshot(STATUSES.backoff)),
+      ],
+    });
+    expect(tray.imagePath()).toMatch(/tray-red-32\.png$/);
+    expect(Notification.shown.map((n) => n.options.title)).toEqual(['Luna daemon VAE crashed']);
+    tray.menu!.click('daemon:vae:restart');
+    tray.menu!.click('start-all');
+    await flush(5);
+    expect(s.f.handlers['daemon:restart']).toHaveBeenCalledWith({ daemon: 'vae' });
+    expect(s.f.handlers['daemons:act']).toHaveBeenCalledWith({ action: 'start' });
+    expect(s.f.handlers['daemon:stop']).not.toHaveBeenCalled();
+    // A daemon's View logs opens the Logs view narrowed to it.
+    const win = BrowserWindow.all[0]!;
+    win.webContents.emit('did-finish-load');
+    tray.menu!.click('daemon:vae:view-logs');
+    await flush(5);
+    expect(
+      win.webContents.sent.filter((m) => m.channel === 'app:navigate').map((m) => m.args[0]),
+    ).toContainEqual({
+      view: 'logs',
+      daemon: 'vae',
+    });
   });
 
   it('ComfyUI job failures become notifications', async () => {

@@ -55,6 +55,18 @@ describe('registerIpcHandlers', () => {
     expect(handlers['logs:get-since']).toHaveBeenCalledWith({ seq: 5, limit: 10 });
   });
 
+  it('carries the daemon id of a daemon action to the core, and refuses an id that is no daemon id', async () => {
+    const { win, handlers } = setup();
+    const r = await ipcMain.invokeHandler('daemon:stop', invokeEventFrom(win, 'main'), { daemon: 'vae' });
+    expect(r).toMatchObject({ ok: true });
+    expect(handlers['daemon:stop']).toHaveBeenCalledWith({ daemon: 'vae' });
+    const bad = await ipcMain.invokeHandler('daemon:stop', invokeEventFrom(win, 'main'), {
+      daemon: '../etc',
+    });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
+    expect(handlers['daemon:stop']).toHaveBeenCalledTimes(1);
+  });
+
   it('treats a missing request as {} for channels without fields', async () => {
     const { win, handlers } = setup();
     const r = await ipcMain.invokeHandler('daemon:start', invokeEventFrom(win, 'main'));

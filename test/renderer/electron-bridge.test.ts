@@ -44,6 +44,8 @@ describe('electron bridge', () => {
       value: { message: 'did daemon:start' },
     });
     expect(exposed.invoke).toHaveBeenCalledWith('daemon:start', {});
+    await api.invoke('daemon:unload', { daemon: 'clip' });
+    expect(exposed.invoke).toHaveBeenLastCalledWith('daemon:unload', { daemon: 'clip' });
   });
 
   it('turns a rejected IPC call or a malformed reply into an error value', async () => {

@@ -77,6 +77,14 @@ describe('http bridge: invoke', () => {
     expect(JSON.parse(fetch.mock.calls[1]![1].body as string)).toEqual({ seq: 42 });
   });
 
+  it('carries the daemon id in the body of a daemon action', async () => {
+    const { bridge, fetch } = setup();
+    await bridge.invoke('daemon:restart', { daemon: 'vae' });
+    const [url, init] = fetch.mock.calls[0]!;
+    expect(url).toBe('http://127.0.0.1:19299/api/daemon/restart');
+    expect(JSON.parse(init.body as string)).toEqual({ daemon: 'vae' });
+  });
+
   it('passes handled errors and 400 invalid-input bodies through', async () => {
     const issues = [{ key: 'daemon.port', message: 'must be a port number 1–65535' }];
     const { bridge } = setup(async (url) =>

@@ -35,7 +35,7 @@ export const PANEL_SIZE = { width: 900, height: 640, minWidth: 640, minHeight: 4
 export class PanelWindow {
   private win: BrowserWindow | null = null;
   private loaded = false;
-  private pendingView: PanelView | null = null;
+  private pendingView: EventPayload<'app:navigate'> | null = null;
   /** The URL Electron gave the page loadFile opened (the IPC sender check compares with it). */
   private page: string | null = null;
   private reloads: number[] = [];
@@ -110,7 +110,7 @@ export class PanelWindow {
     win.webContents.on('did-finish-load', () => {
       this.loaded = true;
       if (this.pendingView) {
-        win.webContents.send('app:navigate', { view: this.pendingView });
+        win.webContents.send('app:navigate', this.pendingView);
         this.pendingView = null;
       }
     });
@@ -133,13 +133,17 @@ export class PanelWindow {
     return win;
   }
 
-  /** Show and focus the window, optionally on a view (sends `app:navigate` once the page has loaded). */
-  show(view?: PanelView): void {
+  /**
+   * Show and focus the window, optionally on a view (sends `app:navigate` once the page has loaded);
+   * `daemon` narrows the Logs view to one daemon (the tray's per-daemon "View logs").
+   */
+  show(view?: PanelView, daemon?: string): void {
     const created = this.window === null;
     const win = this.ensure({ showWhenReady: true });
     if (view) {
-      if (this.loaded) win.webContents.send('app:navigate', { view } satisfies EventPayload<'app:navigate'>);
-      else this.pendingView = view;
+      const nav: EventPayload<'app:navigate'> = daemon === undefined ? { view } : { view, daemon };
+      if (this.loaded) win.webContents.send('app:navigate', nav);
+      else this.pendingView = nav;
     }
     if (win.isMinimized()) win.restore();
     // A new window shows itself on ready-to-show (no white flash); an existing one shows now.

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { comfyInstanceSchema, localGpuSchema } from '../comfy-instance.js';
 import { logEntrySchema } from '../log-entry.js';
 import { daemonSummarySchema } from '../daemon-summary.js';
-import { settingsSchema } from '../settings-schema.js';
+import { daemonIdSchema, settingsSchema } from '../settings-schema.js';
 import { daemonSnapshotSchema } from '../snapshot.js';
 
 /** Push channels (main → renderer, server → browser): past tense or nouns. */
@@ -19,7 +19,11 @@ export const eventContract = {
     gpus: z.array(localGpuSchema),
   }),
   /** Ask the panel to show a view (tray "View logs", "Settings…"). */
-  'app:navigate': z.object({ view: z.enum(['status', 'logs', 'settings', 'comfy']) }),
+  'app:navigate': z.object({
+    view: z.enum(['status', 'logs', 'settings', 'comfy']),
+    /** With `logs`: show only this daemon's entries (the tray's per-daemon "View logs"). */
+    daemon: daemonIdSchema.optional(),
+  }),
 } as const;
 
 export type EventContract = typeof eventContract;

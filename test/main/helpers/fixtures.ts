@@ -97,6 +97,9 @@ export function fakeCore(initial: DaemonSnapshot = snapshot(STATUSES.stopped)) {
   const handlers = Object.fromEntries(
     INVOKE_CHANNELS.map((c) => [c, vi.fn(async () => ({ ok: true, value: { message: `${c} ok` } }))]),
   ) as unknown as MockHandlers;
+  // The list and the bulk action answer in their own shapes (one daemon unless a test says more).
+  handlers['daemons:list'].mockImplementation(async () => ({ ok: true, value: { daemons: [] } }));
+  handlers['daemons:act'].mockImplementation(async () => ({ ok: true, value: { results: [] } }));
   const core = {
     handlers,
     events: {
