@@ -114,9 +114,11 @@ export function createDaemonCards(api: RendererApi, onLogs: (daemonId: string) =
 
   function render(): void {
     const now = Date.now();
-    // One daemon: the header is its card (the panel looks as it always did).
-    setHidden(element, latest.length < 2);
-    const ids = new Set(latest.map((d) => d.id));
+    // One daemon: the header is its card (the panel looks and reads as it always did, with no
+    // second set of buttons in the page).
+    const several = latest.length >= 2;
+    setHidden(element, !several);
+    const ids = new Set(several ? latest.map((d) => d.id) : []);
     for (const [id, c] of cards) {
       if (!ids.has(id)) {
         c.element.remove();
@@ -124,7 +126,7 @@ export function createDaemonCards(api: RendererApi, onLogs: (daemonId: string) =
       }
     }
     const ordered: HTMLElement[] = [];
-    for (const d of latest) {
+    for (const d of several ? latest : []) {
       let c = cards.get(d.id);
       if (!c) cards.set(d.id, (c = buildCard(d.id)));
       const m = daemonCardModel(d, now);
