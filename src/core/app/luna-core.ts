@@ -219,6 +219,7 @@ export async function createLunaCore(
     target: (id) => (id === undefined || id === DEFAULT_ID ? { devices, snapshot } : null),
     telemetry: gpu,
   });
+  const jobsFailed = new Map<string, number>();
   if (comfy) {
     // The ComfyUI monitor polls GPUs on its own timer: it may run nvidia-smi only while somebody
     // follows its events (a panel); otherwise it gets the last reading (docs/devices.md).
@@ -232,6 +233,7 @@ export async function createLunaCore(
     if (comfy.onJobFailed) {
       disposers.push(
         comfy.onJobFailed((url, e) => {
+          jobsFailed.set(url, (jobsFailed.get(url) ?? 0) + 1);
           const message = `a prompt failed${e.nodeType ? ` in ${e.nodeType}` : ''}: ${e.message}`;
           capture.supervisor('error', `ComfyUI ${url}: ${message}`);
           webhooks.send({ event: 'job-failed', instance: url, message });
@@ -377,6 +379,7 @@ export async function createLunaCore(
     events,
     snapshot,
     settings,
+    comfyJobsFailed: () => jobsFailed,
     navigate: (view) => events.fire('app:navigate', { view }),
     autoStart(delayMs = 1_000) {
       // A daemon that already answers is shown from the first second, started by us or not.

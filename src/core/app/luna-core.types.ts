@@ -23,6 +23,8 @@ export interface LunaCore {
   daemonDevices?(id: string | undefined): DaemonDevices | null;
   /** The current snapshot (status, info, restarts, warnings). */
   snapshot(): DaemonSnapshot;
+  /** Failed ComfyUI prompts seen since start, per instance URL (`GET /metrics`). */
+  comfyJobsFailed?(): ReadonlyMap<string, number>;
   settings(): Settings;
   /** Emit `app:navigate` (tray "View logs" / "Settings…"). */
   navigate(view: 'status' | 'logs' | 'settings' | 'comfy'): void;

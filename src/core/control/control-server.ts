@@ -41,6 +41,8 @@ import {
   serveStatic,
 } from './http-io.js';
 import { lunaRoute } from './luna-routes.js';
+import { collectMetrics } from '../metrics/collect.js';
+import { EXPOSITION_CONTENT_TYPE } from '../metrics/exposition.js';
 
 export interface ControlServerOptions {
   core: LunaCore;
@@ -191,6 +193,13 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
           ...(q.data.limit ? { limit: q.data.limit } : {}),
         }),
       );
+    }
+    if (path === '/metrics') {
+      if (method !== 'GET') throw new HttpError(405, 'method not allowed: use GET');
+      const body = await collectMetrics(core, opts.version);
+      res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': EXPOSITION_CONTENT_TYPE });
+      res.end(body);
+      return;
     }
     if (path === '/settings') {
       if (method === 'GET') return sendResult(res, await core.handlers['settings:get']({}));
