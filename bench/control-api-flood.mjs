@@ -7,18 +7,15 @@
 // against a second `serve` whose daemon does not flood (same machine, same minutes): on a shared
 // machine its p99 is the floor the flood adds to (`quiet_p99_ms`, `p99_vs_quiet` = median of the
 // per-pair ratios).
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import WebSocket from 'ws';
 
-import { bench, median, percentile, r, run, RUNS, sleep } from './lib.mjs';
-import { startServe, status } from './serve.mjs';
+import { bench, median, percentile, r, RUNS, sleep } from './lib.mjs';
+import { controlApiLoad, startServe, status } from './serve.mjs';
 
 const CONCURRENCY = 50;
 const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 10);
 const RATE = Number(process.env.BENCH_FLOOD_RATE ?? 20_000);
-const LOAD = join(fileURLToPath(new URL('.', import.meta.url)), 'control-api-load.mjs');
 
 const srv = await startServe({
   extra: [['daemon.args', JSON.stringify(['--log-rate', String(RATE), '--models-after', '1'])]],
@@ -38,10 +35,10 @@ try {
   ws = await openLogFollower(srv);
   await sleep(2000); // let the flood reach its rate
   for (let i = 0; i < RUNS; i++) {
-    const q = await load(quiet);
+    const q = await controlApiLoad(quiet, CONCURRENCY, SECONDS);
     quietP99.push(percentile(q.latencies_ms, 99));
     const before = await logSeq(srv);
-    const out = await load(srv);
+    const out = await controlApiLoad(srv, CONCURRENCY, SECONDS);
     const after = await logSeq(srv);
     ratios.push(percentile(out.latencies_ms, 99) / quietP99[i]);
     const captured = (after - before) / out.seconds;
@@ -82,19 +79,6 @@ bench('control-api-flood', {
   runs: RUNS,
 });
 process.exit(0);
-
-/** One load-generator run against `s`; its JSON result. */
-async function load(s) {
-  const res = await run(process.execPath, [
-    LOAD,
-    `http://127.0.0.1:${s.port}`,
-    s.token,
-    String(CONCURRENCY),
-    String(SECONDS),
-  ]);
-  if (res.code !== 0) throw new Error(`load generator failed: ${res.stderr}`);
-  return JSON.parse(res.stdout.trim().split('\n').pop());
-}
 
 /** The event WebSocket (`/api/events`), followed like the panel does; counts the log pushes. */
 async function openLogFollower(s) {

@@ -2,15 +2,12 @@
 // running on the simulator), at concurrency 50 for 10 s per run, from a separate load-generator
 // process (bench/control-api-load.mjs, undici Pool). Reports requests/s and p99 latency, medians
 // over RUNS runs. Target: p99 < 20 ms.
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { bench, median, percentile, r, run, RUNS } from './lib.mjs';
-import { startServe, status } from './serve.mjs';
+import { bench, median, percentile, r, RUNS } from './lib.mjs';
+import { controlApiLoad, startServe, status } from './serve.mjs';
 
 const CONCURRENCY = 50;
 const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 10);
-const LOAD = join(fileURLToPath(new URL('.', import.meta.url)), 'control-api-load.mjs');
 
 const srv = await startServe();
 const rps = [];
@@ -20,15 +17,7 @@ try {
   const st = await status(srv.port, srv.token);
   console.log(`serve PID ${srv.pid}; daemon ${st.state} (PID ${st.pid})`);
   for (let i = 0; i < RUNS; i++) {
-    const res = await run(process.execPath, [
-      LOAD,
-      `http://127.0.0.1:${srv.port}`,
-      srv.token,
-      String(CONCURRENCY),
-      String(SECONDS),
-    ]);
-    if (res.code !== 0) throw new Error(`load generator failed: ${res.stderr}`);
-    const out = JSON.parse(res.stdout.trim().split('\n').pop());
+    const out = await controlApiLoad(srv, CONCURRENCY, SECONDS);
     if (out.errors > 0 || out.statusErrors > 0)
       console.log(`  run ${i + 1}: ${out.errors} errors, ${out.statusErrors} non-200`);
     rps.push(out.requests / out.seconds);

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { CLI, getPort, isAlive, run, sleep, tempDir, track, waitFor } from './lib.mjs';
 
@@ -95,4 +96,23 @@ export async function status(port, token) {
   });
   if (!res.ok) throw new Error(`GET /luna/daemon/status: ${res.status}`);
   return res.json();
+}
+
+const LOAD = fileURLToPath(new URL('./control-api-load.mjs', import.meta.url));
+
+/**
+ * One run of the control-API load generator (bench/control-api-load.mjs, its own process) against
+ * `srv`: `GET /luna/daemon/status` at `concurrency` for `seconds`. Resolves with its JSON result
+ * ({requests, errors, statusErrors, seconds, latencies_ms}).
+ */
+export async function controlApiLoad(srv, concurrency, seconds) {
+  const res = await run(process.execPath, [
+    LOAD,
+    `http://127.0.0.1:${srv.port}`,
+    srv.token,
+    String(concurrency),
+    String(seconds),
+  ]);
+  if (res.code !== 0) throw new Error(`load generator failed: ${res.stderr}`);
+  return JSON.parse(res.stdout.trim().split('\n').pop());
 }

@@ -28,6 +28,14 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** Count the write calls on Node's FileHandle (restore both spies when done). */
+async function spyOnFileHandleWrites() {
+  const probe = await open(join(tempDir(), 'probe'), 'w');
+  const proto = Object.getPrototypeOf(probe) as { write: () => unknown; writev: () => unknown };
+  await probe.close();
+  return { writes: vi.spyOn(proto, 'write'), writevs: vi.spyOn(proto, 'writev') };
+}
+
 describe('createRotatingFile', () => {
   it('appends batches in order and creates the file with mode 0600', async () => {
     const path = join(tempDir(), 'logs', 'daemon.log');
@@ -44,12 +52,7 @@ describe('createRotatingFile', () => {
 
   it('joins batches queued during a write, strings and bytes, in order and within maxBytes', async () => {
     const path = join(tempDir(), 'daemon.log');
-    // Count the write calls on Node's FileHandle.
-    const probe = await open(join(tempDir(), 'probe'), 'w');
-    const proto = Object.getPrototypeOf(probe) as { write: () => unknown; writev: () => unknown };
-    await probe.close();
-    const writes = vi.spyOn(proto, 'write');
-    const writevs = vi.spyOn(proto, 'writev');
+    const { writes, writevs } = await spyOnFileHandleWrites();
     const file = createRotatingFile({ path, maxBytes: 200, count: 20 });
     const expected: string[] = [];
     // Queued synchronously: all but the first wait for the first write, then go out joined.
@@ -83,11 +86,7 @@ describe('createRotatingFile', () => {
 
   it('writes the batches of one event-loop turn in one call, even from an idle writer', async () => {
     const path = join(tempDir(), 'daemon.log');
-    const probe = await open(join(tempDir(), 'probe'), 'w');
-    const proto = Object.getPrototypeOf(probe) as { write: () => unknown; writev: () => unknown };
-    await probe.close();
-    const writes = vi.spyOn(proto, 'write');
-    const writevs = vi.spyOn(proto, 'writev');
+    const { writes, writevs } = await spyOnFileHandleWrites();
     const file = createRotatingFile({ path });
     try {
       // What the capture queues per chunk: the line completed from the previous chunk, then the
