@@ -134,6 +134,18 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/service.js')).serviceCommand,
   },
   {
+    name: 'diagnose',
+    group: 'Headless mode',
+    summary: 'write a diagnostics archive (logs, redacted settings, versions, GPUs, ports, status history)',
+    details:
+      'Asks the running Luna Tray when there is one, else reads the data directory. The control token,\n' +
+      'every env value and webhook URL/header secrets are removed (docs/diagnostics.md).',
+    options: {
+      out: { type: 'string', arg: 'DIR', complete: 'dir', help: 'where the .tar.gz goes (default: .)' },
+    },
+    load: async () => (await import('./commands/diagnose.js')).diagnoseCommand,
+  },
+  {
     name: 'status',
     group: 'Daemon',
     summary: 'state, PID, uptime, restarts, models, VRAM',

@@ -11,6 +11,7 @@ import { createDaemonCards } from './features/status/daemon-cards.js';
 import { createStatusHeader } from './features/status/status-header.js';
 import { createStatusView } from './features/status/status-view.js';
 import { button, h, setHidden, setText } from './lib/dom.js';
+import { downloadBase64 } from './lib/download.js';
 import { VIEWS, VIEW_TITLES, viewFromHash, type View } from './lib/views.js';
 
 /** While disconnected, how often to ask the server whether the session is still valid. */
@@ -116,10 +117,29 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
     },
   );
   quit.dataset.action = 'quit';
+  // A bug report's attachment: built by the core with secrets removed (docs/diagnostics.md).
+  const diagnosticsNote = h('span', {
+    class: 'muted',
+    attrs: { role: 'status', 'data-testid': 'diagnostics-note' },
+  });
+  const diagnostics = button('Save diagnostics', 'Save a diagnostics archive (secrets removed)', () => {
+    diagnostics.disabled = true;
+    void api.invoke('app:diagnostics', {}).then((res) => {
+      diagnostics.disabled = false;
+      if (res.ok) downloadBase64(res.value.fileName, res.value.archive);
+      setText(
+        diagnosticsNote,
+        res.ok
+          ? `Diagnostics saved as ${res.value.fileName} (token, env values and webhook secrets removed).`
+          : `Could not save diagnostics: ${res.error.message}`,
+      );
+    });
+  });
+  diagnostics.dataset.action = 'diagnostics';
   root.append(
     // The page's one heading, for screen readers (the visible title is the daemon state).
     h('h1', { class: 'visually-hidden', text: 'Luna Tray' }),
-    h('header', { class: 'top' }, header.element, kind, quit),
+    h('header', { class: 'top' }, header.element, kind, diagnosticsNote, diagnostics, quit),
     banner,
     loadError,
     tablist,

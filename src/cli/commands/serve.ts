@@ -81,6 +81,7 @@ export async function serveCommand(inv: Invocation): Promise<number> {
     // The panel's Quit and `luna-tray quit`: the same stop as Ctrl+C.
     onQuit: () => quitServe?.(),
     version: typeof LUNA_TRAY_VERSION === 'string' ? LUNA_TRAY_VERSION : 'dev',
+    controlPort: () => server?.port ?? ctx.port,
   });
 
   let server: ControlServer | undefined;

@@ -15,6 +15,7 @@ import { createHolderResolver } from '../gpu/vram-holders.js';
 import { createLogCapture } from '../logs/log-capture.js';
 import { LogStore } from '../logs/log-store.js';
 import { createRotatingFile } from '../logs/rotating-file.js';
+import { buildDiagnostics, type StatusHistoryEntry } from '../diagnostics/bundle.js';
 import { createDaemonEventTracker } from '../notify/daemon-events.js';
 import { createWebhooks } from '../notify/webhooks.js';
 import type { SettingsStore } from '../settings/settings-store.js';
@@ -70,12 +71,17 @@ export interface LunaCoreOptions {
   gpu?: GpuTelemetryOptions;
   /** `app:quit` (the panel's Quit): the host's Exit. Without it the channel answers an error. */
   onQuit?: () => void;
-  /** Luna Tray's version, for webhook bodies. */
+  /** Luna Tray's version, for webhook bodies and diagnostics. */
   version?: string;
+  /** The control server's port, for diagnostics (known once the server listens). */
+  controlPort?: () => number;
 }
 
+/** Status transitions kept for diagnostics. */
+const STATUS_HISTORY = 200;
+
 /** The daemon as webhooks and diagnostics name it (one daemon today: `default`). */
-export const DEFAULT_DAEMON = { id: 'default', name: 'Luna daemon' } as const;
+export const DEFAULT_DAEMON = { id: DEFAULT_DAEMON_ID, name: 'Luna daemon' } as const;
 
 type CoreEventMap = { [K in EventChannel]: EventPayload<K> };
 
@@ -173,10 +179,18 @@ export async function createLunaCore(
     log: (level, message) => capture.supervisor(level, message),
   });
   const daemonEvent = createDaemonEventTracker();
+  const statusHistory: StatusHistoryEntry[] = [];
   const disposers: (() => void)[] = [
     supervisor.on('status', (status) => {
       const e = daemonEvent(status);
-      if (e) webhooks.send({ ...e, daemon: { ...DEFAULT_DAEMON }, at: status.at });
+      if (e) webhooks.send({ ...e, daemon: { id: supervisor.id, name: DEFAULT_DAEMON.name }, at: status.at });
+      statusHistory.push({
+        at: status.at,
+        daemon: supervisor.id,
+        state: status.state,
+        ...('message' in status ? { message: status.message } : {}),
+      });
+      if (statusHistory.length > STATUS_HISTORY) statusHistory.shift();
     }),
     supervisor.on('status', pushStatus),
     supervisor.on('info', pushStatus),
@@ -365,6 +379,17 @@ export async function createLunaCore(
     'comfy:clear-queue': async ({ url }) =>
       comfy ? comfy.clearQueue(url) : err('unavailable', 'ComfyUI monitoring is off.'),
     ...gpuHandlers,
+    'app:diagnostics': async () => {
+      const { fileName, archive } = await buildDiagnostics({
+        dataDir: opts.dataDir,
+        settings: settings(),
+        version: opts.version ?? 'dev',
+        simulatorPath: opts.simulatorPath,
+        controlPort: opts.controlPort?.() ?? 0,
+        live: { snapshot: snapshot(), statusHistory: [...statusHistory], gpu: () => gpu.sample() },
+      });
+      return ok({ fileName, archive: archive.toString('base64'), bytes: archive.length });
+    },
   };
 
   let autoStartTimer: NodeJS.Timeout | null = null;

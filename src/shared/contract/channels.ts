@@ -33,6 +33,7 @@ export const INVOKE_CHANNEL_NAMES = [
   'gpus:get',
   'gpus:get-history',
   'app:quit',
+  'app:diagnostics',
 ] as const satisfies readonly InvokeChannel[];
 
 /** Every push channel of `eventContract`, by name. */

@@ -153,6 +153,14 @@ export const invokeContract = {
   'gpus:get-history': { request: empty, response: vramHistorySchema },
   /** The panel's Quit: the host runs its Exit (daemon stopped unless app.keepDaemonOnExit). */
   'app:quit': { request: empty, response: message },
+  /**
+   * The diagnostics bundle (docs/diagnostics.md): a .tar.gz, base64, secrets already removed. The
+   * panel's "Save diagnostics" and `luna-tray diagnose` (with a server running) use it.
+   */
+  'app:diagnostics': {
+    request: empty,
+    response: z.object({ fileName: z.string(), archive: z.string(), bytes: z.number().int() }),
+  },
 } as const;
 
 export type InvokeContract = typeof invokeContract;
