@@ -5,6 +5,7 @@ import { daemonCardModel } from '../../src/renderer/features/status/daemon-cards
 import type { DaemonSummary } from '../../src/shared/daemon-summary.js';
 import { colorOf, type DaemonStatus } from '../../src/shared/daemon-status.js';
 import { daemonEntrySchema, type DaemonEntry } from '../../src/shared/settings-schema.js';
+import { snapshot } from '../main/helpers/fixtures.js';
 
 const T = 1_700_000_000_000;
 const running: DaemonStatus = {
@@ -30,16 +31,7 @@ function summary(id: string, status: DaemonStatus, over: Partial<DaemonSummary> 
     pid: 'pid' in status ? status.pid : null,
     models: [],
     vram: [],
-    snapshot: {
-      status,
-      info: null,
-      infoAt: null,
-      restarts: 0,
-      lastExit: null,
-      process: null,
-      warnings: [],
-      logSeq: 0,
-    },
+    snapshot: snapshot(status),
     ...over,
   };
 }

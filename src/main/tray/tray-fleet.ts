@@ -6,6 +6,7 @@ import { allowedActions, colorOf, type TrayColor } from '../../shared/daemon-sta
 import type { Settings } from '../../shared/settings-schema.js';
 import type { DaemonSnapshot } from '../../shared/snapshot.js';
 import {
+  appItems,
   statusLine,
   type DaemonActionId,
   type DaemonVerb,
@@ -121,21 +122,6 @@ export function buildFleetMenu(
     },
     { id: 'separator-3', type: 'separator' },
     { id: 'free-vram', type: 'normal', label: 'Free VRAM', enabled: anyRunning || facts.hasComfyInstances },
-    { id: 'separator-4', type: 'separator' },
-    {
-      id: 'open-at-login',
-      type: 'checkbox',
-      label: facts.openAtLoginNote ? `Open at login (${facts.openAtLoginNote})` : 'Open at login',
-      enabled: true,
-      checked: facts.openAtLogin,
-    },
-    { id: 'settings', type: 'normal', label: 'Settings…', enabled: true },
-    { id: 'separator-5', type: 'separator' },
-    {
-      id: 'exit',
-      type: 'normal',
-      label: settings.app.keepDaemonOnExit ? 'Exit (daemons keep running)' : 'Exit',
-      enabled: true,
-    },
+    ...appItems(settings, facts, 'daemons keep running'),
   ];
 }

@@ -132,6 +132,16 @@ export function buildTrayMenu(
     { id: 'unload', type: 'normal', label: 'Unload models', enabled: can.unload },
     // Free VRAM = daemon unload + every ComfyUI instance's /free; useful when either side exists.
     { id: 'free-vram', type: 'normal', label: 'Free VRAM', enabled: running || facts.hasComfyInstances },
+    ...appItems(settings, facts, 'daemon keeps running'),
+  ];
+}
+
+/**
+ * The menu's end, the same with one daemon or several: Open at login, Settings…, Exit. Exit says
+ * what it does to the daemon(s): they are stopped unless app.keepDaemonOnExit.
+ */
+export function appItems(settings: Settings, facts: TrayMenuFacts, keptWords: string): TrayMenuItem[] {
+  return [
     { id: 'separator-4', type: 'separator' },
     {
       id: 'open-at-login',
@@ -142,11 +152,10 @@ export function buildTrayMenu(
     },
     { id: 'settings', type: 'normal', label: 'Settings…', enabled: true },
     { id: 'separator-5', type: 'separator' },
-    // Say what Exit does to the daemon: it is stopped unless app.keepDaemonOnExit.
     {
       id: 'exit',
       type: 'normal',
-      label: settings.app.keepDaemonOnExit ? 'Exit (daemon keeps running)' : 'Exit',
+      label: settings.app.keepDaemonOnExit ? `Exit (${keptWords})` : 'Exit',
       enabled: true,
     },
   ];
