@@ -60,3 +60,41 @@ describe('layering', () => {
     expect(found.filter((s) => rules[0]!.forbidden.test(s!))).toHaveLength(2);
   });
 });
+
+describe('the Supervisor and its parts (src/core/supervisor)', () => {
+  const dir = join(root, 'src/core/supervisor');
+  const files = sourceFiles('src/core/supervisor');
+  /** Local imports of each file in the folder, by file name. */
+  const graph = new Map(
+    files.map((f) => [
+      relative(dir, f),
+      specifiers(f)
+        .filter((s) => s.startsWith('./'))
+        .map((s) => s.slice(2).replace(/\.js$/, '.ts')),
+    ]),
+  );
+
+  it('no part imports the coordinator (supervisor.ts): parts report back through callbacks', () => {
+    const offenders = [...graph].filter(
+      ([f, deps]) => f !== 'supervisor.ts' && deps.includes('supervisor.ts'),
+    );
+    expect(offenders.map(([f]) => f)).toEqual([]);
+    // Guard against a vacuous check: the coordinator does use its parts.
+    expect(graph.get('supervisor.ts')).toEqual(
+      expect.arrayContaining(['health-watch.ts', 'stop-sequence.ts']),
+    );
+  });
+
+  it('has no import cycles', () => {
+    const cycles: string[] = [];
+    const visit = (f: string, path: string[]): void => {
+      if (path.includes(f)) {
+        cycles.push([...path.slice(path.indexOf(f)), f].join(' → '));
+        return;
+      }
+      for (const d of graph.get(f) ?? []) visit(d, [...path, f]);
+    };
+    for (const f of graph.keys()) visit(f, []);
+    expect(cycles).toEqual([]);
+  });
+});

@@ -1,57 +1,34 @@
-import { basename } from 'node:path';
-
 import type { PreflightReport } from '../../shared/contract/invoke.js';
 import type { DaemonInfo } from '../../shared/daemon-info.js';
-import {
-  type DaemonStatus,
-  type ExitRecord,
-  type FailureKind,
-  type Generation,
-} from '../../shared/daemon-status.js';
+import type { DaemonStatus, ExitRecord, FailureKind, Generation } from '../../shared/daemon-status.js';
+import type { LogLevel } from '../../shared/log-entry.js';
 import type { DaemonConfig, Settings } from '../../shared/settings-schema.js';
 import { isDaemonError } from '../daemon/errors.js';
 import { probeGeneration } from '../daemon/generation-probe.js';
-import { LunaChannel } from '../daemon/luna-channel.js';
 import { LunaClient } from '../daemon/luna-client.js';
-import { createMonitorSocket } from '../daemon/monitor-socket.js';
 import type { LogCapture } from '../logs/log-capture.js';
 import type { LogStore } from '../logs/log-store.js';
-import { checkPython, resolveLaunchProfile } from '../settings/launch-profile.js';
-import { TypedEmitter } from '../util/typed-emitter.js';
+import { discoverRunning, findDaemonToAdopt, SHUTDOWN_WAIT_MS } from './adoption.js';
 import { daemonPaths } from './daemon-paths.js';
+import { endpointChanges, endpointOf, type DaemonEndpoint } from './endpoint.js';
+import { describeExit, explainEarlyExit, judgeUnexpectedExit } from './exit-classification.js';
+import { startHealthWatch, type HealthWatch } from './health-watch.js';
+import { waitReady, wireChild, type OwnedChild } from './owned-child.js';
 import { PidFile } from './pid-file.js';
+import { describePortConflict, effectiveDaemonPorts, type DaemonPortKind } from './port-conflict.js';
+import { applyDaemonSettings, verifyOwnership } from './post-start.js';
+import { preflightReport, runPreflight } from './preflight.js';
 import {
   LaunchError,
   nodeProcessLauncher,
   type LaunchedProcess,
   type ProcessLauncher,
 } from './process-launcher.js';
-import {
-  createProcessSampler,
-  isDescendantOf,
-  isGroupAlive,
-  isPidAlive,
-  killGroup,
-  killTree,
-  processStartTime,
-  signalPid,
-  waitForPidExit,
-  type ProcessSample,
-} from './processes.js';
-import { decideAfterExit } from './restart-policy.js';
-import { endpointChanges, endpointOf, type DaemonEndpoint } from './endpoint.js';
-import { classifyEarlyExit, describeExit } from './exit-classification.js';
-import { proveFeedOwnership } from './feed-ownership.js';
-import {
-  describePortConflict,
-  effectiveDaemonPorts,
-  heldDaemonPort,
-  type DaemonPortKind,
-} from './port-conflict.js';
-import { checkDaemonUser, findPortOwner, isPortFree } from './port-owner.js';
-import { announcesShutdown, stillAnswersAfterShutdownWindow, waitForDaemonGone } from './shutdown-window.js';
+import { isGroupAlive, isPidAlive, killTree, processStartTime, type ProcessSample } from './processes.js';
 import { INITIAL_STATUS, transition, type StatusEvent } from './status-machine.js';
-import { endStray, findStrayHolder, strayHolderMessage } from './stray-holder.js';
+import * as stopping from './stop-sequence.js';
+import { findStrayHolder, strayHolderMessage } from './stray-holder.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
 
 export { classifyEarlyExit, describeExit } from './exit-classification.js';
 
@@ -90,68 +67,22 @@ export interface SupervisorOptions {
   capture: LogCapture;
   launcher?: ProcessLauncher;
   now?: () => number;
-  /**
-   * While the status feed proves liveness, a protocol ping over a fresh connection still goes out
-   * this often (never more often than the health interval). Default {@link PROTOCOL_CHECK_MS}; tests
-   * shorten it.
-   */
+  /** See `PROTOCOL_CHECK_MS` in health-watch.ts; tests shorten it. */
   protocolCheckMs?: number;
 }
 
-/** How many lines of the daemon's last output an exit record keeps. */
-const TAIL_LINES = 20;
-/** How long to wait for the pipes to close after `exit` (a grandchild may hold them open). */
-const PIPE_CLOSE_WAIT_MS = 100;
-/** Readiness polling interval while starting. */
-const READY_POLL_MS = 50;
-/** Per-ping timeout while starting (the daemon may be busy importing torch). */
-const READY_PING_TIMEOUT_MS = 1_000;
-/** Process CPU/RSS sampling interval. */
-const STATS_INTERVAL_MS = 5_000;
-/** The WebSocket monitor sends a `status` message every second (docs/daemon-protocol.md §10). */
-const FEED_PERIOD_MS = 1_000;
 /**
- * The shortest health interval for which the status feed stands in for pings: one and a half feed
- * periods, so that the feed's normal jitter never looks like silence.
- */
-const FEED_LIVENESS_MIN_INTERVAL_MS = 1.5 * FEED_PERIOD_MS;
-/**
- * While the status feed proves liveness, a protocol ping still goes out this often (at least every
- * health interval): the feed has its own daemon thread, and a deadlocked request handler must still
- * be noticed.
- */
-const PROTOCOL_CHECK_MS = 30_000;
-/** After a stop, how long to wait for the port to stop answering. */
-const PORT_RELEASE_TIMEOUT_MS = 5_000;
-
-/**
- * Durations and deadlines use this monotonic clock, never the wall clock (`now`): the system clock
- * can jump by hours (NTP, suspend, a user fixing the time), which used to fire start timeouts at
- * once, never fire them at all, or turn an uptime negative and a stable daemon into a "quick crash".
+ * Durations use this monotonic clock, never the wall clock (`now`): the system clock can jump by
+ * hours (NTP, suspend), which used to fire start timeouts at once or turn an uptime negative.
  */
 const monotonic = (): number => performance.now();
 
-interface OwnedChild {
-  gen: number;
-  proc: LaunchedProcess;
-  /** Resolves once the exit record is complete (pipes drained, capture flushed). */
-  exit: Promise<ExitRecord>;
-  /** When it became ready, on the MONOTONIC clock (`performance.now()`), for its uptime. */
-  readyAt: number | null;
-  /** It logged that it received `shutdown` (from anyone): it is about to exit (§9.1). */
-  shuttingDown: boolean;
-  /** Luna Tray killed it because it stopped answering. */
-  killedUnresponsive: boolean;
-}
-
-/** How long a start waits for a daemon that is shutting down to exit and free its ports. */
-const SHUTDOWN_WAIT_MS = 10_000;
-
 /**
- * Supervises one Luna daemon: start with pre-flight and adoption, readiness by protocol ping,
- * health pings, restart with pm2-like backoff, graceful stop with escalation, orphan reclaim through
- * a PID file. Status changes go through the pure reducer (`status-machine.ts`) and are emitted as
- * `status` events; the tray, panel, API and CLI are views of them.
+ * The lifecycle coordinator of one Luna daemon: start (adoption, pre-flight, spawn, readiness,
+ * post-start setup), the restart policy, stop, and the status. The parts each do one thing and
+ * report back through callbacks: `adoption.ts`, `preflight.ts`, `owned-child.ts`, `post-start.ts`,
+ * `health-watch.ts`, `stop-sequence.ts`, `exit-classification.ts`. Status changes go through the
+ * pure reducer (`status-machine.ts`) and are emitted as `status` events.
  */
 export class Supervisor extends TypedEmitter<SupervisorEvents> {
   private statusValue: DaemonStatus = INITIAL_STATUS;
@@ -164,16 +95,9 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   private child: OwnedChild | null = null;
   private childGen = 0;
-  /** PID of an adopted daemon when known (from the PID file or the port owner). */
-  private adoptedPid: number | null = null;
-  /** Whether the adopted daemon is provably ours (recorded in our PID file). */
-  private adoptedOwned = false;
-  /** When the current adopted daemon was adopted (monotonic clock), for its uptime. */
-  private adoptedAt = 0;
-  /**
-   * Host, ports, generation and launch of the daemon process we supervise, fixed at spawn or
-   * adoption until it is gone (`endpoint.ts`); null while there is none.
-   */
+  /** An adopted daemon: its PID when known, whether it is provably ours, when it was adopted (monotonic). */
+  private adopted: { pid: number | null; owned: boolean; at: number } | null = null;
+  /** Host, ports, generation and launch of the daemon process, fixed until it is gone (`endpoint.ts`). */
   private endpoint: DaemonEndpoint | null = null;
   /** A process that kept the daemon port after the daemon exited (reported; a stop ends it). */
   private strayPid: number | null = null;
@@ -187,7 +111,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   /** Incremented by every stop: starts queued before it are cancelled. */
   private stopEpoch = 0;
   private backoffTimer: NodeJS.Timeout | null = null;
-  private watchers: (() => void)[] = [];
+  private watch: HealthWatch | null = null;
   private disposed = false;
 
   private readonly now: () => number;
@@ -226,44 +150,26 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   }
   /** The PID we believe the daemon has (spawned or adopted), or null. */
   get pid(): number | null {
-    return this.child?.proc.pid ?? this.adoptedPid;
+    return this.child?.proc.pid ?? this.adopted?.pid ?? null;
   }
-
   /** Settings that changed since the running daemon was started or adopted ("restart to apply"). */
   get pendingSettingChanges(): string[] {
     return this.endpoint ? endpointChanges(this.endpoint, this.view()) : [];
   }
 
-  /**
-   * At start-up: show a daemon that already answers (ours from an earlier run through the PID file,
-   * or one started outside Luna Tray) as running and adopted, without starting anything. Never rejects.
-   */
+  /** At start-up: show a daemon that already answers as running and adopted, starting nothing. Never rejects. */
   discover(): Promise<void> {
     return this.exclusive(async () => {
       if (this.disposed || this.statusValue.state !== 'stopped') return;
-      const settings = this.view();
-      const d = settings.daemon;
+      const ep = endpointOf(this.view());
       try {
-        const probe = await probeGeneration({ host: d.host, port: d.port, timeoutMs: 1_500 });
-        if (probe.generation !== 'current' && probe.generation !== 'legacy') return;
-        if (!(await stillAnswersAfterShutdownWindow(d.host, d.port))) return;
-        if (this.statusValue.state !== 'stopped') return;
-        const orphan = await this.pidFile.livingOrphan();
-        this.endpoint = endpointOf(settings);
-        if (orphan) {
-          this.adopt(
-            probe.generation,
-            orphan.pid,
-            true,
-            `our daemon from an earlier run (PID ${orphan.pid})`,
-          );
-        } else {
-          const owner = await findPortOwner(d.port, d.host);
-          this.adopt(probe.generation, owner?.pid ?? null, false, 'a Luna daemon started outside Luna Tray');
-          this.discoveredExternal = true;
-        }
+        const found = await discoverRunning({ host: ep.host, port: ep.port, pidFile: this.pidFile });
+        if (!found || this.statusValue.state !== 'stopped') return;
+        this.endpoint = ep;
+        this.adopt(found.generation, found.pid, found.owned, found.what);
+        this.discoveredExternal = !found.owned;
       } catch (e) {
-        this.opts.capture.supervisor('warning', `Could not look for a running daemon: ${errorMessage(e)}`);
+        this.log('warning', `Could not look for a running daemon: ${errorMessage(e)}`);
       }
     });
   }
@@ -274,126 +180,78 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.cancelBackoff();
     const epoch = this.stopEpoch;
     // A stop requested after this start was queued cancels it before it begins.
-    return this.exclusive(() =>
-      epoch !== this.stopEpoch ? Promise.resolve(this.abortedStart()) : this.startNow({ auto: false }),
-    ).then((o) => this.named(o));
+    return this.named(
+      this.exclusive(() => (epoch !== this.stopEpoch ? Promise.resolve(aborted()) : this.startNow(false))),
+    );
   }
 
-  /** Stop the daemon: protocol `shutdown` → grace → SIGTERM → tree kill; never restarted afterwards. */
+  /** Stop the daemon (stop-sequence.ts); never restarted afterwards. */
   stop(): Promise<ActionOutcome> {
-    this.discoveredExternal = false;
-    this.cancelBackoff();
-    this.stopEpoch++;
-    // A start in progress (up to `startTimeoutSec`) must not delay the user's stop.
-    this.startAbort?.abort();
-    return this.exclusive(() => this.stopNow()).then((o) => this.named(o));
+    this.interrupt();
+    return this.named(this.exclusive(() => this.stopNow()));
   }
 
   /** Stop, then start, resetting the crash counters. */
   restart(): Promise<ActionOutcome> {
-    this.discoveredExternal = false;
-    this.cancelBackoff();
-    this.stopEpoch++;
-    this.startAbort?.abort();
-    return this.exclusive(async () => {
-      const stopped = await this.stopNow();
-      if (!stopped.ok) return stopped;
-      return this.startNow({ auto: false });
-    }).then((o) => this.named(o));
+    this.interrupt();
+    return this.named(
+      this.exclusive(async () => {
+        const stopped = await this.stopNow();
+        return stopped.ok ? this.startNow(false) : stopped;
+      }),
+    );
   }
 
   /** Ask the daemon to unload its models; reports the daemon's real reply (docs/daemon-protocol.md §15 problem 9). */
-  async unload(): Promise<ActionOutcome> {
-    return this.named(await this.unloadNow());
-  }
-
-  private async unloadNow(): Promise<ActionOutcome> {
-    if (this.statusValue.state !== 'running') {
-      return { ok: false, code: 'not-running', message: 'The Luna daemon is not running.' };
-    }
-    try {
-      const r = await this.client().unload();
-      this.opts.capture.supervisor('info', `Unload requested: ${r.message}`);
-      void this.refreshInfo();
-      return { ok: true, message: r.message };
-    } catch (e) {
-      return { ok: false, code: 'operation-failed', message: `Unload failed: ${errorMessage(e)}` };
-    }
+  unload(): Promise<ActionOutcome> {
+    return this.named(
+      (async (): Promise<ActionOutcome> => {
+        if (this.statusValue.state !== 'running')
+          return { ok: false, code: 'not-running', message: 'The Luna daemon is not running.' };
+        try {
+          const r = await this.client().unload();
+          this.log('info', `Unload requested: ${r.message}`);
+          void this.refreshInfo();
+          return { ok: true, message: r.message };
+        } catch (e) {
+          return { ok: false, code: 'operation-failed', message: `Unload failed: ${errorMessage(e)}` };
+        }
+      })(),
+    );
   }
 
   /** Force a ping now and report the result in words. */
-  async check(): Promise<ActionOutcome> {
-    return this.named(await this.checkNow());
-  }
-
-  private async checkNow(): Promise<ActionOutcome> {
-    const s = { ...this.opts.config(), ...this.ep() };
+  check(): Promise<ActionOutcome> {
+    const { host, port } = this.ep();
     const generation = this.generationInUse() ?? 'current';
-    try {
-      const pong = await this.client(generation).ping({ timeoutMs: s.health.pingTimeoutMs });
-      void this.refreshInfo();
-      return {
-        ok: true,
-        message: `The Luna daemon on ${s.host}:${s.port} answered in ${pong.latencyMs.toFixed(0)} ms (${generation} protocol).`,
-      };
-    } catch (e) {
-      return {
-        ok: false,
-        code: 'operation-failed',
-        message: `No answer from ${s.host}:${s.port}: ${errorMessage(e)}`,
-      };
-    }
+    return this.named(
+      this.client(generation)
+        .ping({ timeoutMs: this.opts.config().health.pingTimeoutMs })
+        .then(
+          (pong): ActionOutcome => {
+            void this.refreshInfo();
+            const ms = pong.latencyMs.toFixed(0);
+            return {
+              ok: true,
+              message: `The Luna daemon on ${host}:${port} answered in ${ms} ms (${generation} protocol).`,
+            };
+          },
+          (e: unknown): ActionOutcome => ({
+            ok: false,
+            code: 'operation-failed',
+            message: `No answer from ${host}:${port}: ${errorMessage(e)}`,
+          }),
+        ),
+    );
   }
 
-  /** Run the pre-flight checks without starting anything (the panel's "Test launch profile"). */
+  /** The pre-flight checks without starting anything (the panel's "Test launch profile"). */
   async preflight(): Promise<PreflightReport> {
     const settings = this.view();
-    const d = settings.daemon;
-    const checks: PreflightReport['checks'] = [];
-    const profile = resolveLaunchProfile(settings, {
-      dataDir: this.opts.dataDir,
-      simulatorPath: this.opts.simulatorPath,
-    });
-    if (!profile.ok) {
-      checks.push({ name: 'launch profile', ok: false, message: profile.message });
-      return { ok: false, command: d.command, args: d.args, cwd: d.cwd, checks };
-    }
-    checks.push({ name: 'launch profile', ok: true, message: profile.description });
-    if (looksLikePython(profile.command)) {
-      const py = await checkPython(profile.command);
-      checks.push({ name: 'python', ok: py.ok, message: py.message });
-    }
-    const probe = await probeGeneration({ host: d.host, port: d.port, timeoutMs: 1_500 });
-    if (probe.generation === 'none') {
-      checks.push({ name: `port ${d.port}`, ok: true, message: `port ${d.port} is free` });
-    } else if (probe.generation === 'not-luna') {
-      checks.push({
-        name: `port ${d.port}`,
-        ok: false,
-        message: await this.portConflict(d.port, 'daemon', true),
-      });
-    } else {
-      checks.push({
-        name: `port ${d.port}`,
-        ok: true,
-        message: `a Luna daemon (${probe.generation} protocol) already answers on ${d.port}: it would be adopted, not started twice`,
-      });
-    }
-    if (d.wsPort > 0 && probe.generation === 'none') {
-      const free = await isPortFree(d.wsPort, d.host);
-      checks.push({
-        name: `port ${d.wsPort}`,
-        ok: free,
-        message: free ? `port ${d.wsPort} is free` : await this.portConflict(d.wsPort, 'ws'),
-      });
-    }
-    return {
-      ok: checks.every((c) => c.ok),
-      command: profile.command,
-      args: profile.args,
-      cwd: profile.cwd,
-      checks,
-    };
+    const { host, port } = settings.daemon;
+    const probed = (await probeGeneration({ host, port, timeoutMs: 1_500 })).generation;
+    const result = await runPreflight({ ...this.preflightPaths(), settings, host, port, probed });
+    return preflightReport(result, settings.daemon);
   }
 
   /** Stop watching; stop the daemon unless `keepDaemon`. Idempotent. */
@@ -401,14 +259,9 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     if (this.disposed) return;
     this.cancelBackoff();
     this.startAbort?.abort();
-    // A daemon that was merely found running outside Luna Tray, and never started, stopped or
-    // restarted through it, is left as it was found.
+    // A daemon merely found running outside Luna Tray, never started or stopped through it, is left as found.
     if (!opts.keepDaemon && !this.discoveredExternal) await this.stop();
-    else
-      this.opts.capture.supervisor(
-        'info',
-        'Luna Tray is exiting and leaves the daemon running (app.keepDaemonOnExit).',
-      );
+    else this.log('info', 'Luna Tray is exiting and leaves the daemon running (app.keepDaemonOnExit).');
     await this.opChain.catch(() => undefined);
     this.disposed = true;
     this.stopWatching();
@@ -416,17 +269,13 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   // ---- starting ----------------------------------------------------------------------------
 
-  private async startNow({ auto }: { auto: boolean }): Promise<ActionOutcome> {
+  private async startNow(auto: boolean): Promise<ActionOutcome> {
     if (this.disposed) return { ok: false, code: 'operation-failed', message: 'Luna Tray is shutting down.' };
     if (this.child?.shuttingDown) {
       // It answered `shutdown` (from anyone) and exits within about a second (§9.1): wait it out,
       // then start a fresh one, rather than calling a dying daemon "already running".
-      const child = this.child;
-      this.opts.capture.supervisor(
-        'info',
-        'The daemon is shutting down: waiting for it to exit before starting.',
-      );
-      await Promise.race([child.exit, sleep(SHUTDOWN_WAIT_MS)]);
+      this.log('info', 'The daemon is shutting down: waiting for it to exit before starting.');
+      await Promise.race([this.child.exit, sleep(SHUTDOWN_WAIT_MS)]);
       await sleep(0); // let the exit handler run
       await this.exitHandled;
     }
@@ -440,9 +289,8 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     try {
       return await this.launchAndWait(auto, abort.signal);
     } catch (e) {
-      // A start never rejects: a cancelled probe is the stop's business, anything else is a failure
-      // with a reason (an auto-start or a backoff timer has nobody to catch a rejection).
-      if (abort.signal.aborted) return this.abortedStart();
+      // A start never rejects: an auto-start or a backoff timer has nobody to catch a rejection.
+      if (abort.signal.aborted) return aborted();
       return this.fail('start-failed', `Unexpected error while starting the daemon: ${errorMessage(e)}`);
     } finally {
       if (this.startAbort === abort) this.startAbort = null;
@@ -453,76 +301,26 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     const settings = this.view();
     // Host, ports and launch are fixed from here until this daemon is gone (endpoint.ts).
     const ep = (this.endpoint = endpointOf(settings));
-    const d = { ...settings.daemon, host: ep.host, port: ep.port, wsPort: ep.wsPort };
+    const d = settings.daemon;
+    const log = this.log;
+    const found = await findDaemonToAdopt({ ...ep, pidFile: this.pidFile, signal, log });
+    if (found.kind === 'aborted') return aborted();
+    if (found.kind === 'refuse') return this.fail('port-conflict', found.message);
+    if (found.kind === 'adopt') return this.adopt(found.generation, found.pid, found.owned, found.what);
 
-    // 1. A daemon we started in an earlier run, recorded in our PID file: adopt it if it answers,
-    //    otherwise it is provably ours and hung: kill it.
-    const orphan = await this.pidFile.livingOrphan();
-    if (orphan) {
-      const probe = await probeGeneration({ host: d.host, port: d.port, timeoutMs: 1_500, signal });
-      if (probe.generation === 'current' || probe.generation === 'legacy') {
-        if (await this.answersBeyondShutdown(orphan.pid, signal)) {
-          return this.adopt(
-            probe.generation,
-            orphan.pid,
-            true,
-            `our daemon from an earlier run (PID ${orphan.pid})`,
-          );
-        }
-        if (signal.aborted) return this.abortedStart();
-        await this.pidFile.remove();
-      } else {
-        this.opts.capture.supervisor(
-          'warning',
-          `Our earlier daemon (PID ${orphan.pid}) is alive but does not answer: killing it.`,
-        );
-        await killTree(orphan.pid);
-        killGroup(orphan.pid);
-        await waitForPidExit(orphan.pid, 5_000);
-        await this.pidFile.remove();
-      }
-    }
-
-    // 2. Who answers on the daemon port? (docs/daemon-protocol.md §15 problems 1–2: be the single owner.)
-    const probe = await probeGeneration({ host: d.host, port: d.port, timeoutMs: 1_500, signal });
-    if (signal.aborted) return this.abortedStart();
-    let probed = probe.generation;
-    if (probed === 'current' || probed === 'legacy') {
-      const owner = await findPortOwner(d.port, d.host);
-      if (await this.answersBeyondShutdown(owner?.pid ?? null, signal)) {
-        // Another OS user's daemon is never adopted (docs/security.md §2).
-        const user = await checkDaemonUser(d.port, d.host);
-        if (user.refuse) return this.fail('port-conflict', user.refuse);
-        if (user.warning) this.opts.capture.supervisor('warning', user.warning);
-        return this.adopt(probed, owner?.pid ?? null, false, 'a Luna daemon started outside Luna Tray');
-      }
-      if (signal.aborted) return this.abortedStart();
-      probed = 'none';
-    }
-    if (probed === 'not-luna') {
-      return this.fail('port-conflict', await this.portConflict(d.port, 'daemon', true));
-    }
-    // The daemon binds the WebSocket port FIRST and aborts if it is busy (docs/daemon-protocol.md
-    // §3.7). With the comfyui profile the real daemon binds the ports of its own config.py.
-    const real = effectiveDaemonPorts(settings);
-    if (real.wsPort > 0 && !(await isPortFree(real.wsPort, d.host))) {
-      return this.fail('port-conflict', await this.portConflict(real.wsPort, 'ws'));
-    }
-
-    // 3. The launch profile and its interpreter.
-    const profile = resolveLaunchProfile(settings, {
-      dataDir: this.opts.dataDir,
-      simulatorPath: this.opts.simulatorPath,
+    const pre = await runPreflight({
+      ...this.preflightPaths(),
+      settings,
+      ...ep,
+      probed: found.probed,
+      stopAtFirstFailure: true,
     });
-    if (!profile.ok) return this.fail(profile.kind, profile.message);
-    for (const note of profile.notes) this.opts.capture.supervisor('info', note);
-    if (looksLikePython(profile.command)) {
-      const py = await checkPython(profile.command);
-      if (!py.ok) return this.fail('missing-python', py.message);
-    }
-    if (signal.aborted) return this.abortedStart();
+    if (pre.failure || !pre.profile)
+      return this.fail(pre.failure?.kind ?? 'start-failed', pre.failure?.message ?? '');
+    const profile = pre.profile;
+    for (const note of profile.notes) log('info', note);
+    if (signal.aborted) return aborted();
 
-    // 4. Spawn.
     let proc: LaunchedProcess;
     try {
       proc = this.launcher.launch({
@@ -532,175 +330,68 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
         env: profile.env,
       });
     } catch (e) {
-      const code = e instanceof LaunchError ? e.code : undefined;
+      const enoent = e instanceof LaunchError && e.code === 'ENOENT';
       return this.fail(
-        code === 'ENOENT' ? 'missing-python' : 'start-failed',
-        `Could not run ${profile.command}: ${code === 'ENOENT' ? 'file not found' : errorMessage(e)}. Check daemon.command (or comfyui.path).`,
+        enoent ? 'missing-python' : 'start-failed',
+        `Could not run ${profile.command}: ${enoent ? 'file not found' : errorMessage(e)}. Check daemon.command (or comfyui.path).`,
       );
     }
-    const child = this.adoptChildProcess(proc);
+    const child = this.takeChild(proc);
     if (auto) this.restartsValue++;
-    this.opts.capture.supervisor('info', `Started ${profile.description} (PID ${proc.pid}).`);
+    log('info', `Started ${profile.description} (PID ${proc.pid}).`);
     this.apply({ type: 'spawned', pid: proc.pid });
     void processStartTime(proc.pid).then((startTime) =>
       this.pidFile
-        .write({ pid: proc.pid, startTime, command: profile.command, port: d.port, startedAt: this.now() })
-        .catch((e) =>
-          this.opts.capture.supervisor('warning', `Could not write the PID file: ${errorMessage(e)}`),
-        ),
+        .write({ pid: proc.pid, startTime, command: profile.command, port: ep.port, startedAt: this.now() })
+        .catch((e) => log('warning', `Could not write the PID file: ${errorMessage(e)}`)),
     );
 
-    // 5. Ready = a protocol ping round trip (never "port open", docs/daemon-protocol.md §4), within the start timeout.
-    const ready = await this.waitReady(child, d.startTimeoutSec * 1000, signal);
+    const ready = await waitReady(child, {
+      ...ep,
+      timeoutMs: d.startTimeoutSec * 1000,
+      store: this.opts.store,
+      signal,
+    });
     if (ready.kind === 'ready') {
       child.readyAt = monotonic();
       this.apply({ type: 'ready', pid: proc.pid, adopted: false, generation: ready.generation });
-      this.opts.capture.supervisor(
-        'info',
-        `The Luna daemon is ready (${ready.generation} protocol, PID ${proc.pid}).`,
-      );
+      log('info', `The Luna daemon is ready (${ready.generation} protocol, PID ${proc.pid}).`);
       this.startWatching(ready.generation);
-      void this.applyDaemonSettings(ready.generation);
-      void this.verifyOwnership(proc.pid);
+      const refreshInfo = () => void this.refreshInfo();
+      if (ready.generation === 'current')
+        void applyDaemonSettings({ client: this.client(ready.generation), config: d, log, refreshInfo });
+      void verifyOwnership({ host: ep.host, port: ep.port, childPid: proc.pid, log });
       return { ok: true, message: `The Luna daemon is running (PID ${proc.pid}).` };
     }
-    if (ready.kind === 'aborted') return this.abortedStart();
+    if (ready.kind === 'aborted') return aborted();
     if (ready.kind === 'timeout') {
-      await this.killChild(child);
+      await stopping.killSpawned({ pid: proc.pid, exit: child.exit }, log);
       return this.fail(
         'start-timeout',
         `The daemon did not answer a ping within ${d.startTimeoutSec} s. Importing torch can be slow: raise daemon.startTimeoutSec, or read the logs.`,
         this.lastExitValue ?? undefined,
       );
     }
-    // Exited before it was ready.
-    const exit = ready.exit;
     if (auto) {
       // A failed automatic restart counts as another quick crash (crash-loop detection).
-      this.handleUnexpectedExit(exit, 0);
-      return { ok: false, code: 'operation-failed', message: describeExit(exit) };
+      this.handleUnexpectedExit(ready.exit, 0);
+      return { ok: false, code: 'operation-failed', message: describeExit(ready.exit) };
     }
-    const { kind, message } = classifyEarlyExit(exit, { command: profile.command });
-    if (kind === 'port-conflict') {
-      const real = effectiveDaemonPorts(settings);
-      const held = await heldDaemonPort(d.host, real.port, real.wsPort);
-      if (held)
-        return this.fail(
-          kind,
-          `${describeExit(exit)} before it was ready: ${await this.portConflict(held.port, held.kind)}`,
-          exit,
-        );
-    }
-    return this.fail(kind, message, exit);
-  }
-
-  private async waitReady(
-    child: OwnedChild,
-    timeoutMs: number,
-    signal: AbortSignal,
-  ): Promise<
-    | { kind: 'ready'; generation: Generation }
-    | { kind: 'exited'; exit: ExitRecord }
-    | { kind: 'timeout' }
-    | { kind: 'aborted' }
-  > {
-    const d = this.daemonSettings();
-    const deadline = monotonic() + timeoutMs;
-    let exited: ExitRecord | null = null;
-    void child.exit.then((e) => (exited = e));
-    // The ready log line is a hint to ping at once, never readiness by itself (STYLE.md §9.3).
-    let wake: (() => void) | null = null;
-    const unsubscribe = this.opts.store.subscribe((entries) => {
-      if (
-        entries.some(
-          (e) => e.text.includes('Luna Daemon Ready!') || e.text.includes('Ready to accept connections!'),
-        )
-      )
-        wake?.();
+    const ports = effectiveDaemonPorts(settings);
+    const early = await explainEarlyExit(ready.exit, {
+      command: profile.command,
+      host: ep.host,
+      ports,
+      conflict: this.conflict,
     });
-    // One listener each for the whole wait (not one per poll): an exit or an abort wakes the loop.
-    void child.exit.then(() => wake?.());
-    const onAbort = () => wake?.();
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      for (;;) {
-        if (signal.aborted) return { kind: 'aborted' };
-        if (exited) return { kind: 'exited', exit: exited };
-        if (monotonic() > deadline) return { kind: 'timeout' };
-        const generation = await this.readinessProbe(d.generation, signal);
-        if (generation) return { kind: 'ready', generation };
-        if (exited) return { kind: 'exited', exit: exited };
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, READY_POLL_MS);
-          wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        wake = null;
-      }
-    } finally {
-      unsubscribe();
-      signal.removeEventListener('abort', onAbort);
-    }
-  }
-
-  /** One readiness attempt: the generation that answered a ping, or null. */
-  private async readinessProbe(
-    setting: Settings['daemon']['generation'],
-    signal: AbortSignal,
-  ): Promise<Generation | null> {
-    const d = this.daemonSettings();
-    if (setting === 'auto') {
-      const p = await probeGeneration({
-        host: d.host,
-        port: d.port,
-        timeoutMs: READY_PING_TIMEOUT_MS,
-        signal,
-      });
-      return p.generation === 'current' || p.generation === 'legacy' ? p.generation : null;
-    }
-    try {
-      await this.client(setting).ping({ timeoutMs: READY_PING_TIMEOUT_MS, signal });
-      return setting;
-    } catch {
-      return null;
-    }
-  }
-
-  /**
-   * A daemon answered: is it still there after the shutdown window (§9.1)? If not, it was told to
-   * shut down a moment ago: wait until it has exited and freed its ports, so a fresh one can start.
-   */
-  private async answersBeyondShutdown(pid: number | null, signal: AbortSignal): Promise<boolean> {
-    const ep = this.ep();
-    if (await stillAnswersAfterShutdownWindow(ep.host, ep.port, signal)) return true;
-    if (signal.aborted) return false;
-    this.opts.capture.supervisor(
-      'info',
-      `The daemon on port ${ep.port}${pid ? ` (PID ${pid})` : ''} is shutting down: waiting for it to exit, then starting a fresh one.`,
-    );
-    await waitForDaemonGone({ ...ep, pid, timeoutMs: SHUTDOWN_WAIT_MS, signal });
-    return false;
-  }
-
-  private portConflict(port: number, kind: DaemonPortKind, notLuna = false): Promise<string> {
-    return describePortConflict({
-      host: this.ep().host,
-      port,
-      kind,
-      settings: this.view(),
-      notLuna,
-    });
+    return this.fail(early.kind, early.message, ready.exit);
   }
 
   private adopt(generation: Generation, pid: number | null, owned: boolean, what: string): ActionOutcome {
     this.discoveredExternal = false;
-    this.adoptedPid = pid;
-    this.adoptedOwned = owned;
-    this.adoptedAt = monotonic();
+    this.adopted = { pid, owned, at: monotonic() };
     this.apply({ type: 'ready', pid, adopted: true, generation });
-    this.opts.capture.supervisor(
+    this.log(
       'info',
       `Adopted ${what} (${generation} protocol${pid ? `, PID ${pid}` : ''}); no second daemon was started.`,
     );
@@ -708,56 +399,25 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     return { ok: true, message: `Adopted ${what}${pid ? ` (PID ${pid})` : ''}.` };
   }
 
-  private abortedStart(): ActionOutcome {
-    return { ok: false, code: 'operation-failed', message: 'The start was cancelled by a stop.' };
-  }
-
   private fail(kind: FailureKind, message: string, lastExit?: ExitRecord): ActionOutcome {
     this.apply({ type: 'failed', kind, message, ...(lastExit ? { lastExit } : {}) });
-    this.opts.capture.supervisor('error', message);
+    this.log('error', message);
     return { ok: false, code: 'operation-failed', message };
   }
 
-  /** Wire a freshly spawned process: capture its output, build its exit record, watch its exit. */
-  private adoptChildProcess(proc: LaunchedProcess): OwnedChild {
-    const gen = ++this.childGen;
-    // The exit record's output tail is read back from the store: this child's entries come after it.
-    const outputFromSeq = this.opts.store.lastSeq;
-    if (proc.child.stdout) this.opts.capture.attach(proc.child.stdout, 'stdout');
-    if (proc.child.stderr) this.opts.capture.attach(proc.child.stderr, 'stderr');
-    // Listen for 'close' from spawn time: after a SIGKILL it fires in the same tick as 'exit', and a
-    // listener added later would miss it and always wait the full fallback (bench: crash-detection).
-    const closed = new Promise((r) => proc.child.once('close', r));
-    const exit = proc.exited.then(async ({ code, signal }) => {
-      const at = this.now();
-      // Let the pipes drain so the last lines are in the record, but never wait on a grandchild
-      // that inherited them.
-      await Promise.race([closed, new Promise((r) => setTimeout(r, PIPE_CLOSE_WAIT_MS))]);
-      this.opts.capture.flush();
-      return { code, signal, at, stderrTail: this.outputTail(outputFromSeq) } satisfies ExitRecord;
+  // ---- exits ---------------------------------------------------------------------------------
+
+  /** Wire a freshly spawned process (owned-child.ts) as THE child; its exit comes to {@link onChildExit}. */
+  private takeChild(proc: LaunchedProcess): OwnedChild {
+    const child = wireChild(proc, ++this.childGen, {
+      store: this.opts.store,
+      capture: this.opts.capture,
+      now: this.now,
     });
-    const child: OwnedChild = {
-      gen,
-      proc,
-      exit,
-      readyAt: null,
-      shuttingDown: false,
-      killedUnresponsive: false,
-    };
     this.child = child;
-    this.adoptedPid = null;
-    this.adoptedOwned = false;
+    this.adopted = null;
     this.strayPid = null;
-    // Anyone may send `shutdown` (the ComfyUI panel, a script): the daemon says so in its log, and
-    // a start in the next second must wait for the exit instead of calling it running (§9.1).
-    const unsubscribe = this.opts.store.subscribe((entries) => {
-      if (!child.shuttingDown && entries.some((e) => e.source !== 'supervisor' && announcesShutdown(e.text)))
-        child.shuttingDown = true;
-    });
-    void exit.then((record) => {
-      unsubscribe();
-      this.onChildExit(child, record);
-    });
+    void child.exit.then((record) => this.onChildExit(child, record));
     return child;
   }
 
@@ -770,109 +430,58 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.lastExitValue = record;
     this.child = null;
     void this.pidFile.remove();
-    this.opts.capture.supervisor(record.code === 0 ? 'info' : 'warning', describeExit(record));
-    const state = this.statusValue.state;
+    this.log(record.code === 0 ? 'info' : 'warning', describeExit(record));
     // While starting or stopping, the routine in charge handles the exit.
-    if (state !== 'running' && state !== 'unresponsive') return;
-    // Monotonic uptime (the exit happened at most the pipe-drain wait earlier than now).
+    if (!this.isUp()) return;
     const uptimeMs = child.readyAt === null ? 0 : Math.max(0, monotonic() - child.readyAt);
     const pid = child.proc.pid;
-    if (!isGroupAlive(pid) && record.code !== 0) {
-      this.handleUnexpectedExit(record, uptimeMs);
-      return;
-    }
+    if (!isGroupAlive(pid) && record.code !== 0) return this.handleUnexpectedExit(record, uptimeMs);
     // An exit we did not ask for still sweeps the daemon's process group; after an exit 0 (a
     // shutdown from outside) a process that kept the daemon port is reported, not called stopped.
     this.stopWatching();
     this.exitHandled = (async () => {
-      await this.sweepGroup(pid);
-      const still = () =>
-        this.child === null &&
-        (this.statusValue.state === 'running' || this.statusValue.state === 'unresponsive');
+      await stopping.sweepGroup(pid, this.log);
+      const still = () => this.child === null && this.isUp();
       if (!still()) return;
-      if (record.code === 0 && (await this.reportStrayHolder(pid, record))) return;
+      if (record.code === 0) {
+        const { host, port } = this.ep();
+        const stray = await findStrayHolder(host, port, pid);
+        if (stray && still()) {
+          this.strayPid = stray.owner?.pid ?? null;
+          return void this.fail(
+            'stop-failed',
+            strayHolderMessage(describeExit(record), stray.owner, port),
+            record,
+          );
+        }
+      }
       if (still()) this.handleUnexpectedExit(record, uptimeMs);
-    })().catch((e: unknown) => {
-      this.opts.capture.supervisor('error', `After the daemon exited: ${errorMessage(e)}`);
-    });
+    })().catch((e: unknown) => this.log('error', `After the daemon exited: ${errorMessage(e)}`));
   }
 
-  /**
-   * After the daemon exited, does something still answer on its port? A daemon command that forked a
-   * child keeping the port leaves a stray: name it by PID (a stop ends it) instead of "stopped".
-   */
-  private async reportStrayHolder(daemonPid: number, record: ExitRecord): Promise<boolean> {
-    const ep = this.ep();
-    const stray = await findStrayHolder(ep.host, ep.port, daemonPid);
-    if (!stray) return false;
-    this.strayPid = stray.owner?.pid ?? null;
-    const message = strayHolderMessage(describeExit(record), stray.owner, ep.port);
-    this.stopWatching();
-    this.apply({ type: 'failed', kind: 'stop-failed', message, lastExit: record });
-    this.opts.capture.supervisor('error', message);
-    return true;
-  }
-
-  /** The daemon went away without being asked: apply the restart policy. */
+  /** The daemon went away without being asked: apply its restart policy (exit-classification.ts). */
   private handleUnexpectedExit(record: ExitRecord, uptimeMs: number): void {
     this.stopWatching();
-    const policy = this.opts.config().restart;
-    const decision = decideAfterExit({
-      policy,
-      exitCode: record.code,
+    const verdict = judgeUnexpectedExit({
+      record,
+      policy: this.opts.config().restart,
       uptimeMs,
       quickCrashes: this.quickCrashes,
+      now: this.now(),
     });
-    switch (decision.action) {
-      case 'stay-stopped':
-        if (decision.reason === 'external-shutdown') {
-          this.apply({ type: 'stopped', reason: 'external-shutdown', lastExit: record });
-          this.opts.capture.supervisor(
-            'info',
-            'The daemon was shut down from outside Luna Tray (exit 0): not restarting.',
-          );
-        } else {
-          this.apply({
-            type: 'failed',
-            kind: 'crashed',
-            message: `${describeExit(record)}; automatic restart is off (daemon.restart.enabled).`,
-            lastExit: record,
-          });
-        }
-        return;
-      case 'give-up': {
-        this.quickCrashes = decision.quickCrashes;
-        const message = `Crash loop: the daemon exited ${decision.quickCrashes} times in a row, each within ${policy.stableAfterSec} s of starting (last: ${describeExit(record)}). Fix the cause (see the logs), then start it again.`;
-        this.apply({ type: 'failed', kind: 'crash-loop', message, lastExit: record });
-        this.opts.capture.supervisor('error', message);
-        return;
-      }
-      case 'restart': {
-        this.quickCrashes = decision.quickCrashes;
-        const retryAt = this.now() + decision.delayMs;
-        this.apply({
-          type: 'backoff',
-          attempt: decision.quickCrashes,
-          retryAt,
-          message: describeExit(record),
-          lastExit: record,
-        });
-        this.opts.capture.supervisor(
-          'warning',
-          `Restarting in ${(decision.delayMs / 1000).toFixed(1)} s (attempt ${decision.quickCrashes}).`,
-        );
-        this.backoffTimer = setTimeout(() => {
-          this.backoffTimer = null;
-          void this.exclusive(() =>
-            this.statusValue.state === 'backoff' ? this.startNow({ auto: true }) : Promise.resolve(null),
-          );
-        }, decision.delayMs);
-        return;
-      }
-    }
+    this.quickCrashes = verdict.quickCrashes;
+    this.apply(verdict.event);
+    if (verdict.log) this.log(verdict.log.level, verdict.log.text);
+    if (verdict.restartInMs === null) return;
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = null;
+      void this.exclusive(() =>
+        this.statusValue.state === 'backoff' ? this.startNow(true) : Promise.resolve(null),
+      );
+    }, verdict.restartInMs);
   }
 
-  // ---- stopping ----------------------------------------------------------------------------
+  // ---- stopping ------------------------------------------------------------------------------
 
   private async stopNow(): Promise<ActionOutcome> {
     const state = this.statusValue.state;
@@ -880,337 +489,95 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       this.apply({ type: 'stop-requested' });
       return { ok: true, message: 'The scheduled restart was cancelled.' };
     }
-    if ((state === 'stopped' || state === 'failed') && this.strayPid !== null)
-      return this.stopStray(this.strayPid);
+    const lastExit = this.lastExitValue ? { lastExit: this.lastExitValue } : {};
+    const ctx = this.stopContext(this.generationInUse() ?? 'current');
     if (state === 'stopped' || state === 'failed') {
-      return { ok: true, message: 'The Luna daemon was not running.' };
+      if (this.strayPid === null) return { ok: true, message: 'The Luna daemon was not running.' };
+      const pid = this.strayPid;
+      const failure = await stopping.stopStrayHolder(ctx, pid);
+      this.strayPid = null;
+      if (failure) return this.stopFailed(failure);
+      this.apply({ type: 'stopped', reason: 'user', ...lastExit });
+      const message = `Stopped PID ${pid}, which kept the daemon port after the daemon exited.`;
+      this.log('info', message);
+      return { ok: true, message };
     }
     const wasStarting = state === 'starting';
-    const generation = this.generationInUse() ?? 'current';
     this.apply({ type: 'stop-requested' });
     this.stopWatching();
-    const d = this.daemonSettings();
     const child = this.child;
-    let forced = false;
-    if (child) {
-      forced = await this.stopChild(child, generation, !wasStarting);
-    } else if (wasStarting) {
-      // Cancelled during pre-flight: nothing was spawned or adopted, so there is nothing to stop
-      // (and whatever answers on the port is not ours to shut down).
-      this.apply({
-        type: 'stopped',
-        reason: 'user',
-        ...(this.lastExitValue ? { lastExit: this.lastExitValue } : {}),
-      });
+    if (!child && wasStarting) {
+      // Cancelled during pre-flight: nothing was spawned or adopted; what answers on the port is not ours.
+      this.apply({ type: 'stopped', reason: 'user', ...lastExit });
       return { ok: true, message: 'The start was cancelled before the daemon was launched.' };
-    } else {
-      forced = await this.stopAdopted(generation);
     }
-    // "Stopped" only once the port no longer answers (docs/daemon-protocol.md §15 problem 3).
-    const released = await this.waitPortReleased(d.host, d.port, PORT_RELEASE_TIMEOUT_MS);
-    if (!released) {
-      const owner = await findPortOwner(d.port, d.host);
-      if (owner && owner.pid !== this.pid) this.strayPid = owner.pid;
-      const who = owner ? `PID ${owner.pid} (${owner.name})` : 'a process Luna Tray cannot name';
-      const message = `The daemon was asked to stop but ${d.host}:${d.port} still answers, held by ${who}.${this.strayPid !== null ? ' Stop again to end it.' : ''}`;
-      this.apply({ type: 'failed', kind: 'stop-failed', message });
-      return { ok: false, code: 'operation-failed', message };
+    const forced = child
+      ? await stopping.stopSpawned(ctx, { pid: child.proc.pid, exit: child.exit }, !wasStarting)
+      : await stopping.stopAdopted(ctx, this.adopted?.pid ?? null);
+    const released = await stopping.confirmPortReleased(ctx.host, ctx.port, this.pid);
+    if (!released.released) {
+      if (released.strayPid !== null) this.strayPid = released.strayPid;
+      return this.stopFailed(released.message);
     }
-    this.adoptedPid = null;
+    this.adopted = null;
     this.apply({
       type: 'stopped',
       reason: 'user',
       ...(this.lastExitValue ? { lastExit: this.lastExitValue } : {}),
     });
-    const how = forced ? 'forcibly' : 'gracefully';
-    this.opts.capture.supervisor('info', `The Luna daemon stopped ${how}.`);
-    return { ok: true, message: `The Luna daemon stopped ${how}.` };
-  }
-
-  /** End a process that kept the daemon port after the daemon exited (reported by PID before). */
-  private async stopStray(pid: number): Promise<ActionOutcome> {
-    const d = this.daemonSettings();
-    this.opts.capture.supervisor(
-      'warning',
-      `Stopping PID ${pid}, which kept port ${d.port} after the daemon exited.`,
-    );
-    await endStray(pid, d.killTimeoutSec * 1000);
-    this.strayPid = null;
-    if (!(await this.waitPortReleased(d.host, d.port, PORT_RELEASE_TIMEOUT_MS))) {
-      const message = `PID ${pid} was stopped but ${d.host}:${d.port} still answers.`;
-      this.apply({ type: 'failed', kind: 'stop-failed', message });
-      return { ok: false, code: 'operation-failed', message };
-    }
-    this.apply({
-      type: 'stopped',
-      reason: 'user',
-      ...(this.lastExitValue ? { lastExit: this.lastExitValue } : {}),
-    });
-    const message = `Stopped PID ${pid}, which kept the daemon port after the daemon exited.`;
-    this.opts.capture.supervisor('info', message);
+    const message = `The Luna daemon stopped ${forced ? 'forcibly' : 'gracefully'}.`;
+    this.log('info', message);
     return { ok: true, message };
   }
 
-  /** Protocol shutdown → grace → SIGTERM → tree kill → process-group sweep. Returns whether force was needed. */
-  private async stopChild(child: OwnedChild, generation: Generation, graceful: boolean): Promise<boolean> {
-    const d = this.daemonSettings();
-    const pid = child.proc.pid;
-    const exitedWithin = (ms: number) =>
-      Promise.race([
-        child.exit.then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), ms)),
-      ]);
-    let done = false;
-    if (graceful) {
-      try {
-        await this.client(generation).shutdown({ timeoutMs: 2_000 });
-        this.opts.capture.supervisor('info', 'Sent the protocol shutdown command.');
-      } catch (e) {
-        this.opts.capture.supervisor('warning', `The shutdown command failed: ${errorMessage(e)}`);
-      }
-      done = await exitedWithin(d.stopGraceSec * 1000);
-    }
-    let forced = false;
-    if (!done && process.platform !== 'win32') {
-      // Windows has no graceful signal: Node's kill() terminates at once, so go to the tree kill.
-      forced = true;
-      this.apply({ type: 'stop-escalated', step: 'terminating' });
-      this.opts.capture.supervisor('warning', `Sending SIGTERM to PID ${pid}.`);
-      signalPid(pid, 'SIGTERM');
-      done = await exitedWithin(d.killTimeoutSec * 1000);
-    }
-    if (!done) {
-      forced = true;
-      this.apply({ type: 'stop-escalated', step: 'killing' });
-      this.opts.capture.supervisor('warning', `Killing the process tree of PID ${pid}.`);
-      await killTree(pid, 'SIGKILL');
-      killGroup(pid);
-      done = await exitedWithin(5_000);
-    }
-    // Descendants that outlived the daemon (a wrapper's grandchild) are still in its process group.
-    await this.sweepGroup(pid);
-    return forced;
+  private stopFailed(message: string): ActionOutcome {
+    this.apply({ type: 'failed', kind: 'stop-failed', message });
+    return { ok: false, code: 'operation-failed', message };
   }
 
-  private async sweepGroup(pgid: number): Promise<void> {
-    if (!isGroupAlive(pgid)) return;
-    this.opts.capture.supervisor(
-      'warning',
-      `Processes of the daemon's group ${pgid} outlived it: killing them.`,
-    );
-    killGroup(pgid);
-    const deadline = monotonic() + 2_000;
-    while (isGroupAlive(pgid) && monotonic() < deadline) await sleep(20);
-  }
-
-  /** An adopted daemon: protocol shutdown, then wait for the port to close; escalate by PID if we know it. */
-  private async stopAdopted(generation: Generation): Promise<boolean> {
-    const d = this.daemonSettings();
-    try {
-      await this.client(generation).shutdown({ timeoutMs: 2_000 });
-      this.opts.capture.supervisor('info', 'Sent the protocol shutdown command to the adopted daemon.');
-    } catch (e) {
-      this.opts.capture.supervisor('warning', `The shutdown command failed: ${errorMessage(e)}`);
-    }
-    if (await this.waitPortReleased(d.host, d.port, d.stopGraceSec * 1000)) {
-      if (this.adoptedPid) await waitForPidExit(this.adoptedPid, 2_000);
-      return false;
-    }
-    const pid = this.adoptedPid;
-    if (!pid) return false;
-    if (process.platform !== 'win32') {
-      this.apply({ type: 'stop-escalated', step: 'terminating' });
-      signalPid(pid, 'SIGTERM');
-      if (await waitForPidExit(pid, d.killTimeoutSec * 1000)) return true;
-    }
-    this.apply({ type: 'stop-escalated', step: 'killing' });
-    await killTree(pid, 'SIGKILL');
-    await waitForPidExit(pid, 5_000);
-    return true;
-  }
-
-  private async killChild(child: OwnedChild): Promise<void> {
-    await killTree(child.proc.pid, 'SIGKILL');
-    killGroup(child.proc.pid);
-    await Promise.race([child.exit, sleep(5_000)]);
-    await this.sweepGroup(child.proc.pid);
-  }
-
-  private async waitPortReleased(host: string, port: number, timeoutMs: number): Promise<boolean> {
-    const deadline = monotonic() + timeoutMs;
-    for (;;) {
-      const p = await probeGeneration({ host, port, timeoutMs: 500 });
-      if (p.generation !== 'current' && p.generation !== 'legacy') return true;
-      if (monotonic() >= deadline) return false;
-      await sleep(50);
-    }
+  private stopContext(generation: Generation): stopping.StopContext {
+    const d = this.opts.config();
+    const { host, port } = this.ep();
+    return {
+      host,
+      port,
+      graceMs: d.stopGraceSec * 1000,
+      killTimeoutMs: d.killTimeoutSec * 1000,
+      shutdown: () => this.client(generation).shutdown({ timeoutMs: 2_000 }),
+      onEscalate: (step) => this.apply({ type: 'stop-escalated', step }),
+      log: this.log,
+    };
   }
 
   // ---- while running -------------------------------------------------------------------------
 
-  /**
-   * Health, info and process stats while the daemon runs, with as few wake-ups as the guarantees
-   * allow (bench: idle):
-   *
-   * - **Liveness.** A protocol ping every `health.intervalSec`; `failuresBeforeUnresponsive` failed
-   *   pings in a row → `unresponsive`. While the WebSocket status feed delivers (docs/daemon-protocol.md §10: one
-   *   message per second), each message proves the daemon process is alive, so the ping is skipped:
-   *   the check runs when the feed has been silent for one whole interval, and pings from then on.
-   *   A SIGSTOPped or wedged process stops the feed too, so the first ping leaves at most one
-   *   interval after the hang, exactly as with plain interval pings, and `unresponsive` still comes
-   *   within interval × failures + ping timeout. This needs an interval of at least
-   *   {@link FEED_LIVENESS_MIN_INTERVAL_MS} (room for the feed's jitter); shorter intervals always ping.
-   * - **Pings** of the current generation reuse one connection (docs/daemon-protocol.md §5.1: one write and one read
-   *   each); every {@link PROTOCOL_CHECK_MS} a ping takes a fresh connection instead, so a daemon that
-   *   stopped accepting connections is noticed too. A check that finds the previous ping still
-   *   pending sends the next one as soon as it settles (never two at once, never one skipped).
-   * - **Protocol check.** The feed runs on its own daemon thread, so a handler deadlock with a live
-   *   feed is caught by a protocol ping that still runs every {@link PROTOCOL_CHECK_MS} while the feed
-   *   proves liveness; its failure switches to interval pings until a ping answers again.
-   * - **Info** (models, VRAM, uptime) comes from the feed; `get_info` is polled every
-   *   `health.infoIntervalSec` only while the feed is down (docs/daemon-protocol.md §15 problem 11).
-   * - **Process stats** are sampled every {@link STATS_INTERVAL_MS} on a feed message or an interval
-   *   ping, and on a timer of their own only while the feed is down.
-   */
   private startWatching(generation: Generation): void {
     this.stopWatching();
-    const d = this.daemonSettings();
-    const intervalMs = d.health.intervalSec * 1000;
-
-    // Process CPU/RSS, every STATS_INTERVAL_MS, piggybacked on wake-ups that happen anyway.
-    const pid = this.pid;
-    const sample = pid ? createProcessSampler(pid) : null;
-    let lastSampleAt = monotonic();
-    const sampleStatsIfDue = (): void => {
-      // The tolerance lets a 5-s timer sample on every tick despite sub-millisecond timer jitter.
-      if (!sample || monotonic() - lastSampleAt < STATS_INTERVAL_MS - 50) return;
-      lastSampleAt = monotonic();
-      void sample().then((s) => {
+    const ep = this.ep();
+    this.watch = startHealthWatch({
+      generation,
+      host: ep.host,
+      port: ep.port,
+      wsPort: ep.wsPort,
+      health: this.opts.config().health,
+      pid: this.pid,
+      ...(this.opts.protocolCheckMs !== undefined ? { protocolCheckMs: this.opts.protocolCheckMs } : {}),
+      client: (g) => this.client(g),
+      onPingOk: () => this.apply({ type: 'ping-ok' }),
+      onPingFailed: (n, e) => this.onPingFailed(n, e),
+      onInfo: (info) => this.setInfo(info),
+      refreshInfo: () => void this.refreshInfo(),
+      onStats: (s) => {
         this.statsValue = s;
         this.emit('stats', s);
-      });
-    };
-
-    // Liveness.
-    const feedLiveness = d.wsPort > 0 && intervalMs >= FEED_LIVENESS_MIN_INTERVAL_MS;
-    const protocolCheckMs = Math.max(this.opts.protocolCheckMs ?? PROTOCOL_CHECK_MS, intervalMs);
-    let failedPings = 0;
-    let pinging = false;
-    /** Set when the watchers stop: a late ping result must not start another ping. */
-    let stopped = false;
-    /** Monotonic time of the last feed message (liveness evidence). */
-    let lastFeedAt = Number.NEGATIVE_INFINITY;
-    /** Monotonic time of the last protocol ping sent (the readiness or adoption probe just answered). */
-    let lastPingAt = monotonic();
-    let healthTimer: NodeJS.Timeout | null = null;
-    // Interval pings reuse one connection (current generation, docs/daemon-protocol.md §5.1); every
-    // PROTOCOL_CHECK_MS a ping goes over a fresh connection instead, so a daemon that no longer
-    // accepts connections is noticed too. The legacy daemon closes after each reply (§5.2).
-    const channel = generation === 'current' ? new LunaChannel({ host: d.host, port: d.port }) : null;
-    let lastFreshPingAt = monotonic();
-
-    /** A check found the previous ping still pending: send the next one as soon as it settles. */
-    let pingDue = false;
-    const ping = (): void => {
-      // With a ping timeout as long as the interval (the defaults: 2 s and 2 s), a hung daemon's
-      // ping is still pending at the next check. Skipping that check (the earlier code) left one
-      // ping per two intervals and stretched "unresponsive" from interval × failures + timeout
-      // (8 s) to 10.4–11.9 s (measured); deferring it keeps the pings back to back (7.2–7.8 s).
-      if (pinging) {
-        pingDue = true;
-        return;
-      }
-      pinging = true;
-      pingDue = false;
-      const now = monotonic();
-      lastPingAt = now;
-      const fresh = !channel || now - lastFreshPingAt >= protocolCheckMs;
-      if (fresh) lastFreshPingAt = now;
-      const timeoutMs = d.health.pingTimeoutMs;
-      void (fresh ? this.client(generation).ping({ timeoutMs }) : channel.ping({ timeoutMs }))
-        .then(
-          () => {
-            failedPings = 0;
-            this.apply({ type: 'ping-ok' });
-          },
-          (e: unknown) => this.onPingFailed(++failedPings, e),
-        )
-        .finally(() => {
-          pinging = false;
-          if (pingDue && !stopped) ping();
-        });
-    };
-    const armHealth = (delayMs: number): void => {
-      // +1 ms: the timer may fire a fraction of a millisecond early on the monotonic clock.
-      healthTimer = setTimeout(healthCheck, Math.max(1, Math.ceil(delayMs) + 1));
-    };
-    const healthCheck = (): void => {
-      const now = monotonic();
-      // A ping failure (failedPings > 0) keeps interval pings going until a ping answers again: a
-      // live feed must not hide a daemon whose protocol handler no longer replies.
-      if (feedLiveness && failedPings === 0 && now - lastFeedAt < intervalMs) {
-        if (now - lastPingAt >= protocolCheckMs) ping();
-        // Next look: the moment the feed will have been silent for a whole interval.
-        armHealth(lastFeedAt + intervalMs - now);
-        return;
-      }
-      ping();
-      sampleStatsIfDue();
-      armHealth(intervalMs);
-    };
-    armHealth(intervalMs);
-    this.watchers.push(() => {
-      stopped = true;
-      if (healthTimer) clearTimeout(healthTimer);
-      channel?.close();
+      },
+      warn: (m) => this.log('warning', m),
     });
-
-    // While the feed is down: `get_info` polls and a stats timer (both stop while it delivers).
-    const fallbackTimers: NodeJS.Timeout[] = [];
-    const setFeedUp = (up: boolean): void => {
-      if (up) {
-        for (const t of fallbackTimers.splice(0)) clearInterval(t);
-      } else if (fallbackTimers.length === 0) {
-        fallbackTimers.push(setInterval(() => void this.refreshInfo(), d.health.infoIntervalSec * 1000));
-        if (sample) fallbackTimers.push(setInterval(sampleStatsIfDue, STATS_INTERVAL_MS));
-      }
-    };
-    this.watchers.push(() => {
-      for (const t of fallbackTimers.splice(0)) clearInterval(t);
-    });
-    setFeedUp(false);
-
-    if (d.wsPort > 0) {
-      // Only a feed proven to come from this daemon is listened to (feed-ownership.ts): another
-      // daemon's monitor would show its models and uptime and hide a hang of ours. Until then, and
-      // if the proof fails, `get_info` polling and pings carry on alone.
-      void proveFeedOwnership(d.host, d.port, d.wsPort).then((proof) => {
-        if (stopped) return;
-        if (!proof.trusted) {
-          this.opts.capture.supervisor(
-            'warning',
-            `Not using the status feed on ${d.host}:${d.wsPort}: ${proof.reason}. Polling get_info instead.`,
-          );
-          return;
-        }
-        const monitor = createMonitorSocket({
-          host: d.host,
-          port: d.wsPort,
-          onStatus: (info) => {
-            lastFeedAt = monotonic();
-            this.setInfo(info);
-            sampleStatsIfDue();
-          },
-          onConnectionChange: setFeedUp,
-        });
-        this.watchers.push(() => monitor.dispose());
-      });
-    }
-    void this.refreshInfo();
   }
 
   private stopWatching(): void {
-    for (const w of this.watchers.splice(0)) w();
+    this.watch?.stop();
+    this.watch = null;
     if (this.statsValue) {
       this.statsValue = null;
       this.emit('stats', null);
@@ -1218,56 +585,47 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   }
 
   private onPingFailed(failedPings: number, error: unknown): void {
-    const state = this.statusValue.state;
-    if (state !== 'running' && state !== 'unresponsive') return;
-    const d = this.daemonSettings();
+    if (!this.isUp()) return;
+    const d = this.opts.config();
+    const adopted = this.adopted;
     // An adopted daemon has no exit event: "refused" with its process gone means it went away.
     if (
       !this.child &&
       isDaemonError(error, 'refused') &&
-      (this.adoptedPid === null || !isPidAlive(this.adoptedPid))
+      (adopted?.pid == null || !isPidAlive(adopted.pid))
     ) {
-      const record: ExitRecord = { code: null, signal: null, at: this.now(), stderrTail: [] };
-      this.lastExitValue = record;
-      this.opts.capture.supervisor('warning', 'The adopted daemon went away (its port refuses connections).');
-      this.adoptedPid = null;
-      this.handleUnexpectedExit(record, Math.max(0, monotonic() - this.adoptedAt));
-      return;
+      this.log('warning', 'The adopted daemon went away (its port refuses connections).');
+      return this.adoptedGone(
+        { code: null, signal: null, at: this.now(), stderrTail: [] },
+        monotonic() - (adopted?.at ?? 0),
+      );
     }
     const before = this.statusValue;
     this.apply({ type: 'ping-failed', failedPings, threshold: d.health.failuresBeforeUnresponsive });
-    if (before.state === 'running' && this.statusValue.state === 'unresponsive') {
-      this.opts.capture.supervisor(
-        'error',
-        `The daemon stopped answering pings (${failedPings} failed: ${errorMessage(error)}).`,
+    if (before.state !== 'running' || this.statusValue.state !== 'unresponsive') return;
+    this.log('error', `The daemon stopped answering pings (${failedPings} failed: ${errorMessage(error)}).`);
+    const pid = this.pid;
+    if (!d.restart.restartUnresponsive || !pid || !(this.child || adopted?.owned)) return;
+    // A hung daemon will not honour `shutdown`: kill it; its exit goes through the restart policy.
+    this.log('warning', `Killing the unresponsive daemon (PID ${pid}) so it can be restarted.`);
+    const child = this.child;
+    if (child) {
+      child.killedUnresponsive = true;
+      void stopping.killSpawned({ pid, exit: child.exit }, this.log);
+    } else {
+      void killTree(pid, 'SIGKILL').then(() =>
+        this.adoptedGone(
+          { code: null, signal: 'SIGKILL', at: this.now(), stderrTail: [], cause: 'unresponsive' },
+          0,
+        ),
       );
-      const pid = this.pid;
-      const ours = this.child !== null || this.adoptedOwned;
-      if (d.restart.restartUnresponsive && pid && ours) {
-        // A hung daemon will not honour `shutdown`: kill it; its exit goes through the restart policy.
-        this.opts.capture.supervisor(
-          'warning',
-          `Killing the unresponsive daemon (PID ${pid}) so it can be restarted.`,
-        );
-        if (this.child) {
-          this.child.killedUnresponsive = true;
-          void this.killChild(this.child);
-        } else {
-          void killTree(pid, 'SIGKILL').then(() => {
-            const record: ExitRecord = {
-              code: null,
-              signal: 'SIGKILL',
-              at: this.now(),
-              stderrTail: [],
-              cause: 'unresponsive',
-            };
-            this.lastExitValue = record;
-            this.adoptedPid = null;
-            this.handleUnexpectedExit(record, 0);
-          });
-        }
-      }
     }
+  }
+
+  private adoptedGone(record: ExitRecord, uptimeMs: number): void {
+    this.lastExitValue = record;
+    if (this.adopted) this.adopted = { ...this.adopted, pid: null };
+    this.handleUnexpectedExit(record, Math.max(0, uptimeMs));
   }
 
   private async refreshInfo(): Promise<void> {
@@ -1283,63 +641,28 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   }
 
   private setInfo(info: DaemonInfo): void {
-    const state = this.statusValue.state;
-    if (state !== 'running' && state !== 'unresponsive') return;
+    if (!this.isUp()) return;
     this.infoValue = info;
     this.infoAtValue = this.now();
     this.emit('info', info);
   }
 
-  /** Re-apply user choices the daemon forgets on restart (STYLE.md §9.4, docs/daemon-protocol.md §15 problem 13). */
-  private async applyDaemonSettings(generation: Generation): Promise<void> {
-    if (generation !== 'current') return;
-    const d = this.daemonSettings();
-    const client = this.client(generation);
-    for (const kind of ['clip', 'vae', 'llm'] as const) {
-      const device = d.devices[kind];
-      if (!device) continue;
-      try {
-        const r = await client.setDevice(kind, device);
-        this.opts.capture.supervisor(
-          'info',
-          `Set the ${kind.toUpperCase()} device to ${r.newDevice} (was ${r.oldDevice}).`,
-        );
-      } catch (e) {
-        this.opts.capture.supervisor(
-          'warning',
-          `The daemon refused ${kind.toUpperCase()} device "${device}": ${errorMessage(e)}`,
-        );
-      }
-    }
-    if (d.attentionMode) {
-      try {
-        await client.setAttentionMode(d.attentionMode);
-      } catch (e) {
-        this.opts.capture.supervisor(
-          'warning',
-          `The daemon refused attention mode "${d.attentionMode}": ${errorMessage(e)}`,
-        );
-      }
-    }
-    if (Object.values(d.devices).some(Boolean)) void this.refreshInfo();
-  }
-
-  /**
-   * After a start, the process answering on the port must be our child or one of its descendants
-   * (docs/daemon-protocol.md §15 problem 2: on Windows SO_REUSEADDR lets a second daemon bind the same port). A
-   * mismatch is reported loudly; it is not something we can repair by ourselves.
-   */
-  private async verifyOwnership(childPid: number): Promise<void> {
-    const d = this.daemonSettings();
-    const owner = await findPortOwner(d.port, d.host);
-    if (!owner || owner.pid === childPid || (await isDescendantOf(owner.pid, childPid))) return;
-    this.opts.capture.supervisor(
-      'error',
-      `Port ${d.port} is answered by PID ${owner.pid} (${owner.name}), not by the daemon Luna Tray started (PID ${childPid}): two daemons may be sharing the port. Stop the other one.`,
-    );
-  }
-
   // ---- helpers -------------------------------------------------------------------------------
+
+  private readonly log = (level: LogLevel, text: string): void =>
+    void this.opts.capture.supervisor(level, text);
+
+  private readonly conflict = (port: number, kind: DaemonPortKind, notLuna = false): Promise<string> =>
+    describePortConflict({ host: this.ep().host, port, kind, settings: this.view(), notLuna });
+
+  private preflightPaths(): { dataDir: string; simulatorPath: string } {
+    return { dataDir: this.opts.dataDir, simulatorPath: this.opts.simulatorPath };
+  }
+
+  private isUp(): boolean {
+    const s = this.statusValue.state;
+    return s === 'running' || s === 'unresponsive';
+  }
 
   private generationInUse(): Generation | null {
     const s = this.statusValue;
@@ -1347,20 +670,8 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   }
 
   private client(generation: Generation = this.generationInUse() ?? 'current'): LunaClient {
-    const d = this.daemonSettings();
-    return new LunaClient({ host: d.host, port: d.port, generation });
-  }
-
-  /** The daemon settings, with host, ports and generation of the running daemon's endpoint. */
-  private daemonSettings(): Settings['daemon'] {
-    const ep = this.ep();
-    return {
-      ...this.opts.config(),
-      host: ep.host,
-      port: ep.port,
-      wsPort: ep.wsPort,
-      generation: ep.generation,
-    };
+    const { host, port } = this.ep();
+    return new LunaClient({ host, port, generation });
   }
 
   /** The settings as the shared helpers read them: the shared part, with this daemon's block. */
@@ -1379,8 +690,9 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     return label ? `${label}: ${message}` : message;
   }
 
-  private named(outcome: ActionOutcome): ActionOutcome {
-    return { ...outcome, message: this.name(outcome.message) };
+  private async named(outcome: Promise<ActionOutcome>): Promise<ActionOutcome> {
+    const o = await outcome;
+    return { ...o, message: this.name(o.message) };
   }
 
   private apply(event: StatusEvent): void {
@@ -1398,29 +710,17 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.emit('status', next);
   }
 
-  /**
-   * The last {@link TAIL_LINES} lines the daemon printed after `fromSeq` (docs/daemon-protocol.md §15 problem 6), read
-   * back from the log store when the record is built: nothing is copied per line while it runs.
-   */
-  private outputTail(fromSeq: number): string[] {
-    const store = this.opts.store;
-    // Look further back only while the supervisor's own events crowd out the daemon's lines.
-    for (let window = TAIL_LINES * 2; ; window *= 4) {
-      const after = Math.max(fromSeq, store.lastSeq - window);
-      const lines: string[] = [];
-      for (const e of store.since(after).entries) {
-        if (e.source !== 'supervisor') lines.push(...e.text.split('\n'));
-      }
-      if (lines.length >= TAIL_LINES || after === fromSeq || after < store.firstSeq)
-        return lines.slice(-TAIL_LINES);
-    }
+  private cancelBackoff(): void {
+    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    this.backoffTimer = null;
   }
 
-  private cancelBackoff(): void {
-    if (this.backoffTimer) {
-      clearTimeout(this.backoffTimer);
-      this.backoffTimer = null;
-    }
+  /** A stop or restart: no backoff restart, and a start in progress must not delay it. */
+  private interrupt(): void {
+    this.discoveredExternal = false;
+    this.cancelBackoff();
+    this.stopEpoch++;
+    this.startAbort?.abort();
   }
 
   /** Serialise lifecycle operations: a start and a stop never interleave. */
@@ -1431,8 +731,8 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   }
 }
 
-function looksLikePython(command: string): boolean {
-  return /python/i.test(basename(command));
+function aborted(): ActionOutcome {
+  return { ok: false, code: 'operation-failed', message: 'The start was cancelled by a stop.' };
 }
 
 function errorMessage(e: unknown): string {

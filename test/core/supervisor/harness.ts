@@ -12,19 +12,19 @@ import {
   settingsSchema,
   type Settings,
 } from '../../../src/shared/settings-schema.js';
-import { createLogCapture } from '../../../src/core/logs/log-capture.js';
-import { LogStore } from '../../../src/core/logs/log-store.js';
-import { Supervisor } from '../../../src/core/supervisor/supervisor.js';
+import type { LogStore } from '../../../src/core/logs/log-store.js';
+import type { Supervisor } from '../../../src/core/supervisor/supervisor.js';
 import { pythonExecutable } from '../../helpers/python.js';
 import { killAllTracked, track } from '../../helpers/processes.js';
 import { SIM_PATH } from '../../helpers/sim.js';
+import { buildSupervisor } from '../../helpers/supervisor-fixture.js';
 
 /** A supervisor of the simulator on free ports with fast timings, cleaned up after each test. */
 export interface Harness {
   sup: Supervisor;
   store: LogStore;
   states: DaemonStatus['state'][];
-  settings: Settings;
+  readonly settings: Settings;
   dataDir: string;
   port: number;
   wsPort: number;
@@ -83,43 +83,29 @@ export async function harness(
     merged.daemon.profile === 'simulator'
       ? { ...merged, daemon: { ...merged.daemon, args: ['--startup-delay', '0', ...merged.daemon.args] } }
       : merged;
-  const store = new LogStore({ capacity: 5000 });
-  const id = identity.id ?? 'default';
-  const capture = createLogCapture({ store, ...(identity.id ? { daemon: id } : {}) });
-  const box = { settings };
-  const sup = new Supervisor({
-    id,
-    config: () => box.settings.daemon,
-    settings: () => box.settings,
-    ...(identity.label !== undefined ? { label: () => identity.label! } : {}),
+  const rig = buildSupervisor({
+    settings,
     dataDir,
     simulatorPath: SIM_PATH,
-    store,
-    capture,
-  });
-  const states: DaemonStatus['state'][] = [];
-  sup.on('status', (s) => {
-    states.push(s.state);
-    const pid = 'pid' in s ? s.pid : null;
-    if (pid && !(s.state === 'running' && s.adopted)) track(pid);
+    storeCapacity: 5000,
+    ...(identity.id ? { id: identity.id } : {}),
+    ...(identity.label !== undefined ? { label: identity.label } : {}),
+    onPid: (pid, s) => {
+      if (!(s.state === 'running' && s.adopted)) track(pid);
+    },
   });
   const h: Harness = {
-    sup,
-    store,
-    states,
-    settings,
+    sup: rig.sup,
+    store: rig.store,
+    states: rig.states,
+    get settings() {
+      return rig.settings;
+    },
     dataDir,
     port,
     wsPort,
-    update: (patch) => {
-      box.settings = settingsSchema.parse(mergeSettings(box.settings, patch));
-      h.settings = box.settings;
-    },
-    logText: () =>
-      store
-        .since(0)
-        .entries.map((e) => e.text)
-        .join('\n'),
+    update: rig.update,
+    logText: rig.logText,
   };
   harnesses.push(h);
   return h;
