@@ -9,7 +9,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { killAllTracked, track, waitFor } from '../helpers/processes.js';
-import { CLI, serveEnv, startServe, type ServeEnv } from '../helpers/serve.js';
+import { CLI, cli, serveEnv, startServe, type ServeEnv } from '../helpers/serve.js';
 
 /**
  * Issue 19 §3: a headless box reached through `ssh -L 29299:127.0.0.1:19299 gpu-box`. A tiny TCP
@@ -202,7 +202,7 @@ describe('an SSH tunnel to a headless box (a TCP forwarder on another local port
     const link = open.stdout.trim();
     expect(link).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${tunnelPort}/\\?code=[A-Za-z0-9_-]+$`));
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
     const page = await (await browser.newContext()).newPage();
     const errors: string[] = [];
     const foreign: string[] = [];
@@ -254,5 +254,36 @@ describe('an SSH tunnel to a headless box (a TCP forwarder on another local port
     expect(ping.body.ok).toBe(true);
     expect(foreign).toEqual([]);
     expect(errors).toEqual([]);
+  });
+
+  it('a local panel and a tunnelled one in the same browser keep separate session cookies (cookies ignore ports)', async () => {
+    browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    const context = await browser.newContext();
+    const local = cli(env, ['open', '--print']);
+    expect(local.status, local.stderr).toBe(0);
+    const viaTunnel = await laptopCli([
+      '--url',
+      `http://127.0.0.1:${tunnelPort}`,
+      '--token-file',
+      tokenCopy,
+      'open',
+      '--print',
+    ]);
+    expect(viaTunnel.status, viaTunnel.stderr).toBe(0);
+    const pages = [];
+    for (const link of [local.stdout.trim(), viaTunnel.stdout.trim()]) {
+      const page = await context.newPage();
+      await page.goto(link);
+      await page.waitForSelector('#app[data-loaded="true"]', { timeout: 30_000 });
+      pages.push(page);
+    }
+    // One cookie per port: the tunnelled panel's did not replace the local one's.
+    const names = (await context.cookies('http://127.0.0.1')).map((c) => c.name).sort();
+    expect(names).toEqual(['luna_tray_token', `luna_tray_token_${tunnelPort}`]);
+    for (const page of pages) {
+      const status = await page.evaluate(async () => (await fetch('/luna/daemon/status')).status);
+      expect(status, page.url()).toBe(200);
+    }
+    await context.close();
   });
 });

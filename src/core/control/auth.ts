@@ -137,8 +137,22 @@ export function isAllowedOrigin(origin: string | undefined, host: string | undef
   return o !== null && h !== null && o.name === h.name && (o.port ?? 80) === (h.port ?? 80);
 }
 
-/** What a request presents: the bearer token (CLI) and/or the panel's session cookie. */
-export function presentedCredentials(headers: { authorization?: string; cookie?: string }): {
+/**
+ * The session cookie's name for a request addressed to `host`. Cookies ignore ports: every port of
+ * 127.0.0.1 shares them, so a panel reached through an SSH tunnel (Host names the tunnel's port)
+ * gets a cookie named after that port, and opening it does not replace the cookie of a local Luna
+ * Tray's panel open in the same browser.
+ */
+export function sessionCookieName(host: string | undefined, ownPort: number): string {
+  const port = host === undefined ? null : (parseLoopbackAuthority(host)?.port ?? 80);
+  return port === null || port === ownPort ? SESSION_COOKIE : `${SESSION_COOKIE}_${port}`;
+}
+
+/** What a request presents: the bearer token (CLI) and/or the panel's session cookie (`cookieName`). */
+export function presentedCredentials(
+  headers: { authorization?: string; cookie?: string },
+  cookieName: string = SESSION_COOKIE,
+): {
   bearer: string | null;
   session: string | null;
 } {
@@ -151,7 +165,7 @@ export function presentedCredentials(headers: { authorization?: string; cookie?:
       const [k, ...v] = part.trim().split('=');
       // A malformed escape (`%E0%A4%A`) is no credential: 401, never a thrown URIError (it used
       // to crash `serve` from the WebSocket upgrade handler, before any token check).
-      if (k === SESSION_COOKIE) session = safeDecode(v.join('='));
+      if (k === cookieName) session = safeDecode(v.join('='));
     }
   }
   return { bearer, session };

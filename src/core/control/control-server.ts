@@ -19,7 +19,6 @@ import type { LunaCore } from '../app/luna-core.types.js';
 import {
   NONCE_RE,
   OneTimeCodes,
-  SESSION_COOKIE,
   Sessions,
   identityProof,
   isAllowedHost,
@@ -28,6 +27,7 @@ import {
   loadOrCreateToken,
   parseRequestTarget,
   presentedCredentials,
+  sessionCookieName,
   tokenMatches,
 } from './auth.js';
 import { LockHeldError, identifyHolder } from './lock.js';
@@ -92,7 +92,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   const sessions = new Sessions();
   /** The CLI's bearer token, or a panel session from a one-time code. */
   const authorized = (headers: IncomingMessage['headers']): boolean => {
-    const { bearer, session } = presentedCredentials(headers);
+    const { bearer, session } = presentedCredentials(headers, sessionCookieName(headers.host, port));
     return tokenMatches(bearer, token) || sessions.has(session);
   };
   const core = opts.core;
@@ -158,7 +158,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     if (method === 'GET' && path === '/app/identity') return identity(res, url.searchParams.get('nonce'));
     if (method === 'GET' && (path === '/' || path in STATIC_FILES)) {
       const code = url.searchParams.get('code');
-      if (code !== null) return exchangeCode(res, code);
+      if (code !== null) return exchangeCode(res, code, host);
       return serveStatic(res, opts.staticDir, path === '/' ? '/index.html' : path, host);
     }
     if (method === 'GET' && path === '/favicon.ico') {
@@ -289,7 +289,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     });
   }
 
-  function exchangeCode(res: ServerResponse, code: string): void {
+  function exchangeCode(res: ServerResponse, code: string, host: string): void {
     if (!codes.consume(code)) {
       res.writeHead(401, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' });
       res.end('This Luna Tray link has expired or was already used. Run `luna-tray open` for a new one.\n');
@@ -298,7 +298,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     res.writeHead(302, {
       ...SECURITY_HEADERS,
       location: '/',
-      'set-cookie': `${SESSION_COOKIE}=${sessions.create()}; HttpOnly; SameSite=Strict; Path=/`,
+      'set-cookie': `${sessionCookieName(host, port)}=${sessions.create()}; HttpOnly; SameSite=Strict; Path=/`,
     });
     res.end();
   }
