@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { app, dialog } from 'electron';
 
 import { createComfyService } from '../core/app/comfy-service.js';
+import { describeFinishedJob } from '../core/app/comfy-service.js';
 import { createLunaCore } from '../core/app/luna-core.js';
 import { startControlServer } from '../core/control/control-server.js';
 import { requestShow } from '../core/control/lock.js';
@@ -71,11 +72,7 @@ async function main(): Promise<void> {
     requestShow,
     subscribeJobFailures: (listener) => comfy.onJobFailed((url, error) => listener(url, error.message)),
     subscribeJobFinished: (listener) =>
-      comfy.onJobFinished((url, job) =>
-        listener(
-          url,
-          `Prompt ${job.promptId} finished${job.durationMs !== null ? ` in ${(job.durationMs / 1000).toFixed(1)} s` : ''}.`,
-        ),
+      comfy.onJobFinished((url, job) => listener(url, describeFinishedJob(job))),
       ),
     probeTrayHost: () => probeStatusNotifierHost(execRunner),
     log,

@@ -122,19 +122,23 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
     class: 'muted',
     attrs: { role: 'status', 'data-testid': 'diagnostics-note' },
   });
-  const diagnostics = button('Save diagnostics', 'Save a diagnostics archive (secrets removed)', () => {
-    diagnostics.disabled = true;
-    void api.invoke('app:diagnostics', {}).then((res) => {
-      diagnostics.disabled = false;
-      if (res.ok) downloadBase64(res.value.fileName, res.value.archive);
-      setText(
-        diagnosticsNote,
-        res.ok
-          ? `Diagnostics saved as ${res.value.fileName} (token, env values and webhook secrets removed).`
-          : `Could not save diagnostics: ${res.error.message}`,
-      );
-    });
-  });
+  const diagnostics = button(
+    'Save diagnostics',
+    'Save diagnostics: an archive for bug reports, secrets removed',
+    () => {
+      diagnostics.disabled = true;
+      void api.invoke('app:diagnostics', {}).then((res) => {
+        diagnostics.disabled = false;
+        if (res.ok) downloadBase64(res.value.fileName, res.value.archive);
+        setText(
+          diagnosticsNote,
+          res.ok
+            ? `Diagnostics saved as ${res.value.fileName} (token, env values and webhook secrets removed).`
+            : `Could not save diagnostics: ${res.error.message}`,
+        );
+      });
+    },
+  );
   diagnostics.dataset.action = 'diagnostics';
   root.append(
     // The page's one heading, for screen readers (the visible title is the daemon state).

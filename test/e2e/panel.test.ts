@@ -487,12 +487,39 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
     expect(marked.map(([id]) => id).sort()).toEqual([
       'setting-app-notifications-help',
       'setting-app-openAtLogin-help',
+      'setting-notify-jobFinished-help',
     ]);
     for (const [, text] of marked) expect(text).toContain('Desktop app only');
     // Screen readers hear it with the checkbox.
     expect(await page.getAttribute('[data-key="app.openAtLogin"]', 'aria-describedby')).toContain(
       'setting-app-openAtLogin-help',
     );
+  });
+
+  it('Save diagnostics downloads the archive, with no token in it', async () => {
+    const secret = 'e2e-env-SECRET-4411';
+    cli(['config', 'set', 'daemon.env', JSON.stringify({ API_KEY: secret })]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('button[data-action="diagnostics"]'),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^luna-tray-diagnostics-[\dT-]+Z\.tar\.gz$/);
+    const path = await download.path();
+    const list = execFileSync('tar', ['-tzf', path], { encoding: 'utf8' });
+    expect(list).toMatch(/\/settings\.json$/m);
+    expect(list).toMatch(/\/status-history\.json$/m);
+    // Every byte of every file, unpacked to stdout: neither the token nor the env value is there.
+    const everything = execFileSync('tar', ['-xzOf', path], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    expect(everything).toContain('"API_KEY": "***"');
+    expect(everything).not.toContain(secret);
+    expect(everything).not.toContain(readFileSync(join(dataDir, 'control-token'), 'utf8').trim());
+    expect(await page.textContent('[data-testid="diagnostics-note"]')).toContain(
+      download.suggestedFilename(),
+    );
+    cli(['config', 'unset', 'daemon.env']);
   });
 
   it('lists the ComfyUI instances', async () => {

@@ -14,6 +14,11 @@ import { readLocalGpus } from '../comfyui/nvidia-smi.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { ComfyService } from './luna-core.js';
 
+/** One line for a finished job (webhook message, desktop notification). */
+export function describeFinishedJob(job: { promptId: string; durationMs: number | null }): string {
+  return `Prompt ${job.promptId} finished${job.durationMs !== null ? ` in ${(job.durationMs / 1000).toFixed(1)} s` : ''}.`;
+}
+
 /** How often local GPU figures are read from `nvidia-smi` (when it exists). */
 const GPU_POLL_MS = 5_000;
 

@@ -15,6 +15,7 @@ import { createHolderResolver } from '../gpu/vram-holders.js';
 import { createLogCapture } from '../logs/log-capture.js';
 import { LogStore } from '../logs/log-store.js';
 import { createRotatingFile } from '../logs/rotating-file.js';
+import { describeFinishedJob } from './comfy-service.js';
 import { buildDiagnostics, type StatusHistoryEntry } from '../diagnostics/bundle.js';
 import { createDaemonEventTracker } from '../notify/daemon-events.js';
 import { createWebhooks } from '../notify/webhooks.js';
@@ -261,7 +262,7 @@ export async function createLunaCore(
             event: 'job-finished',
             instance: url,
             at: job.at,
-            message: `prompt ${job.promptId} finished${job.durationMs !== null ? ` in ${(job.durationMs / 1000).toFixed(1)} s` : ''}`,
+            message: describeFinishedJob(job),
           }),
         ),
       );
