@@ -4,8 +4,7 @@ import { homedir } from 'node:os';
 
 import { app, dialog } from 'electron';
 
-import { createComfyService } from '../core/app/comfy-service.js';
-import { describeFinishedJob } from '../core/app/comfy-service.js';
+import { createComfyService, describeFinishedJob } from '../core/app/comfy-service.js';
 import { createLunaCore } from '../core/app/luna-core.js';
 import { startControlServer } from '../core/control/control-server.js';
 import { requestShow } from '../core/control/lock.js';
@@ -73,7 +72,6 @@ async function main(): Promise<void> {
     subscribeJobFailures: (listener) => comfy.onJobFailed((url, error) => listener(url, error.message)),
     subscribeJobFinished: (listener) =>
       comfy.onJobFinished((url, job) => listener(url, describeFinishedJob(job))),
-      ),
     probeTrayHost: () => probeStatusNotifierHost(execRunner),
     log,
   });

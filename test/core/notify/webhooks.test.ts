@@ -262,7 +262,7 @@ describe('webhooks through the core', () => {
     await waitFor(() => r.arrivals.some((a) => a.body.event === 'job-failed'), 'job-failed', 15_000);
     const finished = r.arrivals.find((a) => a.body.event === 'job-finished')!.body;
     expect(finished).toMatchObject({ instance: fake.url, daemon: null });
-    expect(finished.message).toContain(`prompt ${ok} finished`);
+    expect(finished.message).toContain(`Prompt ${ok} finished`);
     const failed = r.arrivals.find((a) => a.body.event === 'job-failed')!.body;
     expect(failed).toMatchObject({ instance: fake.url, daemon: null });
     expect(failed.message).toContain('KSampler');
