@@ -124,17 +124,20 @@ describe('a real Prometheus scraping serve', () => {
       if (!r || r.status !== 200) return [];
       return ((await r.json()) as QueryReply).data.result;
     };
-    const up = await waitFor(
-      async () => {
-        const rows = await query('luna_daemon_up');
-        return rows.length > 0 ? rows : undefined;
-      },
-      'luna_daemon_up in Prometheus',
-      60_000,
-      250,
-    ).catch((e: unknown) => {
-      throw new Error(`${String(e)}\nprometheus log:\n${log}`);
-    });
+    /** The first non-empty answer to `q` (the first scrapes take a second or two to land). */
+    const queryUntilFound = (q: string) =>
+      waitFor(
+        async () => {
+          const rows = await query(q);
+          return rows.length > 0 ? rows : undefined;
+        },
+        `${q} in Prometheus`,
+        60_000,
+        250,
+      ).catch((e: unknown) => {
+        throw new Error(`${String(e)}\nprometheus log:\n${log}`);
+      });
+    const up = await queryUntilFound('luna_daemon_up');
     expect(up).toHaveLength(1);
     expect(up[0]!.metric).toMatchObject({
       __name__: 'luna_daemon_up',
@@ -146,15 +149,7 @@ describe('a real Prometheus scraping serve', () => {
     const running = await query('luna_daemon_state{state="running"}');
     expect(running.map((r) => r.value[1])).toEqual(['1']);
     // The same target scraped without the token: 401, so Prometheus marks it down.
-    const noToken = await waitFor(
-      async () => {
-        const rows = await query('up{job="no-token"}');
-        return rows.length > 0 ? rows : undefined;
-      },
-      'up{job="no-token"}',
-      30_000,
-      250,
-    );
+    const noToken = await queryUntilFound('up{job="no-token"}');
     expect(noToken[0]!.value[1]).toBe('0');
     const withToken = await query('up{job="luna-tray"}');
     expect(withToken[0]!.value[1]).toBe('1');

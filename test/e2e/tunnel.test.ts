@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,8 +7,8 @@ import getPort from 'get-port';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { killAllTracked, track, waitFor } from '../helpers/processes.js';
-import { CLI, cli, serveEnv, startServe, type ServeEnv } from '../helpers/serve.js';
+import { killAllTracked, waitFor } from '../helpers/processes.js';
+import { cli, runCli, serveEnv, startServe, type ServeEnv } from '../helpers/serve.js';
 
 /**
  * Issue 19 §3: a headless box reached through `ssh -L 29299:127.0.0.1:19299 gpu-box`. A tiny TCP
@@ -51,21 +50,26 @@ async function startForwarder(target: number): Promise<Server> {
 }
 
 /** The CLI on the "laptop": no --port, no data dir token; `args` carry --url etc. */
-function laptopCli(
-  args: string[],
-  extraEnv: Record<string, string> = {},
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, '--data-dir', laptopDir, ...args], {
-      env: { ...process.env, NO_COLOR: '1', LUNA_TRAY_URL: '', LUNA_TRAY_TOKEN_FILE: '', ...extraEnv },
-    });
-    track(child.pid);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+function laptopCli(args: string[], extraEnv: Record<string, string> = {}) {
+  return runCli(['--data-dir', laptopDir, ...args], {
+    LUNA_TRAY_URL: '',
+    LUNA_TRAY_TOKEN_FILE: '',
+    ...extraEnv,
   });
+}
+
+/** `luna-tray open --print` through the tunnel: the panel link. */
+async function tunnelPanelLink(): Promise<string> {
+  const open = await laptopCli([
+    '--url',
+    `http://127.0.0.1:${tunnelPort}`,
+    '--token-file',
+    tokenCopy,
+    'open',
+    '--print',
+  ]);
+  expect(open.status, open.stderr).toBe(0);
+  return open.stdout.trim();
 }
 
 /** A raw request straight to the control port, with chosen Host and Origin headers. */
@@ -190,16 +194,7 @@ describe('an SSH tunnel to a headless box (a TCP forwarder on another local port
   });
 
   it('`luna-tray open --print` through the tunnel gives a link on the tunnel port, and the panel works in Chromium', async () => {
-    const open = await laptopCli([
-      '--url',
-      `http://127.0.0.1:${tunnelPort}`,
-      '--token-file',
-      tokenCopy,
-      'open',
-      '--print',
-    ]);
-    expect(open.status, open.stderr).toBe(0);
-    const link = open.stdout.trim();
+    const link = await tunnelPanelLink();
     expect(link).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${tunnelPort}/\\?code=[A-Za-z0-9_-]+$`));
 
     browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
@@ -261,17 +256,8 @@ describe('an SSH tunnel to a headless box (a TCP forwarder on another local port
     const context = await browser.newContext();
     const local = cli(env, ['open', '--print']);
     expect(local.status, local.stderr).toBe(0);
-    const viaTunnel = await laptopCli([
-      '--url',
-      `http://127.0.0.1:${tunnelPort}`,
-      '--token-file',
-      tokenCopy,
-      'open',
-      '--print',
-    ]);
-    expect(viaTunnel.status, viaTunnel.stderr).toBe(0);
     const pages = [];
-    for (const link of [local.stdout.trim(), viaTunnel.stdout.trim()]) {
+    for (const link of [local.stdout.trim(), await tunnelPanelLink()]) {
       const page = await context.newPage();
       await page.goto(link);
       await page.waitForSelector('#app[data-loaded="true"]', { timeout: 30_000 });

@@ -91,14 +91,18 @@ export function cliAsync(
   env: Pick<ServeEnv, 'dataDir' | 'port'>,
   args: string[],
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return runCli(['--data-dir', env.dataDir, '--port', String(env.port), ...args]);
+}
+
+/** Run the CLI with exactly `argv` (and `extraEnv` over the environment); resolves when it exits. */
+export function runCli(
+  argv: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [CLI, '--data-dir', env.dataDir, '--port', String(env.port), ...args],
-      {
-        env: { ...process.env, NO_COLOR: '1' },
-      },
-    );
+    const child = spawn(process.execPath, [CLI, ...argv], {
+      env: { ...process.env, NO_COLOR: '1', ...extraEnv },
+    });
     track(child.pid);
     let stdout = '';
     let stderr = '';
