@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
+import { daemonsOf } from '../../src/renderer/features/settings/daemons-editor.js';
 import { addDaemon, moveDaemon, removeDaemon } from '../../src/renderer/features/settings/daemons-list.js';
 import { daemonCardModel } from '../../src/renderer/features/status/daemon-cards.js';
 import type { DaemonSummary } from '../../src/shared/daemon-summary.js';
 import { colorOf, type DaemonStatus } from '../../src/shared/daemon-status.js';
-import { daemonEntrySchema, type DaemonEntry } from '../../src/shared/settings-schema.js';
+import { daemonEntrySchema, type DaemonEntry, type Settings } from '../../src/shared/settings-schema.js';
 import { snapshot } from '../main/helpers/fixtures.js';
 
 const T = 1_700_000_000_000;
@@ -101,5 +102,13 @@ describe('daemon list edits', () => {
     expect(daemonEntrySchema.safeParse(d).success).toBe(true);
     const again = addDaemon(added, list[0]!);
     expect(again.at(-1)!.id).toBe('daemon-4');
+  });
+});
+
+describe('daemonsOf', () => {
+  it('reads the daemons list, or says there is none (settings without the list keep the editor hidden)', () => {
+    const list = [entry('default', 19283)];
+    expect(daemonsOf({ daemons: list } as unknown as Settings)).toBe(list);
+    expect(daemonsOf({ daemon: {} } as unknown as Settings)).toBeNull();
   });
 });

@@ -2,6 +2,7 @@ import type { PreflightReport } from '../../../shared/contract/invoke.js';
 import type { RendererApi } from '../../../shared/contract/renderer-api.js';
 import type { Settings, SettingsIssue } from '../../../shared/settings-schema.js';
 import { button, h, replaceChildren, setHidden, setText } from '../../lib/dom.js';
+import { createDaemonsEditor } from './daemons-editor.js';
 import {
   SETTINGS_FORM,
   diffSettings,
@@ -39,6 +40,7 @@ export function createSettingsView(api: RendererApi): SettingsView {
   let serverIssues = new Map<string, string[]>();
   let saving = false;
 
+  const daemons = createDaemonsEditor(api);
   const controls = new Map<string, FieldControl>();
   const form = h('form', {
     class: 'settings-form',
@@ -85,6 +87,7 @@ export function createSettingsView(api: RendererApi): SettingsView {
     pathEl,
     externalNote,
     formError,
+    daemons.element,
     form,
     h('h2', { text: 'Launch profile test' }),
     report,
@@ -297,11 +300,13 @@ export function createSettingsView(api: RendererApi): SettingsView {
   return {
     element,
     load(settings, path) {
+      daemons.load(settings);
       base = settings;
       setText(pathEl, `Stored in ${path}`);
       revert();
     },
     external(settings) {
+      daemons.load(settings);
       const wasDirty = isDirty();
       base = settings;
       if (wasDirty) setHidden(externalNote, false);
