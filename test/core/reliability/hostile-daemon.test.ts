@@ -28,13 +28,11 @@ import { probeGeneration } from '../../../src/core/daemon/generation-probe.js';
 import { LunaClient } from '../../../src/core/daemon/luna-client.js';
 import { decodePickle } from '../../../src/core/daemon/pickle-decode.js';
 import { encodePickle, type PickleValue } from '../../../src/core/daemon/pickle-encode.js';
-import { createLogCapture } from '../../../src/core/logs/log-capture.js';
 import { truncationMarker } from '../../../src/core/logs/line-splitter.js';
-import { LogStore } from '../../../src/core/logs/log-store.js';
-import { Supervisor } from '../../../src/core/supervisor/supervisor.js';
 import { pythonExecutable } from '../../helpers/python.js';
 import { killAllTracked, sleep, track, waitFor } from '../../helpers/processes.js';
 import { SIM_PATH } from '../../helpers/sim.js';
+import { buildSupervisor } from '../../helpers/supervisor-fixture.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/processes/', import.meta.url));
 
@@ -239,17 +237,7 @@ function settingsFor(port: number, wsPort: number): Settings {
 
 function supervisorFor(defer: Defer, settings: Settings) {
   const dataDir = mkdtempSync(join(tmpdir(), 'luna-hostile-'));
-  const store = new LogStore({ capacity: 5000 });
-  const capture = createLogCapture({ store });
-  const sup = new Supervisor({
-    id: 'default',
-    config: () => settings.daemon,
-    settings: () => settings,
-    dataDir,
-    simulatorPath: SIM_PATH,
-    store,
-    capture,
-  });
+  const { sup, store } = buildSupervisor({ settings, dataDir, simulatorPath: SIM_PATH, storeCapacity: 5000 });
   defer(async () => {
     // The fake daemon lives in THIS process: never let a stop escalate to signals against it.
     await sup.dispose({ keepDaemon: true });
@@ -487,16 +475,12 @@ describe('hostile daemon output', () => {
         logs: { maxLineLength },
       }),
     );
-    const store = new LogStore({ capacity: 5000 });
-    const capture = createLogCapture({ store, maxLineLength });
-    const sup = new Supervisor({
-      id: 'default',
-      config: () => settings.daemon,
-      settings: () => settings,
+    // The capture's line cap comes from the settings' logs.maxLineLength, as in the product.
+    const { sup, store } = buildSupervisor({
+      settings,
       dataDir,
       simulatorPath: SIM_PATH,
-      store,
-      capture,
+      storeCapacity: 5000,
     });
     onTestFinished(() => sup.dispose({ keepDaemon: false }));
     sup.on('status', (s) => track('pid' in s ? (s.pid ?? undefined) : undefined));

@@ -20,13 +20,13 @@ import {
 } from '../../../src/shared/settings-schema.js';
 import { probeGeneration } from '../../../src/core/daemon/generation-probe.js';
 import { LunaClient } from '../../../src/core/daemon/luna-client.js';
-import { createLogCapture } from '../../../src/core/logs/log-capture.js';
-import { LogStore } from '../../../src/core/logs/log-store.js';
+import { type LogStore } from '../../../src/core/logs/log-store.js';
 import { findPortOwner } from '../../../src/core/supervisor/port-owner.js';
-import { Supervisor } from '../../../src/core/supervisor/supervisor.js';
+import { type Supervisor } from '../../../src/core/supervisor/supervisor.js';
 import { sleep } from '../../helpers/processes.js';
 import { SIM_PATH } from '../../helpers/sim.js';
 import { killAll, prng, realPythonExecutable, simsOnPort } from './proc-scan.js';
+import { buildSupervisor } from '../../helpers/supervisor-fixture.js';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20261121);
 const INSTANCES = 4;
@@ -90,17 +90,7 @@ async function rig(): Promise<Rig> {
     }),
   );
   const dataDir = mkdtempSync(join(tmpdir(), 'luna-chaos-'));
-  const store = new LogStore({ capacity: 5000 });
-  const capture = createLogCapture({ store });
-  const sup = new Supervisor({
-    id: 'default',
-    config: () => settings.daemon,
-    settings: () => settings,
-    dataDir,
-    simulatorPath: SIM_PATH,
-    store,
-    capture,
-  });
+  const { sup, store } = buildSupervisor({ settings, dataDir, simulatorPath: SIM_PATH, storeCapacity: 5000 });
   cleanups.push(async () => {
     // Whatever happened, no simulator of this port may survive the test (checked, then enforced).
     for (const p of simsOnPort(port)) process.kill(p.pid, 'SIGCONT');

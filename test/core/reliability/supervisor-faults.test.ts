@@ -26,21 +26,18 @@ import {
   settingsSchema,
   type Settings,
 } from '../../../src/shared/settings-schema.js';
-import type { DaemonStatus } from '../../../src/shared/daemon-status.js';
 import type { DaemonSnapshot } from '../../../src/shared/snapshot.js';
 import { createLunaCore } from '../../../src/core/app/luna-core.js';
 import { loadOrCreateToken } from '../../../src/core/control/auth.js';
 import { lunaStatusJson } from '../../../src/core/control/luna-status.js';
 import { LunaClient } from '../../../src/core/daemon/luna-client.js';
-import { createLogCapture } from '../../../src/core/logs/log-capture.js';
-import { LogStore } from '../../../src/core/logs/log-store.js';
 import { JsonFileSettingsStore } from '../../../src/core/settings/json-file-settings-store.js';
 import { MemorySettingsStore } from '../../../src/core/settings/memory-settings-store.js';
 import { nodeProcessLauncher, type ProcessLauncher } from '../../../src/core/supervisor/process-launcher.js';
-import { Supervisor } from '../../../src/core/supervisor/supervisor.js';
 import { sleep, waitFor } from '../../helpers/processes.js';
 import { SIM_PATH } from '../../helpers/sim.js';
 import { killAll, realPythonExecutable, simsOnPort } from './proc-scan.js';
+import { buildSupervisor } from '../../helpers/supervisor-fixture.js';
 
 const rejections: unknown[] = [];
 const onRejection = (e: unknown) => rejections.push(e);
@@ -105,20 +102,13 @@ function simSettings(port: number, extraArgs: string[] = [], patch: Record<strin
 /** A Supervisor with an injectable wall clock and launcher; disposed (and its port swept) after the test. */
 function supervisor(settings: Settings, extra: { now?: () => number; launcher?: ProcessLauncher } = {}) {
   const dataDir = tempDir('luna-faults-');
-  const store = new LogStore({ capacity: 5000 });
-  const capture = createLogCapture({ store });
-  const sup = new Supervisor({
-    id: 'default',
-    config: () => settings.daemon,
-    settings: () => settings,
+  const { sup, store, states } = buildSupervisor({
+    settings,
     dataDir,
     simulatorPath: SIM_PATH,
-    store,
-    capture,
-    ...extra,
+    storeCapacity: 5000,
+    extra,
   });
-  const states: DaemonStatus['state'][] = [];
-  sup.on('status', (s) => states.push(s.state));
   cleanups.push(async () => {
     await sup.dispose({ keepDaemon: false }).catch(() => undefined);
     killAll(simsOnPort(settings.daemon.port));

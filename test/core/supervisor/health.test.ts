@@ -21,12 +21,11 @@ import { FrameReader, encodeFrame } from '../../../src/core/daemon/framing.js';
 import { LunaChannel } from '../../../src/core/daemon/luna-channel.js';
 import { LunaClient } from '../../../src/core/daemon/luna-client.js';
 import { encodePickle } from '../../../src/core/daemon/pickle-encode.js';
-import { createLogCapture } from '../../../src/core/logs/log-capture.js';
-import { LogStore } from '../../../src/core/logs/log-store.js';
-import { Supervisor, type SupervisorOptions } from '../../../src/core/supervisor/supervisor.js';
+import { type Supervisor, type SupervisorOptions } from '../../../src/core/supervisor/supervisor.js';
 import { pythonExecutable } from '../../helpers/python.js';
 import { killAllTracked, track, waitFor } from '../../helpers/processes.js';
 import { SIM_PATH } from '../../helpers/sim.js';
+import { buildSupervisor } from '../../helpers/supervisor-fixture.js';
 
 const sups: { sup: Supervisor; keepDaemon: boolean }[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -58,25 +57,17 @@ async function supervisor(
     },
   });
   const settings = settingsSchema.parse(mergeSettings(base as Settings, patch));
-  const store = new LogStore({ capacity: 5000 });
-  const capture = createLogCapture({ store });
-  const sup = new Supervisor({
-    id: 'default',
-    config: () => settings.daemon,
-    settings: () => settings,
+  const { sup, states } = buildSupervisor({
+    settings,
     dataDir,
     simulatorPath: SIM_PATH,
-    store,
-    capture,
-    ...extra,
-  });
-  const states: DaemonStatus['state'][] = [];
-  sup.on('status', (s) => {
-    states.push(s.state);
-    const pid = 'pid' in s ? s.pid : null;
-    // Never an adopted daemon (the fake one below is this very process).
-    const adopted = (s.state === 'running' || s.state === 'unresponsive') && s.adopted;
-    if (pid && !adopted && pid !== process.pid) track(pid);
+    storeCapacity: 5000,
+    extra,
+    onPid: (pid, s) => {
+      // Never an adopted daemon (the fake one below is this very process).
+      const adopted = (s.state === 'running' || s.state === 'unresponsive') && s.adopted;
+      if (!adopted && pid !== process.pid) track(pid);
+    },
   });
   sups.push({ sup, keepDaemon });
   return { sup, settings, states };

@@ -13,13 +13,11 @@ import getPort from 'get-port';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { defaultSettings, mergeSettings, settingsSchema } from '../../../src/shared/settings-schema.js';
-import { createLogCapture } from '../../../src/core/logs/log-capture.js';
-import { LogStore } from '../../../src/core/logs/log-store.js';
 import { checkDaemonUser } from '../../../src/core/supervisor/port-owner.js';
-import { Supervisor } from '../../../src/core/supervisor/supervisor.js';
 import { pythonExecutable } from '../../helpers/python.js';
 import { killAllTracked, track, waitFor } from '../../helpers/processes.js';
 import { SIM_PATH } from '../../helpers/sim.js';
+import { buildSupervisor } from '../../helpers/supervisor-fixture.js';
 
 const NOBODY = 65534;
 
@@ -82,15 +80,11 @@ describe('a daemon run by another OS user', () => {
         daemon: { profile: 'simulator', command: pythonExecutable(), port, wsPort, startTimeoutSec: 10 },
       }),
     );
-    const store = new LogStore({ capacity: 1000 });
-    const sup = new Supervisor({
-      id: 'default',
-      config: () => settings.daemon,
-      settings: () => settings,
+    const { sup } = buildSupervisor({
+      settings,
       dataDir,
       simulatorPath: SIM_PATH,
-      store,
-      capture: createLogCapture({ store }),
+      storeCapacity: 1000,
     });
     try {
       const r = await sup.start();
