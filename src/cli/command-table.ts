@@ -201,14 +201,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'config',
     group: 'Settings',
     summary: 'read and change settings (with or without a running server)',
-    args: 'get [KEY] | set KEY VALUE | unset KEY | path',
+    args: 'get [KEY] | set KEY VALUE | unset KEY | path | preset NAME',
     positionals: [1, 3],
-    choices: ['get', 'set', 'unset', 'path'],
+    choices: ['get', 'set', 'unset', 'path', 'preset'],
     details:
       'config get [KEY]      print all settings, or one key (e.g. daemon.port)\n' +
       'config set KEY VALUE  VALUE is parsed as JSON when valid JSON, else a string\n' +
       'config unset KEY      put KEY back to its default\n' +
-      "config path           print the settings file's absolute path",
+      "config path           print the settings file's absolute path\n" +
+      'config preset NAME    replace the daemons list: single | split-clip-vae | one-per-gpu\n' +
+      "                      (docs/settings.md); config set daemons '[…]' sets it by hand",
     options: {},
     load: async () => (await import('./commands/config.js')).configCommand,
   },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** The current settings version. Bump it and add a migration in `src/core/settings/migrations.ts`. */
-export const SETTINGS_VERSION = 1;
+export const SETTINGS_VERSION = 2;
 
 const device = z
   .string()
@@ -122,6 +122,61 @@ export const daemonEntrySchema = daemonSettingsSchema.unwrap().extend({
 });
 export type DaemonEntry = z.infer<typeof daemonEntrySchema>;
 
+/** The entry today's single daemon becomes (settings v1 `daemon` → v2 `daemons[0]`). */
+export const DEFAULT_DAEMON_ENTRY = { id: 'default', name: 'Luna daemon' } as const;
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/**
+ * Every daemon Luna Tray knows, in the order the tray, panel and CLI list them; the first is the one
+ * the original `/luna/daemon/*` routes and single-daemon callers act on. Across entries: ids are
+ * unique, and no port (main or monitor) is used twice, enabled or not — a disabled daemon enabled
+ * later must not collide (docs/settings.md, "Several daemons").
+ */
+export const daemonsSchema = z
+  .array(daemonEntrySchema)
+  .min(1, 'needs at least one daemon (e.g. luna-tray config preset single)')
+  .max(32, 'at most 32 daemons')
+  .superRefine((list, ctx) => {
+    const ids = new Map<string, number>();
+    const ports = new Map<number, string>();
+    list.forEach((d, i) => {
+      const first = ids.get(d.id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'id'],
+          message: `"${d.id}" is already the id of daemons.${first}: give each daemon its own id`,
+        });
+      } else ids.set(d.id, i);
+      // The host refine of each entry already says "loopback only"; this names the daemon too.
+      if (!LOOPBACK.has(d.host)) return;
+      for (const [field, port] of [
+        ['port', d.port],
+        ['wsPort', d.wsPort],
+      ] as const) {
+        if (port === 0) continue;
+        const owner = ports.get(port);
+        if (owner !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, field],
+            message: `${port} is already used by ${owner}: give each daemon its own ports (e.g. luna-tray config set daemons.${i}.${field} ${suggestPort(list)})`,
+          });
+        } else ports.set(port, `daemon "${d.id}" (daemons.${i}.${field})`);
+      }
+    });
+  })
+  .default(() => [daemonEntrySchema.parse({ ...DEFAULT_DAEMON_ENTRY })]);
+
+/** A port no entry uses, for the example in a collision message. */
+function suggestPort(list: readonly { port: number; wsPort: number }[]): number {
+  const used = new Set(list.flatMap((d) => [d.port, d.wsPort]));
+  let p = 19283;
+  while (used.has(p) || p === 19299) p++;
+  return p;
+}
+
 const instanceUrl = z.string().refine((u) => /^https?:\/\/[^/\s]+/.test(u), {
   message: 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8188',
 });
@@ -210,13 +265,32 @@ export const logSettingsSchema = z
 
 export const settingsSchema = z.object({
   version: z.literal(SETTINGS_VERSION).default(SETTINGS_VERSION),
-  daemon: daemonSettingsSchema,
+  daemons: daemonsSchema,
   comfyui: comfyuiSettingsSchema,
   app: appSettingsSchema,
   logs: logSettingsSchema,
   notify: notifySettingsSchema,
 });
 export type Settings = z.infer<typeof settingsSchema>;
+
+/**
+ * The settings one daemon's supervisor sees: the shared sections plus its own entry in the place of
+ * the single `daemon` block it had before several daemons existed.
+ */
+export type OneDaemonSettings = Omit<Settings, 'daemons'> & { daemon: DaemonConfig };
+
+/** The first daemon: the one the original routes and single-daemon callers act on. */
+export function firstDaemon(settings: Pick<Settings, 'daemons'>): DaemonEntry {
+  return settings.daemons[0]!;
+}
+
+/** `settings` as the daemon `id` (or the first daemon) sees it; null when there is no such daemon. */
+export function settingsForDaemon(settings: Settings, id?: string): OneDaemonSettings | null {
+  const entry = id === undefined ? settings.daemons[0] : settings.daemons.find((d) => d.id === id);
+  if (!entry) return null;
+  const { daemons: _all, ...shared } = settings;
+  return { ...shared, daemon: entry };
+}
 
 /** A deep-partial settings update, as `PUT /settings` and `settings:update` accept. */
 export type SettingsPatch = {
@@ -297,19 +371,45 @@ function plainMessage(i: z.core.$ZodIssue, key: string): string {
 function exampleCommand(issueKey: string): string | null {
   // An issue inside a list of objects (`notify.webhooks.0.url`) is shown with the whole list's example.
   const key = Object.keys(EXAMPLES).find((k) => issueKey.startsWith(`${k}.`)) ?? issueKey;
-  const value = EXAMPLES[key] ?? getSettingByKey(defaultSettings(), key);
+  // A daemon entry's key (`daemons.2.command`) has the examples of the single daemon's.
+  const entryKey = key.replace(/^daemons\.\d+\./, 'daemon.');
+  const value = EXAMPLES[key] ?? EXAMPLES[entryKey] ?? getSettingByKey(defaultSettings(), entryKey);
   if (value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) return null;
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   const quoted = /^[\w./:@-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
   return `luna-tray config set ${key} ${quoted}`;
 }
 
-/** Deep-merge a patch into settings (arrays and records replace; objects merge). */
+/**
+ * Deep-merge a patch into settings (arrays and records replace; objects merge). Two forms address
+ * daemon entries without replacing the list: `{daemons: {"1": {port: 19300}}}` merges into entry 1,
+ * and the single-daemon form `{daemon: {...}}` (settings v1, `config set daemon.port`) merges into
+ * the first entry — so callers written for one daemon keep working (docs/settings.md).
+ */
 export function mergeSettings(base: Settings, patch: unknown): unknown {
-  return deepMerge(base, patch);
+  return deepMerge(base, withoutDaemonAlias(patch));
+}
+
+/** `{daemon: X, ...}` → `{daemons: {0: X}, ...}` (after any `daemons` of the same patch). */
+function withoutDaemonAlias(patch: unknown): unknown {
+  if (!isPlainObject(patch) || !('daemon' in patch)) return patch;
+  const { daemon, ...rest } = patch;
+  if (rest.daemons === undefined) return { ...rest, daemons: { 0: daemon } };
+  return { ...rest, daemons: deepMerge(deepMerge([], rest.daemons), { 0: daemon }) };
+}
+
+/** True when a patch uses the single-daemon form `daemon` (its issues are then named that way). */
+export function usesDaemonAlias(patch: unknown): boolean {
+  return isPlainObject(patch) && 'daemon' in patch && !('daemons' in patch);
 }
 
 function deepMerge(base: unknown, patch: unknown): unknown {
+  if (Array.isArray(base) && isPlainObject(patch) && isIndexPatch(patch)) {
+    // `{ "1": {...} }` into a list: merge into those elements (a new index must come next in line).
+    const out: unknown[] = [...(base as unknown[])];
+    for (const [k, v] of Object.entries(patch)) out[Number(k)] = deepMerge(out[Number(k)] ?? {}, v);
+    return out;
+  }
   if (!isPlainObject(base) || !isPlainObject(patch)) return patch === undefined ? base : patch;
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(patch)) {
@@ -323,12 +423,23 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Read a dotted key (`daemon.port`) from settings; `undefined` when absent. */
+function isIndexPatch(patch: Record<string, unknown>): boolean {
+  const keys = Object.keys(patch);
+  return keys.length > 0 && keys.every((k) => /^(0|[1-9]\d{0,2})$/.test(k));
+}
+
+/**
+ * Read a dotted key from settings (`comfyui.path`, `daemons.1.port`; `daemon.port` is the first
+ * daemon's); `undefined` when absent.
+ */
 export function getSettingByKey(settings: Settings, key: string): unknown {
   let cur: unknown = settings;
-  for (const part of key.split('.')) {
-    if (!isPlainObject(cur) || !(part in cur)) return undefined;
-    cur = cur[part];
+  const parts = key.split('.');
+  if (parts[0] === 'daemon' && !('daemon' in settings)) parts.splice(0, 1, 'daemons', '0');
+  for (const part of parts) {
+    if (Array.isArray(cur) && /^\d+$/.test(part)) cur = cur[Number(part)];
+    else if (isPlainObject(cur) && Object.hasOwn(cur, part)) cur = cur[part];
+    else return undefined;
   }
   return cur;
 }

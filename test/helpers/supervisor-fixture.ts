@@ -5,7 +5,12 @@
 import { performance } from 'node:perf_hooks';
 
 import type { DaemonStatus } from '../../src/shared/daemon-status.js';
-import { mergeSettings, settingsSchema, type Settings } from '../../src/shared/settings-schema.js';
+import {
+  mergeSettings,
+  settingsSchema,
+  type Settings,
+  firstDaemon,
+} from '../../src/shared/settings-schema.js';
 import { createLogCapture, type LogCapture } from '../../src/core/logs/log-capture.js';
 import { LogStore } from '../../src/core/logs/log-store.js';
 import { createRotatingFile, type RotatingFile } from '../../src/core/logs/rotating-file.js';
@@ -74,7 +79,7 @@ export function buildSupervisor(o: SupervisorRigOptions): SupervisorRig {
   });
   const sup = new Supervisor({
     id,
-    config: () => box.settings.daemon,
+    config: () => firstDaemon(box.settings),
     settings: () => box.settings,
     ...(o.label !== undefined ? { label: () => o.label! } : {}),
     dataDir: o.dataDir,

@@ -52,10 +52,10 @@ describe('toSettingsIssues', () => {
       },
     ]);
     expect(issuesOf({ daemon: { port: 'abc' } })[0]!.message).toBe(
-      'expects a number, e.g. luna-tray config set daemon.port 19283',
+      'expects a number, e.g. luna-tray config set daemons.0.port 19283',
     );
     expect(issuesOf({ daemon: { profile: 'nope' } })[0]!.message).toBe(
-      'expects one of "comfyui", "custom", "simulator", e.g. luna-tray config set daemon.profile comfyui',
+      'expects one of "comfyui", "custom", "simulator", e.g. luna-tray config set daemons.0.profile comfyui',
     );
     expect(issuesOf({ daemon: { autoStart: 'yes' } })[0]!.message).toContain('expects true or false');
     expect(issuesOf({ comfyui: { path: 5 } })[0]!.message).toBe(

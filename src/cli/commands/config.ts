@@ -70,7 +70,57 @@ export async function configCommand({ ctx, io, positionals }: Invocation): Promi
     );
     return EXIT.ok;
   }
-  throw new UsageError('usage: luna-tray config get [KEY] | set KEY VALUE | unset KEY | path');
+  if (sub === 'preset') return presetCommand(ctx, io, path, key, rest);
+  throw new UsageError('usage: luna-tray config get [KEY] | set KEY VALUE | unset KEY | path | preset NAME');
+}
+
+const PRESETS = ['single', 'split-clip-vae', 'one-per-gpu'] as const;
+
+/**
+ * `luna-tray config preset NAME`: replace `settings.daemons` with a preset (docs/settings.md,
+ * "daemons"). The running server builds it (it knows the GPUs); without one it is built here.
+ */
+async function presetCommand(
+  ctx: Context,
+  io: Invocation['io'],
+  path: string,
+  name: string | undefined,
+  rest: string[],
+): Promise<number> {
+  const preset = PRESETS.find((p) => p === name);
+  if (!preset || rest.length > 0) {
+    throw new UsageError(`usage: luna-tray config preset ${PRESETS.join(' | ')}`);
+  }
+  let result: { ok: true; settings: Settings; via: 'api' | 'file' } | { ok: false; message: string };
+  try {
+    const api = await ApiClient.create(ctx.port, ctx.dataDir, ctx);
+    const r = await api.invoke('daemons:apply-preset', { preset });
+    result = r.ok
+      ? { ok: true, settings: r.value.settings, via: 'api' }
+      : { ok: false, message: r.error.message };
+  } catch (e) {
+    if (!(e instanceof ApiUnavailableError) || ctx.tunnel) throw e;
+    const [{ daemonPresets }, { readGpuReport, toLocalGpus }] = await Promise.all([
+      import('../../core/app/daemon-presets.js'),
+      import('../../core/gpu/telemetry.js'),
+    ]);
+    const store = new JsonFileSettingsStore(path);
+    const gpus = toLocalGpus(await readGpuReport());
+    const p = daemonPresets(store.get(), gpus).find((x) => x.id === preset)!;
+    const r = store.update({ daemons: p.daemons });
+    result = r.ok
+      ? { ok: true, settings: r.settings, via: 'file' }
+      : { ok: false, message: r.issues.map((i) => `${i.key}: ${i.message}`).join('; ') };
+  }
+  if (!result.ok) {
+    io.stderr.write(`${paint(io, 'red', '✗')} ${result.message}\n`);
+    return EXIT.failed;
+  }
+  for (const d of result.settings.daemons) {
+    io.stdout.write(`${paint(io, 'green', '✓')} ${d.id} (${d.name}) ${d.host}:${d.port}\n`);
+  }
+  if (result.via === 'api') io.stdout.write('(applied by the running server)\n');
+  return EXIT.ok;
 }
 
 async function currentSettings(ctx: Context, path: string): Promise<Settings> {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { createComfyService } from '../../core/app/comfy-service.js';
 import { createLunaCore } from '../../core/app/luna-core.js';
 import { withOverrides } from '../../core/app/settings-overlay.js';
+import { firstDaemon } from '../../shared/settings-schema.js';
 import { LockHeldError, requestShow } from '../../core/control/lock.js';
 import { startControlServer, type ControlServer } from '../../core/control/control-server.js';
 import { JsonFileSettingsStore } from '../../core/settings/json-file-settings-store.js';
@@ -126,7 +127,7 @@ export async function serveCommand(inv: Invocation): Promise<number> {
   if (!values['no-open']) openInBrowser(url);
   if (demo) {
     io.stdout.write(
-      `Demo: supervising the Luna daemon simulator on 127.0.0.1:${core.settings().daemon.port}${demo.daemon ? ' (a free port of its own: a real Luna daemon is never touched)' : ''}.\n` +
+      `Demo: supervising the Luna daemon simulator on 127.0.0.1:${firstDaemon(core.settings()).port}${demo.daemon ? ' (a free port of its own: a real Luna daemon is never touched)' : ''}.\n` +
         `Other commands: luna-tray --data-dir ${ctx.dataDir} --port ${running.port} status\n`,
     );
     void core.handlers['daemon:start']({});

@@ -8,23 +8,19 @@ import { err, ok, type ApiResult } from '../../shared/contract/result.js';
 import type { ComfyInstance, LocalGpu } from '../../shared/comfy-instance.js';
 import type { AppWarning, DaemonSnapshot } from '../../shared/snapshot.js';
 import type { Settings } from '../../shared/settings-schema.js';
-import { createDaemonDevices } from '../gpu/daemon-devices.js';
 import { createGpuHandlers } from '../gpu/handlers.js';
 import { createGpuTelemetry, type GpuTelemetryOptions } from '../gpu/telemetry.js';
 import { createHolderResolver } from '../gpu/vram-holders.js';
-import { createLogCapture } from '../logs/log-capture.js';
 import { LogStore } from '../logs/log-store.js';
-import { createRotatingFile } from '../logs/rotating-file.js';
-import { describeFinishedJob } from './comfy-service.js';
 import { buildDiagnostics, type StatusHistoryEntry } from '../diagnostics/bundle.js';
 import { createDaemonEventTracker } from '../notify/daemon-events.js';
 import { createWebhooks } from '../notify/webhooks.js';
 import type { SettingsStore } from '../settings/settings-store.js';
-import { DEFAULT_DAEMON_ID, daemonPaths } from '../supervisor/daemon-paths.js';
-import { restartToApplyMessage } from '../supervisor/endpoint.js';
-import { Supervisor, type ActionOutcome } from '../supervisor/supervisor.js';
+import type { Supervisor, ActionOutcome } from '../supervisor/supervisor.js';
 import type { ProcessLauncher } from '../supervisor/process-launcher.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
+import { describeFinishedJob } from './comfy-service.js';
+import { DaemonFleet, type FleetMember } from './daemon-fleet.js';
 import { daemonPresets, findPreset } from './daemon-presets.js';
 import { summarizeDaemon } from './daemon-summary.js';
 import type { LunaCore } from './luna-core.types.js';
@@ -81,9 +77,6 @@ export interface LunaCoreOptions {
 /** Status transitions kept for diagnostics. */
 const STATUS_HISTORY = 200;
 
-/** The daemon as webhooks and diagnostics name it (one daemon today: `default`). */
-export const DEFAULT_DAEMON = { id: DEFAULT_DAEMON_ID, name: 'Luna daemon' } as const;
-
 type CoreEventMap = { [K in EventChannel]: EventPayload<K> };
 
 /** The core's push events; `fire` is the only way in. */
@@ -93,110 +86,83 @@ class CoreEvents extends TypedEmitter<CoreEventMap> {
   }
 }
 
-/** How many warnings the snapshot keeps. */
-const MAX_WARNINGS = 20;
-
 /**
  * Builds the core once per host (Electron main, headless `serve`): settings, log store and file,
  * log capture, supervisor, ComfyUI monitor, the contract's handlers and the push events.
  */
 export async function createLunaCore(
   opts: LunaCoreOptions,
-): Promise<LunaCore & { supervisor: Supervisor; store: LogStore }> {
+): Promise<LunaCore & { readonly supervisor: Supervisor; store: LogStore; fleet: DaemonFleet }> {
   const settingsStore = opts.settingsStore;
-  // One daemon until the fleet composes several (docs/settings.md, "Several daemons").
-  const DEFAULT_ID = 'default';
   const settings = () => settingsStore.get();
   const events = new CoreEvents();
+  // Warnings about Luna Tray itself (the settings file), shown with every daemon's snapshot.
   const warnings: AppWarning[] = [];
-  const warn = (id: string, message: string) => {
-    const i = warnings.findIndex((w) => w.id === id);
-    if (i >= 0) warnings.splice(i, 1);
-    warnings.push({ id, message, at: Date.now() });
-    if (warnings.length > MAX_WARNINGS) warnings.shift();
-    capture.supervisor('warning', message);
-    pushStatus();
-  };
-  const clearWarning = (id: string) => {
-    const i = warnings.findIndex((w) => w.id === id);
-    if (i >= 0) {
-      warnings.splice(i, 1);
-      pushStatus();
-    }
-  };
 
-  const logDir = join(opts.dataDir, 'logs');
-  await mkdir(logDir, { recursive: true }).catch(() => undefined);
+  await mkdir(join(opts.dataDir, 'logs'), { recursive: true }).catch(() => undefined);
   const initial = settings();
   const store = new LogStore({ capacity: initial.logs.bufferSize });
-  const file = createRotatingFile({
-    path: daemonPaths(opts.dataDir, DEFAULT_DAEMON_ID).logFile,
-    maxBytes: initial.logs.fileMaxBytes,
-    count: initial.logs.fileCount,
-    onError: (e) => warn('log-file', `${e.message} Logs are still kept in memory.`),
-    onRecover: () => clearWarning('log-file'),
-  });
-  const capture = createLogCapture({
-    store,
-    file,
-    maxLineLength: initial.logs.maxLineLength,
-    daemon: DEFAULT_DAEMON_ID,
-  });
 
-  const supervisor = new Supervisor({
-    id: DEFAULT_DAEMON_ID,
-    config: () => settings().daemon,
-    settings,
+  // Opt-in webhooks (notify.webhooks): a status listener only queues; delivery is in the background.
+  const webhooks = createWebhooks({
+    hooks: () => settings().notify.webhooks,
+    version: opts.version ?? 'dev',
+    log: (level, message) => fleet.members()[0]?.capture.supervisor(level, message),
+  });
+  const trackers = new Map<string, ReturnType<typeof createDaemonEventTracker>>();
+  const statusHistory: StatusHistoryEntry[] = [];
+  const fleet = new DaemonFleet({
     dataDir: opts.dataDir,
     simulatorPath: opts.simulatorPath,
+    settingsStore,
     store,
-    capture,
     ...(opts.launcher ? { launcher: opts.launcher } : {}),
+    sharedWarnings: () => warnings,
+    onChange: () => pushStatus(),
+    onStatus: (m, status) => {
+      let track = trackers.get(m.id);
+      if (!track) trackers.set(m.id, (track = createDaemonEventTracker()));
+      const e = track(status);
+      if (e) webhooks.send({ ...e, daemon: { id: m.id, name: m.entry().name }, at: status.at });
+      statusHistory.push({
+        at: status.at,
+        daemon: m.id,
+        state: status.state,
+        ...('message' in status ? { message: status.message } : {}),
+      });
+      if (statusHistory.length > STATUS_HISTORY) statusHistory.shift();
+    },
   });
 
-  const snapshot = (): DaemonSnapshot => ({
-    status: supervisor.status,
-    info: supervisor.info,
-    infoAt: supervisor.infoAt,
-    restarts: supervisor.restarts,
-    lastExit: supervisor.lastExit,
-    process: supervisor.stats,
+  /** A daemon that is configured but disabled has no supervisor: it is shown as stopped. */
+  const idle = (): DaemonSnapshot => ({
+    status: { state: 'stopped', at: 0, reason: 'initial' },
+    info: null,
+    infoAt: null,
+    restarts: 0,
+    lastExit: null,
+    process: null,
     warnings: [...warnings],
     logSeq: store.lastSeq,
   });
+  const first = (): FleetMember | null => {
+    const e = settings().daemons[0];
+    return e ? fleet.get(e.id) : null;
+  };
+  const snapshot = (): DaemonSnapshot => first()?.snapshot() ?? idle();
+  const summaries = () =>
+    settings().daemons.map((d) => summarizeDaemon(d, d, fleet.get(d.id)?.snapshot() ?? idle()));
   function pushStatus(): void {
     // Every feed message (1 Hz) and stats sample lands here; with no subscriber (a headless
     // `serve` without a panel or CLI follower connected) there is nobody to build a snapshot for.
     if (events.listening('daemon:status-changed')) events.fire('daemon:status-changed', snapshot());
     if (events.listening('daemons:changed')) events.fire('daemons:changed', { daemons: summaries() });
   }
-  // Only now: `warn` pushes a snapshot, which needs the supervisor and `snapshot` defined (a damaged
-  // settings file used to crash `serve` at start-up with a TDZ ReferenceError here).
-  for (const w of settingsStore.warnings) warn(`settings:${w}`, w);
-  // Opt-in webhooks (notify.webhooks): a status listener only queues; delivery is in the background.
-  const webhooks = createWebhooks({
-    hooks: () => settings().notify.webhooks,
-    version: opts.version ?? 'dev',
-    log: (level, message) => capture.supervisor(level, message),
-  });
-  const daemonEvent = createDaemonEventTracker();
-  const statusHistory: StatusHistoryEntry[] = [];
-  const disposers: (() => void)[] = [
-    supervisor.on('status', (status) => {
-      const e = daemonEvent(status);
-      if (e) webhooks.send({ ...e, daemon: { id: supervisor.id, name: DEFAULT_DAEMON.name }, at: status.at });
-      statusHistory.push({
-        at: status.at,
-        daemon: supervisor.id,
-        state: status.state,
-        ...('message' in status ? { message: status.message } : {}),
-      });
-      if (statusHistory.length > STATUS_HISTORY) statusHistory.shift();
-    }),
-    supervisor.on('status', pushStatus),
-    supervisor.on('info', pushStatus),
-    supervisor.on('stats', pushStatus),
-  ];
+  for (const w of settingsStore.warnings) {
+    warnings.push({ id: `settings:${w}`, message: w, at: Date.now() });
+    first()?.capture.supervisor('warning', w);
+  }
+  const disposers: (() => void)[] = [];
 
   // Log pushes are coalesced: a flood becomes a few messages per second, not one per chunk. The
   // store is followed by seq range and the entries are read back when the push goes out, so a line
@@ -221,17 +187,41 @@ export async function createLunaCore(
 
   const comfy = opts.comfy;
   const holders = createHolderResolver({
-    daemonPid: () => ('pid' in supervisor.status ? supervisor.status.pid : null),
+    daemonPid: () =>
+      fleet.members().flatMap((m) => {
+        const s = m.supervisor.status;
+        return 'pid' in s && s.pid !== null ? [s.pid] : [];
+      }),
     comfyUrls: () => comfy?.instances().map((i) => i.url) ?? [],
   });
   const gpu = createGpuTelemetry({ resolveHolders: (pids) => holders.resolve(pids), ...opts.gpu });
-  const devices = createDaemonDevices({
-    settingsStore,
-    snapshot,
-    warn: (m) => capture.supervisor('warning', m),
-  });
+
+  /** The member a request's `daemon` id names (absent = the first daemon), or why there is none. */
+  const resolve = (id: string | undefined): FleetMember | ApiResult<never> => {
+    const list = settings().daemons;
+    const index = id === undefined ? 0 : list.findIndex((d) => d.id === id);
+    const entry = list[index];
+    if (!entry) {
+      return err(
+        'not-found',
+        `No daemon "${id ?? ''}": the daemons are ${list.map((d) => d.id).join(', ')} (see \`luna-tray status\`).`,
+      );
+    }
+    return (
+      fleet.get(entry.id) ??
+      err(
+        'invalid-input',
+        `The daemon "${entry.id}" is disabled: enable it with \`luna-tray config set daemons.${index}.enabled true\`.`,
+      )
+    );
+  };
+  const isMember = (r: FleetMember | ApiResult<never>): r is FleetMember => !('ok' in r);
+
   const gpuHandlers = createGpuHandlers({
-    target: (id) => (id === undefined || id === DEFAULT_ID ? { devices, snapshot } : null),
+    target: (id) => {
+      const m = resolve(id);
+      return isMember(m) ? { devices: m.devices, snapshot: () => m.snapshot() } : null;
+    },
     telemetry: gpu,
   });
   const jobsFailed = new Map<string, number>();
@@ -245,12 +235,13 @@ export async function createLunaCore(
     disposers.push(
       comfy.onChange((instances, gpus) => events.fire('comfy:instances-changed', { instances, gpus })),
     );
+    const log = (level: 'error', text: string) => first()?.capture.supervisor(level, text);
     if (comfy.onJobFailed) {
       disposers.push(
         comfy.onJobFailed((url, e) => {
           jobsFailed.set(url, (jobsFailed.get(url) ?? 0) + 1);
           const message = `a prompt failed${e.nodeType ? ` in ${e.nodeType}` : ''}: ${e.message}`;
-          capture.supervisor('error', `ComfyUI ${url}: ${message}`);
+          log('error', `ComfyUI ${url}: ${message}`);
           webhooks.send({ event: 'job-failed', instance: url, message });
         }),
       );
@@ -269,63 +260,63 @@ export async function createLunaCore(
     }
   }
 
-  // A running daemon keeps the host, ports and launch it was started with; say when the settings
-  // now differ, so nobody expects them to apply before a restart (src/core/supervisor/endpoint.ts).
-  let restartWarning = '';
-  const syncRestartWarning = (): void => {
-    const changes = supervisor.pendingSettingChanges;
-    const message = changes.length > 0 ? restartToApplyMessage(changes) : '';
-    if (message === restartWarning) return;
-    restartWarning = message;
-    if (message) warn('restart-to-apply', message);
-    else clearWarning('restart-to-apply');
-  };
-  disposers.push(supervisor.on('status', syncRestartWarning));
   disposers.push(
     settingsStore.onDidChange((s) => {
-      syncRestartWarning();
+      // A daemon added or enabled shows what already answers on its port from the first second.
+      for (const m of fleet.sync(s)) void m.supervisor.discover();
       store.setCapacity(s.logs.bufferSize);
-      file.setLimits({ maxBytes: s.logs.fileMaxBytes, count: s.logs.fileCount });
       comfy?.configure(s.comfyui);
       events.fire('settings:changed', s);
+      pushStatus();
     }),
   );
 
   const fromOutcome = (o: ActionOutcome): ApiResult<{ message: string }> =>
     o.ok ? ok({ message: o.message }) : err(o.code, o.message);
-
-  const unknownDaemon = (id: string) =>
-    err('not-found', `No daemon "${id}": the daemons are ${DEFAULT_ID} (see \`luna-tray status\`).`);
-  const summaries = () => [
-    summarizeDaemon({ id: DEFAULT_ID, name: 'Luna daemon', enabled: true }, settings().daemon, snapshot()),
-  ];
   const act = async (
-    daemon: string | undefined,
-    run: () => Promise<ActionOutcome>,
-  ): Promise<ApiResult<{ message: string }>> =>
-    daemon !== undefined && daemon !== DEFAULT_ID ? unknownDaemon(daemon) : fromOutcome(await run());
-  const presets = async () =>
-    daemonPresets(
-      {
-        comfyui: settings().comfyui,
-        daemons: [{ ...settings().daemon, id: DEFAULT_ID, name: 'Luna daemon', enabled: true }],
-      },
-      await gpu.peekLocalGpus().catch(() => []),
-    );
+    id: string | undefined,
+    run: (s: Supervisor) => Promise<ActionOutcome>,
+  ): Promise<ApiResult<{ message: string }>> => {
+    const m = resolve(id);
+    return isMember(m) ? fromOutcome(await run(m.supervisor)) : m;
+  };
+  const presets = async () => daemonPresets(settings(), await gpu.peekLocalGpus().catch(() => []));
+  const updateSettings = (patch: Record<string, unknown>) => {
+    const r = settingsStore.update(patch);
+    // A disk failure is not the caller's fault: a server error, never "invalid input".
+    if (!r.ok && r.saveError) return err('internal', `Settings not saved: ${r.saveError}`);
+    if (!r.ok) {
+      return err(
+        'invalid-input',
+        `Invalid settings: ${r.issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`,
+        r.issues,
+      );
+    }
+    return ok({ settings: r.settings, path: settingsStore.location });
+  };
 
   const handlers: InvokeHandlers = {
-    'daemon:get-snapshot': async ({ daemon }) =>
-      daemon !== undefined && daemon !== DEFAULT_ID ? unknownDaemon(daemon) : ok(snapshot()),
+    'daemon:get-snapshot': async ({ daemon }) => {
+      if (daemon === undefined) return ok(snapshot());
+      const m = resolve(daemon);
+      return isMember(m) ? ok(m.snapshot()) : m;
+    },
     'daemons:list': async () => ok({ daemons: summaries() }),
     'daemons:act': async ({ action }) => {
-      const o = await supervisor[action]();
-      return ok({ results: [{ id: DEFAULT_ID, name: 'Luna daemon', ok: o.ok, message: o.message }] });
+      // In parallel: each daemon's stop sequence takes seconds, and none waits for another.
+      const results = await Promise.all(
+        fleet.members().map(async (m) => {
+          const o = await m.supervisor[action]();
+          return { id: m.id, name: m.entry().name, ok: o.ok, message: o.message };
+        }),
+      );
+      return ok({ results });
     },
     'daemons:list-presets': async () => ok({ presets: await presets() }),
-    'daemons:apply-preset': async ({ preset }) =>
-      findPreset(await presets(), preset)
-        ? err('unavailable', 'Several daemons are not composed yet in this build.')
-        : err('not-found', `No preset "${preset}".`),
+    'daemons:apply-preset': async ({ preset }) => {
+      const p = findPreset(await presets(), preset);
+      return p ? updateSettings({ daemons: p.daemons }) : err('not-found', `No preset "${preset}".`);
+    },
     'app:quit': async () => {
       const quit = opts.onQuit;
       if (!quit) return err('operation-failed', 'This Luna Tray cannot be quit from the panel.');
@@ -333,41 +324,31 @@ export async function createLunaCore(
       setImmediate(quit);
       return ok({ message: 'Luna Tray is quitting.' });
     },
-    'daemon:start': async ({ daemon }) => act(daemon, () => supervisor.start()),
-    'daemon:stop': async ({ daemon }) => act(daemon, () => supervisor.stop()),
-    'daemon:restart': async ({ daemon }) => act(daemon, () => supervisor.restart()),
-    'daemon:unload': async ({ daemon }) => act(daemon, () => supervisor.unload()),
-    'daemon:check': async ({ daemon }) => act(daemon, () => supervisor.check()),
-    'daemon:test-profile': async ({ daemon }) =>
-      daemon !== undefined && daemon !== DEFAULT_ID
-        ? unknownDaemon(daemon)
-        : ok(await supervisor.preflight()),
+    'daemon:start': async ({ daemon }) => act(daemon, (s) => s.start()),
+    'daemon:stop': async ({ daemon }) => act(daemon, (s) => s.stop()),
+    'daemon:restart': async ({ daemon }) => act(daemon, (s) => s.restart()),
+    'daemon:unload': async ({ daemon }) => act(daemon, (s) => s.unload()),
+    'daemon:check': async ({ daemon }) => act(daemon, (s) => s.check()),
+    'daemon:test-profile': async ({ daemon }) => {
+      const m = resolve(daemon);
+      return isMember(m) ? ok(await m.supervisor.preflight()) : m;
+    },
     'logs:get-since': async ({ seq, limit }) => {
       const slice = store.since(seq, limit ?? 50_000);
       return ok({ entries: [...slice.entries], firstSeq: slice.firstSeq, lastSeq: slice.lastSeq });
     },
     'settings:get': async () => ok({ settings: settings(), path: settingsStore.location }),
-    'settings:update': async ({ patch }) => {
-      const r = settingsStore.update(patch);
-      // A disk failure is not the caller's fault: a server error, never "invalid input".
-      if (!r.ok && r.saveError) return err('internal', `Settings not saved: ${r.saveError}`);
-      if (!r.ok) {
-        return err(
-          'invalid-input',
-          `Invalid settings: ${r.issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`,
-          r.issues,
-        );
-      }
-      return ok({ settings: r.settings, path: settingsStore.location });
-    },
+    'settings:update': async ({ patch }) => updateSettings(patch),
     'comfy:list-instances': async () =>
       ok({ instances: comfy?.instances() ?? [], gpus: comfy?.gpus() ?? [] }),
     'comfy:free-vram': async () => {
-      // Free VRAM = the daemon's models (when it runs) + every watched ComfyUI instance.
+      // Free VRAM = every running daemon's models + every watched ComfyUI instance.
+      const running = fleet.members().filter((m) => m.supervisor.status.state === 'running');
+      const outcomes = await Promise.all(running.map((m) => m.supervisor.unload()));
       const daemon =
-        supervisor.status.state === 'running'
-          ? await supervisor.unload().then((o) => ({ ok: o.ok, message: o.message }))
-          : { ok: true, message: 'The Luna daemon is not running: nothing to unload there.' };
+        running.length === 0
+          ? { ok: true, message: 'The Luna daemon is not running: nothing to unload there.' }
+          : { ok: outcomes.every((o) => o.ok), message: outcomes.map((o) => o.message).join(' ') };
       const instances = comfy ? await comfy.freeVram() : [];
       return ok({ daemon, instances });
     },
@@ -397,11 +378,22 @@ export async function createLunaCore(
   let disposed = false;
 
   return {
-    supervisor,
+    /** The first daemon's supervisor (single-daemon hosts and tests). */
+    get supervisor(): Supervisor {
+      const m = first() ?? fleet.members()[0];
+      if (!m) throw new Error('No daemon is enabled.');
+      return m.supervisor;
+    },
     store,
+    fleet,
     handlers,
-    devices,
-    daemonDevices: (id) => (id === undefined || id === DEFAULT_ID ? devices : null),
+    get devices() {
+      return first()?.devices;
+    },
+    daemonDevices: (id) => {
+      const m = resolve(id);
+      return isMember(m) ? m.devices : null;
+    },
     events,
     snapshot,
     settings,
@@ -409,25 +401,23 @@ export async function createLunaCore(
     navigate: (view) => events.fire('app:navigate', { view }),
     autoStart(delayMs = 1_000) {
       // A daemon that already answers is shown from the first second, started by us or not.
-      void supervisor.discover();
-      if (!settings().daemon.autoStart) return;
+      for (const m of fleet.members()) void m.supervisor.discover();
+      if (!fleet.members().some((m) => m.entry().autoStart)) return;
       autoStartTimer = setTimeout(() => {
         autoStartTimer = null;
-        void supervisor.start();
+        for (const m of fleet.members()) if (m.entry().autoStart) void m.supervisor.start();
       }, delayMs);
     },
     async dispose(o = {}) {
       if (disposed) return;
       disposed = true;
       if (autoStartTimer) clearTimeout(autoStartTimer);
-      await supervisor.dispose({ keepDaemon: o.keepDaemon ?? settings().app.keepDaemonOnExit });
+      await fleet.dispose(o.keepDaemon ?? settings().app.keepDaemonOnExit);
       comfy?.dispose();
       webhooks.dispose();
       gpu.dispose();
       for (const d of disposers) d();
       if (pushTimer) clearTimeout(pushTimer);
-      capture.dispose();
-      await file.close();
     },
   };
 }

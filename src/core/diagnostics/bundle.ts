@@ -7,7 +7,7 @@ import { arch, release, type as osType, platform } from 'node:os';
 import { join } from 'node:path';
 
 import type { GpuReport } from '../../shared/gpu.js';
-import type { Settings } from '../../shared/settings-schema.js';
+import { settingsForDaemon, type Settings } from '../../shared/settings-schema.js';
 import type { DaemonSnapshot } from '../../shared/snapshot.js';
 import { readToken } from '../control/auth.js';
 import { resolveLaunchProfile } from '../settings/launch-profile.js';
@@ -116,9 +116,11 @@ export async function buildDiagnostics(
   const { settings, dataDir, live } = input;
   const token = await readToken(dataDir).catch(() => null);
   const secrets = secretsOf(settings, token);
-  const d = settings.daemon;
+  // The first daemon's launch and ports (docs/settings.md, "daemons").
+  const one = settingsForDaemon(settings)!;
+  const d = one.daemon;
 
-  const profile = resolveLaunchProfile(settings, { dataDir, simulatorPath: input.simulatorPath });
+  const profile = resolveLaunchProfile(one, { dataDir, simulatorPath: input.simulatorPath });
   const python = live?.python ?? (profile.ok ? profile.command : null);
   const versions = {
     lunaTray: input.version,

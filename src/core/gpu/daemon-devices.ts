@@ -1,6 +1,6 @@
 import type { ApiErrorCode } from '../../shared/contract/result.js';
 import type { DaemonSnapshot } from '../../shared/snapshot.js';
-import type { Settings } from '../../shared/settings-schema.js';
+import type { DaemonConfig } from '../../shared/settings-schema.js';
 import { toJsonSafe } from '../daemon/normalize-info.js';
 import { LunaClient } from '../daemon/luna-client.js';
 import type { SettingsStore } from '../settings/settings-store.js';
@@ -32,6 +32,8 @@ export interface DaemonDevices {
 
 export interface DaemonDevicesOptions {
   settingsStore: SettingsStore;
+  /** Which entry of `settings.daemons` (default: the first); its devices are read and saved there. */
+  daemonId?: string;
   snapshot: () => DaemonSnapshot;
   /** Reports a problem the caller should see in the log (a save that failed after a live change). */
   warn?: (message: string) => void;
@@ -54,6 +56,11 @@ const failure = (code: ApiErrorCode, error: string): DeviceCallResult => ({
  */
 export function createDaemonDevices(opts: DaemonDevicesOptions): DaemonDevices {
   const timeoutMs = opts.timeoutMs ?? 10_000;
+  const index = (): number => {
+    const i = opts.settingsStore.get().daemons.findIndex((d) => d.id === opts.daemonId);
+    return opts.daemonId === undefined || i < 0 ? 0 : i;
+  };
+  const config = (): DaemonConfig => opts.settingsStore.get().daemons[index()]!;
 
   /** The client of the running daemon, or the reason there is none. */
   function client(): LunaClient | DeviceCallResult {
@@ -64,7 +71,7 @@ export function createDaemonDevices(opts: DaemonDevicesOptions): DaemonDevices {
     if (s.generation === 'legacy') {
       return failure('unavailable', 'The legacy Luna daemon has no device commands.');
     }
-    const d = opts.settingsStore.get().daemon;
+    const d = config();
     return new LunaClient({ host: d.host, port: d.port, generation: 'current', timeoutMs });
   }
 
@@ -90,8 +97,8 @@ export function createDaemonDevices(opts: DaemonDevicesOptions): DaemonDevices {
     return { ok: true, reply };
   }
 
-  function save(patch: Partial<Settings['daemon']>, what: string): void {
-    const r = opts.settingsStore.update({ daemon: patch });
+  function save(patch: Partial<DaemonConfig>, what: string): void {
+    const r = opts.settingsStore.update({ daemons: { [index()]: patch } });
     if (!r.ok) {
       opts.warn?.(
         `${what} was applied but not saved: ${r.issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`,
@@ -108,7 +115,7 @@ export function createDaemonDevices(opts: DaemonDevicesOptions): DaemonDevices {
       const r = await call(`set_${component}_device`, { device });
       if (r.ok) {
         const applied = typeof r.reply.new_device === 'string' ? r.reply.new_device : device;
-        const devices = { ...opts.settingsStore.get().daemon.devices, [component]: applied };
+        const devices = { ...config().devices, [component]: applied };
         save({ devices }, `The ${component.toUpperCase()} device ${applied}`);
       }
       return r;
@@ -119,10 +126,7 @@ export function createDaemonDevices(opts: DaemonDevicesOptions): DaemonDevices {
       if (r.ok) {
         const applied = typeof r.reply.mode === 'string' ? r.reply.mode : mode;
         if ((ATTENTION_MODES as readonly string[]).includes(applied)) {
-          save(
-            { attentionMode: applied as Settings['daemon']['attentionMode'] },
-            `Attention mode ${applied}`,
-          );
+          save({ attentionMode: applied as DaemonConfig['attentionMode'] }, `Attention mode ${applied}`);
         }
       }
       return r;

@@ -15,8 +15,8 @@ export interface Holder {
 }
 
 export interface HolderResolverOptions {
-  /** The supervised (or adopted) daemon's PID, when known. */
-  daemonPid: () => number | null;
+  /** The supervised (or adopted) daemon's PID, when known; with several daemons, each one's. */
+  daemonPid: () => number | readonly number[] | null;
   /** URLs of the watched ComfyUI instances. */
   comfyUrls: () => string[];
   findOwner?: (port: number, host: string) => Promise<PortOwner | null>;
@@ -56,17 +56,23 @@ export function createHolderResolver(opts: HolderResolverOptions) {
   const is = async (pid: number, root: number | null): Promise<boolean> =>
     root !== null && (pid === root || (await isDescendant(pid, root).catch(() => false)));
 
+  const isAny = async (pid: number, roots: readonly number[]): Promise<boolean> => {
+    for (const root of roots) if (await is(pid, root)) return true;
+    return false;
+  };
+
   return {
     /** The holder of each PID; a PID seen on several GPUs is looked up once. */
     async resolve(pids: readonly number[]): Promise<Map<number, Holder>> {
       const out = new Map<number, Holder>();
       if (pids.length === 0) return out;
-      const daemon = opts.daemonPid();
+      const own = opts.daemonPid();
+      const daemons = own === null ? [] : typeof own === 'number' ? [own] : own;
       const urls = opts.comfyUrls();
       for (const url of [...owners.keys()]) if (!urls.includes(url)) owners.delete(url);
       const comfy = await Promise.all(urls.map(async (url) => ({ url, pid: await ownerOf(url) })));
       for (const pid of new Set(pids)) {
-        if (await is(pid, daemon)) {
+        if (await isAny(pid, daemons)) {
           out.set(pid, { role: 'daemon' });
           continue;
         }

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-import type { Settings } from '../../shared/settings-schema.js';
+import type { OneDaemonSettings } from '../../shared/settings-schema.js';
 
 /** How to start the daemon: what `spawn` needs, plus a human description. */
 export interface LaunchProfile {
@@ -275,7 +275,10 @@ function quote(arg: string): string {
  * `LUNA_ATTENTION_MODE` when `daemon.attentionMode` is set (§3.5), then merges `daemon.env` last so
  * the user can override anything.
  */
-export function resolveLaunchProfile(settings: Settings, options: LaunchProfileOptions): LaunchProfileResult {
+export function resolveLaunchProfile(
+  settings: OneDaemonSettings,
+  options: LaunchProfileOptions,
+): LaunchProfileResult {
   const platform = options.platform ?? process.platform;
   const baseEnv = options.env ?? process.env;
   const d = settings.daemon;

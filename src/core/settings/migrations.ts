@@ -8,7 +8,9 @@ import { SETTINGS_VERSION } from '../../shared/settings-schema.js';
  * Versions:
  * - 0: the unversioned flat layout the original Python tray's users may have written by hand:
  *   `pythonPath`, `daemonScript`, `comfyuiPath`, `port`, `autoStart`.
- * - 1: the nested layout of `src/shared/settings-schema.ts` (`daemon`, `comfyui`, `app`, `logs`).
+ * - 1: the nested layout (`daemon`, `comfyui`, `app`, `logs`): one daemon.
+ * - 2: several daemons: the `daemon` block became the list `daemons`, its one entry with the id
+ *   `default` (docs/settings.md, "Several daemons").
  */
 
 /** One migration step. */
@@ -34,7 +36,7 @@ export interface MigrationResult {
 
 /** The keys of the v0 flat layout. */
 export const V0_KEYS = ['pythonPath', 'daemonScript', 'comfyuiPath', 'port', 'autoStart'] as const;
-const V1_SECTIONS = ['daemon', 'comfyui', 'app', 'logs'];
+const V1_SECTIONS = ['daemon', 'daemons', 'comfyui', 'app', 'logs', 'notify'];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -81,8 +83,29 @@ const v0ToV1: Migration = {
   },
 };
 
+/**
+ * v1 → v2: the single `daemon` block becomes the first (and only) entry of `daemons`, id `default`,
+ * so its PID file and log file keep their names (`daemon.pid.json`, `logs/daemon.log`) and a daemon
+ * the previous version left running is still adopted. A non-object `daemon` is carried into the
+ * entry as it is: validation then names the key and resets it.
+ */
+const v1ToV2: Migration = {
+  from: 1,
+  to: 2,
+  name: 'v1→v2: daemon → daemons[0] (id "default")',
+  up(v1) {
+    const { daemon, ...rest } = v1;
+    const fields = isPlainObject(daemon) ? daemon : {};
+    return {
+      ...rest,
+      version: 2,
+      daemons: [{ ...fields, id: 'default', name: 'Luna daemon', enabled: true }],
+    };
+  },
+};
+
 /** All steps, in order. */
-export const MIGRATIONS: readonly Migration[] = [v0ToV1];
+export const MIGRATIONS: readonly Migration[] = [v0ToV1, v1ToV2];
 
 /** Detect the version of a raw settings value (see the version list at the top of this file). */
 export function detectVersion(raw: unknown): number | null {
@@ -94,8 +117,10 @@ export function detectVersion(raw: unknown): number | null {
   const keys = Object.keys(raw);
   const isFlat = keys.some((k) => (V0_KEYS as readonly string[]).includes(k));
   const isNested = keys.some((k) => V1_SECTIONS.includes(k));
-  // Without a version field: flat keys mean v0; anything else (including `{}`) is read as current.
-  return isFlat && !isNested ? 0 : SETTINGS_VERSION;
+  // Without a version field: flat keys mean v0, a single `daemon` block v1; anything else (including
+  // `{}`) is read as current.
+  if (isFlat && !isNested) return 0;
+  return 'daemon' in raw && !('daemons' in raw) ? 1 : SETTINGS_VERSION;
 }
 
 /**

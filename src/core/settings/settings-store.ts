@@ -5,6 +5,7 @@ import {
   mergeSettings,
   settingsSchema,
   toSettingsIssues,
+  usesDaemonAlias,
 } from '../../shared/settings-schema.js';
 
 /** Result of {@link SettingsStore.update}. */
@@ -42,7 +43,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /**
  * Dotted keys present in `value` but not in the settings schema (compared with the defaults; the
- * contents of `daemon.env` are free-form).
+ * contents of a daemon's `env` are free-form). Each daemon entry — in a `daemons` list, an index
+ * patch `{daemons: {"1": …}}` or the single-daemon form `daemon` — is compared with a default entry.
  */
 export function findUnknownKeys(value: unknown, shape: unknown = defaultSettings(), prefix = ''): string[] {
   if (!isPlainObject(value) || !isPlainObject(shape)) return [];
@@ -50,10 +52,25 @@ export function findUnknownKeys(value: unknown, shape: unknown = defaultSettings
   for (const [k, v] of Object.entries(value)) {
     const key = prefix ? `${prefix}.${k}` : k;
     // Own keys only: `__proto__` or `constructor` must not pass as known through the prototype.
-    if (!Object.hasOwn(shape, k)) out.push(key);
-    else if (key !== 'daemon.env') out.push(...findUnknownKeys(v, shape[k], key));
+    if (prefix === '' && k === 'daemon' && !Object.hasOwn(shape, k)) {
+      out.push(...findUnknownKeys(v, entryShape(shape), key));
+    } else if (!Object.hasOwn(shape, k)) out.push(key);
+    else if (Array.isArray(shape[k]) && isPlainObject((shape[k] as unknown[])[0])) {
+      const element = (shape[k] as unknown[])[0];
+      const items: [string, unknown][] = Array.isArray(v)
+        ? v.map((item, i) => [String(i), item])
+        : isPlainObject(v)
+          ? Object.entries(v)
+          : [];
+      for (const [i, item] of items) out.push(...findUnknownKeys(item, element, `${key}.${i}`));
+    } else if (!/^daemons?(\.\d+)?\.env$/.test(key)) out.push(...findUnknownKeys(v, shape[k], key));
   }
   return out;
+}
+
+/** The shape of one daemon entry: the first default entry. */
+function entryShape(shape: Record<string, unknown>): unknown {
+  return Array.isArray(shape.daemons) ? shape.daemons[0] : undefined;
 }
 
 /**
@@ -75,7 +92,18 @@ export function applySettingsPatch(current: Settings, patch: unknown): SettingsU
     return { ok: false, issues: unknown.map((key) => ({ key, message: 'unknown setting' })) };
   }
   const parsed = settingsSchema.safeParse(mergeSettings(current, patch));
-  if (!parsed.success) return { ok: false, issues: toSettingsIssues(parsed.error) };
+  if (!parsed.success) {
+    const issues = toSettingsIssues(parsed.error);
+    // A patch in the single-daemon form hears about its keys in that form (`daemon.port`).
+    if (!usesDaemonAlias(patch)) return { ok: false, issues };
+    return {
+      ok: false,
+      issues: issues.map((i) => ({
+        key: i.key.replace(/^daemons\.0(?=\.|$)/, 'daemon'),
+        message: i.message.replace(/config set daemons\.0\./g, 'config set daemon.'),
+      })),
+    };
+  }
   return { ok: true, settings: parsed.data };
 }
 

@@ -1,4 +1,4 @@
-import type { Settings } from '../../shared/settings-schema.js';
+import type { DaemonConfig, OneDaemonSettings } from '../../shared/settings-schema.js';
 
 /**
  * Where and how the supervised daemon runs, taken from the settings when it is spawned or adopted
@@ -7,13 +7,13 @@ import type { Settings } from '../../shared/settings-schema.js';
  * next start; until then {@link endpointChanges} names them ("restart to apply").
  */
 export interface DaemonEndpoint {
-  host: Settings['daemon']['host'];
+  host: DaemonConfig['host'];
   port: number;
   wsPort: number;
-  generation: Settings['daemon']['generation'];
+  generation: DaemonConfig['generation'];
   /** How the process was launched (compared only, for "restart to apply"). */
   launch: {
-    profile: Settings['daemon']['profile'];
+    profile: DaemonConfig['profile'];
     command: string;
     args: string[];
     cwd: string;
@@ -22,7 +22,7 @@ export interface DaemonEndpoint {
 }
 
 /** The endpoint the current settings describe. */
-export function endpointOf(settings: Settings): DaemonEndpoint {
+export function endpointOf(settings: OneDaemonSettings): DaemonEndpoint {
   const d = settings.daemon;
   return {
     host: d.host,
@@ -40,7 +40,7 @@ export function endpointOf(settings: Settings): DaemonEndpoint {
 }
 
 /** The settings that differ from the running daemon's endpoint, in words (`daemon.port 19283 → 19300`). */
-export function endpointChanges(running: DaemonEndpoint, settings: Settings): string[] {
+export function endpointChanges(running: DaemonEndpoint, settings: OneDaemonSettings): string[] {
   const next = endpointOf(settings);
   const out: string[] = [];
   const cmp = (key: string, a: unknown, b: unknown) => {

@@ -1,4 +1,4 @@
-import type { Settings } from '../../shared/settings-schema.js';
+import type { OneDaemonSettings } from '../../shared/settings-schema.js';
 import { readDaemonConfigPorts } from '../settings/launch-profile.js';
 import { findPortOwner, isPortFree, type PortOwner } from './port-owner.js';
 
@@ -19,7 +19,7 @@ export async function describePortConflict(opts: {
   host: string;
   port: number;
   kind: DaemonPortKind;
-  settings: Settings;
+  settings: OneDaemonSettings;
   /** The holder answered but is not a Luna daemon. */
   notLuna?: boolean;
   lookup?: (port: number, host: string) => Promise<PortOwner | null>;
@@ -52,7 +52,7 @@ export async function heldDaemonPort(
 }
 
 /** The ports the daemon will really bind: `config.py`'s with the comfyui profile when readable, else the settings'. */
-export function effectiveDaemonPorts(settings: Settings): { port: number; wsPort: number } {
+export function effectiveDaemonPorts(settings: OneDaemonSettings): { port: number; wsPort: number } {
   const d = settings.daemon;
   if (d.profile === 'comfyui' && settings.comfyui.path && d.args.length === 0) {
     const cfg = readDaemonConfigPorts(settings.comfyui.path);

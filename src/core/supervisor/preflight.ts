@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 
 import type { PreflightReport } from '../../shared/contract/invoke.js';
 import type { FailureKind } from '../../shared/daemon-status.js';
-import type { Settings } from '../../shared/settings-schema.js';
+import type { DaemonConfig, OneDaemonSettings } from '../../shared/settings-schema.js';
 import type { ProbeResult } from '../daemon/generation-probe.js';
 import { checkPython, resolveLaunchProfile, type LaunchProfile } from '../settings/launch-profile.js';
 import { describePortConflict, effectiveDaemonPorts, type DaemonPortKind } from './port-conflict.js';
@@ -19,7 +19,7 @@ export type PreflightCheck = PreflightReport['checks'][number];
 
 export interface PreflightInput {
   /** The settings with this daemon's block as `daemon`. */
-  settings: Settings;
+  settings: OneDaemonSettings;
   /** Host and port in use (the running daemon's endpoint, or the settings'). */
   host: string;
   port: number;
@@ -105,7 +105,7 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
 }
 
 /** The panel's report of a pre-flight. */
-export function preflightReport(result: PreflightResult, d: Settings['daemon']): PreflightReport {
+export function preflightReport(result: PreflightResult, d: DaemonConfig): PreflightReport {
   const p = result.profile;
   return {
     ok: result.failure === null,

@@ -1,6 +1,6 @@
-import type { Settings } from '../../shared/settings-schema.js';
+import type { DaemonConfig } from '../../shared/settings-schema.js';
 
-export type RestartPolicy = Settings['daemon']['restart'];
+export type RestartPolicy = DaemonConfig['restart'];
 
 /** Backoff before restart number `attempt` (1-based): exponential, capped. */
 export function nextDelayMs(policy: RestartPolicy, attempt: number): number {

@@ -2,7 +2,7 @@ import type { PreflightReport } from '../../shared/contract/invoke.js';
 import type { DaemonInfo } from '../../shared/daemon-info.js';
 import type { DaemonStatus, ExitRecord, FailureKind, Generation } from '../../shared/daemon-status.js';
 import type { LogLevel } from '../../shared/log-entry.js';
-import type { DaemonConfig, Settings } from '../../shared/settings-schema.js';
+import type { DaemonConfig, OneDaemonSettings, Settings } from '../../shared/settings-schema.js';
 import { isDaemonError } from '../daemon/errors.js';
 import { probeGeneration } from '../daemon/generation-probe.js';
 import { LunaClient } from '../daemon/luna-client.js';
@@ -675,7 +675,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   }
 
   /** The settings as the shared helpers read them: the shared part, with this daemon's block. */
-  private view(): Settings {
+  private view(): OneDaemonSettings {
     return { ...this.opts.settings(), daemon: this.opts.config() };
   }
 

@@ -4,7 +4,7 @@
 import type { MenuItemConstructorOptions } from 'electron';
 
 import { allowedActions, describeState } from '../../shared/daemon-status.js';
-import type { Settings } from '../../shared/settings-schema.js';
+import { firstDaemon, type Settings } from '../../shared/settings-schema.js';
 import type { DaemonSnapshot } from '../../shared/snapshot.js';
 
 /** Ids of the clickable items; TrayController maps each to an action. */
@@ -116,7 +116,7 @@ export function buildTrayMenu(
   const can = allowedActions(snapshot.status);
   const running = snapshot.status.state === 'running';
   // The profile matters for the label only: "Start" on a custom/simulator profile is the same action.
-  const startLabel = settings.daemon.profile === 'simulator' ? 'Start (simulator)' : 'Start';
+  const startLabel = firstDaemon(settings).profile === 'simulator' ? 'Start (simulator)' : 'Start';
   return [
     { id: 'status', type: 'normal', label: statusLine(snapshot, now), enabled: false },
     { id: 'separator-1', type: 'separator' },

@@ -12,6 +12,7 @@ import { MemorySettingsStore } from '../../../src/core/settings/memory-settings-
 import { waitFor } from '../../helpers/processes.js';
 import { pythonExecutable } from '../../helpers/python.js';
 import { SIM_PATH } from '../../helpers/sim.js';
+import { firstDaemon } from '../../../src/shared/settings-schema.js';
 
 /**
  * The original device routes through the real control server, against the simulator: the daemon's
@@ -121,7 +122,7 @@ describe('original device routes', () => {
         message: expect.stringMatching(/^CLIP device (set|changed) to cpu/) as string,
       },
     });
-    expect(store.get().daemon.devices.clip).toBe('cpu');
+    expect(firstDaemon(store.get()).devices.clip).toBe('cpu');
     const live = await call('GET', '/luna/daemon/devices');
     expect((live.body.devices as Record<string, string>).clip).toBe('cpu');
   });
@@ -135,8 +136,8 @@ describe('original device routes', () => {
       status: 400,
       body: { error: "Invalid device: tpu. Use 'cpu' or 'cuda:N'" },
     });
-    expect(store.get().daemon.devices.vae).toBe('');
-    expect(store.get().daemon.devices.llm).toBe('');
+    expect(firstDaemon(store.get()).devices.vae).toBe('');
+    expect(firstDaemon(store.get()).devices.llm).toBe('');
   });
 
   it("a missing device is the original route's own error", async () => {
@@ -166,11 +167,11 @@ describe('original device routes', () => {
       expect(sage.error.code).toBe('invalid-input');
       expect(sage.error.message).toMatch(/^Invalid mode 'sage'\. Valid modes: /);
     }
-    expect(store.get().daemon.attentionMode).toBe('');
+    expect(firstDaemon(store.get()).attentionMode).toBe('');
     const flash = await core.handlers['devices:set-attention-mode']({ mode: 'flash' });
     expect(flash).toEqual({ ok: true, value: { mode: 'flash', message: expect.any(String) as string } });
-    expect(store.get().daemon.attentionMode).toBe('flash');
-    expect(store.get().daemon.devices).toEqual({ clip: 'cpu', vae: 'cuda:1', llm: '' });
+    expect(firstDaemon(store.get()).attentionMode).toBe('flash');
+    expect(firstDaemon(store.get()).devices).toEqual({ clip: 'cpu', vae: 'cuda:1', llm: '' });
   });
 
   it('after a restart the saved devices and attention mode are re-applied', async () => {

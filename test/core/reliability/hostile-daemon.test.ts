@@ -427,10 +427,10 @@ describe('a hostile WebSocket monitor', () => {
     ]);
     // Info only from the monitor: the socket poll (fallback while the feed is down) is slowed right down.
     const settings = settingsFor(port, wsPort);
-    const { sup } = supervisorFor(onTestFinished, {
-      ...settings,
-      daemon: { ...settings.daemon, health: { ...settings.daemon.health, infoIntervalSec: 60 } },
-    });
+    const { sup } = supervisorFor(
+      onTestFinished,
+      settingsSchema.parse(mergeSettings(settings, { daemon: { health: { infoIntervalSec: 60 } } })),
+    );
     const uptimes: number[] = [];
     sup.on('info', (i) => uptimes.push(i?.uptimeSec ?? -1));
     expect(await sup.start()).toMatchObject({ ok: true });

@@ -25,6 +25,7 @@ import {
   mergeSettings,
   settingsSchema,
   type Settings,
+  firstDaemon,
 } from '../../../src/shared/settings-schema.js';
 import type { DaemonSnapshot } from '../../../src/shared/snapshot.js';
 import { createLunaCore } from '../../../src/core/app/luna-core.js';
@@ -111,7 +112,7 @@ function supervisor(settings: Settings, extra: { now?: () => number; launcher?: 
   });
   cleanups.push(async () => {
     await sup.dispose({ keepDaemon: false }).catch(() => undefined);
-    killAll(simsOnPort(settings.daemon.port));
+    killAll(simsOnPort(firstDaemon(settings).port));
   });
   return {
     sup,
@@ -308,8 +309,16 @@ describe('the settings file is damaged', () => {
     [
       'of the wrong types',
       JSON.stringify({
-        version: 1,
-        daemon: { port: 'nineteen', autoStart: 'yes', restart: { maxQuickCrashes: -3 } },
+        version: 2,
+        daemons: [
+          {
+            id: 'default',
+            name: 'Luna daemon',
+            port: 'nineteen',
+            autoStart: 'yes',
+            restart: { maxQuickCrashes: -3 },
+          },
+        ],
         logs: [],
       }),
     ],
@@ -323,9 +332,9 @@ describe('the settings file is damaged', () => {
       cleanups.push(() => core.dispose({ keepDaemon: false }));
       const backups = readdirSync(dataDir).filter((f) => f.startsWith('settings.json.corrupt-'));
       expect(backups).toHaveLength(1);
-      expect(core.settings().daemon.port).toBe(defaultSettings().daemon.port);
-      expect(core.settings().daemon.restart.maxQuickCrashes).toBe(
-        defaultSettings().daemon.restart.maxQuickCrashes,
+      expect(firstDaemon(core.settings()).port).toBe(firstDaemon(defaultSettings()).port);
+      expect(firstDaemon(core.settings()).restart.maxQuickCrashes).toBe(
+        firstDaemon(defaultSettings()).restart.maxQuickCrashes,
       );
       const warnings = core
         .snapshot()

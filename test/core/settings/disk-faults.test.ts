@@ -16,6 +16,7 @@ import { loadOrCreateToken } from '../../../src/core/control/auth.js';
 import { JsonFileSettingsStore } from '../../../src/core/settings/json-file-settings-store.js';
 import { PidFile } from '../../../src/core/supervisor/pid-file.js';
 import { DiskWriteError, writeFileAtomicSync } from '../../../src/core/util/atomic-write.js';
+import { firstDaemon } from '../../../src/shared/settings-schema.js';
 
 /**
  * The injected fault: `short` accepts `budget` more bytes (at most `chunk` per call), then fails
@@ -82,10 +83,10 @@ describe('settings on a nearly full disk', () => {
     fault.mode = 'none';
     expect(readFileSync(path, 'utf8')).toBe(before);
     expect(leftovers()).toEqual([]);
-    expect(store.get().daemon.port).toBe(19400);
-    expect(store.get().daemon.env).toEqual({});
+    expect(firstDaemon(store.get()).port).toBe(19400);
+    expect(firstDaemon(store.get()).env).toEqual({});
     // The next start reads the old, complete settings (not defaults).
-    expect(new JsonFileSettingsStore(path).get().daemon.port).toBe(19400);
+    expect(firstDaemon(new JsonFileSettingsStore(path).get()).port).toBe(19400);
   });
 
   it('EIO on fsync → a save error (not "invalid input" issues alone), the old file intact', () => {
@@ -110,7 +111,7 @@ describe('settings on a nearly full disk', () => {
     const r = store.update({ daemon: { port: 19404 } });
     expect(r).toMatchObject({ ok: false, saveError: expect.stringMatching(/read-only/) });
     expect(readFileSync(path, 'utf8')).toBe(before);
-    expect(store.get().daemon.port).toBe(19403);
+    expect(firstDaemon(store.get()).port).toBe(19403);
   });
 });
 

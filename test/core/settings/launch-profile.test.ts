@@ -10,7 +10,13 @@ import {
   findOnPath,
   resolveLaunchProfile,
 } from '../../../src/core/settings/launch-profile.js';
-import { settingsSchema, type Settings } from '../../../src/shared/settings-schema.js';
+import {
+  defaultSettings,
+  mergeSettings,
+  settingsForDaemon,
+  settingsSchema,
+  type OneDaemonSettings,
+} from '../../../src/shared/settings-schema.js';
 import { pythonExecutable } from '../../helpers/python.js';
 
 const dirs: string[] = [];
@@ -23,8 +29,9 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function settings(patch: Record<string, unknown>): Settings {
-  return settingsSchema.parse(patch);
+/** `patch` (with the single-daemon `daemon` block) as the first daemon's supervisor sees it. */
+function settings(patch: Record<string, unknown>): OneDaemonSettings {
+  return settingsForDaemon(settingsSchema.parse(mergeSettings(defaultSettings(), patch)))!;
 }
 
 /** The real python3 as an absolute path (for venv symlinks). */

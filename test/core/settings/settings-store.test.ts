@@ -16,7 +16,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { JsonFileSettingsStore } from '../../../src/core/settings/json-file-settings-store.js';
 import { MemorySettingsStore } from '../../../src/core/settings/memory-settings-store.js';
 import type { SettingsStore } from '../../../src/core/settings/settings-store.js';
-import { defaultSettings, patchForKey } from '../../../src/shared/settings-schema.js';
+import { defaultSettings, patchForKey, firstDaemon } from '../../../src/shared/settings-schema.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -48,11 +48,11 @@ describe.each([
     const dispose = store.onDidChange(listener);
     const result = store.update({ daemon: { port: 19300, restart: { maxQuickCrashes: 3 } } });
     expect(result.ok).toBe(true);
-    expect(store.get().daemon.port).toBe(19300);
-    expect(store.get().daemon.restart).toMatchObject({ maxQuickCrashes: 3, enabled: true });
-    expect(store.get().daemon.host).toBe('127.0.0.1');
+    expect(firstDaemon(store.get()).port).toBe(19300);
+    expect(firstDaemon(store.get()).restart).toMatchObject({ maxQuickCrashes: 3, enabled: true });
+    expect(firstDaemon(store.get()).host).toBe('127.0.0.1');
     expect(listener).toHaveBeenCalledTimes(1);
-    expect(listener.mock.calls[0]![1].daemon.port).toBe(19283);
+    expect(listener.mock.calls[0]![1].daemons[0].port).toBe(19283);
     // No change → no event.
     store.update({ daemon: { port: 19300 } });
     expect(listener).toHaveBeenCalledTimes(1);
@@ -83,7 +83,7 @@ describe.each([
     const store = make();
     store.update({ daemon: { env: { A: '1', B: '2' } } });
     store.update({ daemon: { env: { C: '3' } } });
-    expect(store.get().daemon.env).toEqual({ C: '3' });
+    expect(firstDaemon(store.get()).env).toEqual({ C: '3' });
   });
 });
 
@@ -98,7 +98,7 @@ describe('JsonFileSettingsStore', () => {
     store.update({ comfyui: { path: '/x/ComfyUI' } });
     const onDisk = JSON.parse(readFileSync(path, 'utf8'));
     expect(onDisk.comfyui.path).toBe('/x/ComfyUI');
-    expect(onDisk.version).toBe(1);
+    expect(onDisk.version).toBe(2);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     // Atomic write: no temporary file left behind.
     expect(readdirSync(join(dir, 'sub'))).toEqual(['settings.json']);
@@ -133,24 +133,33 @@ describe('JsonFileSettingsStore', () => {
     const dir = tempDir();
     const path = join(dir, 'settings.json');
     const content = JSON.stringify({
-      version: 1,
-      daemon: { port: 'nineteen', host: '0.0.0.0', autoStart: true, args: ['a.py'] },
+      version: 2,
+      daemons: [
+        {
+          id: 'default',
+          name: 'Luna daemon',
+          port: 'nineteen',
+          host: '0.0.0.0',
+          autoStart: true,
+          args: ['a.py'],
+        },
+      ],
       comfyui: { path: '/x/ComfyUI', instances: ['http://127.0.0.1:8188', 'ftp://nope'] },
       logs: { bufferSize: 5000 },
     });
     writeFileSync(path, content);
     const store = new JsonFileSettingsStore(path, { now: NOW });
     const s = store.get();
-    expect(s.daemon.port).toBe(19283);
-    expect(s.daemon.host).toBe('127.0.0.1');
-    expect(s.daemon.autoStart).toBe(true);
-    expect(s.daemon.args).toEqual(['a.py']);
+    expect(firstDaemon(s).port).toBe(19283);
+    expect(firstDaemon(s).host).toBe('127.0.0.1');
+    expect(firstDaemon(s).autoStart).toBe(true);
+    expect(firstDaemon(s).args).toEqual(['a.py']);
     expect(s.comfyui.path).toBe('/x/ComfyUI');
     expect(s.comfyui.instances).toEqual(['http://127.0.0.1:8188']);
     expect(s.logs.bufferSize).toBe(5000);
     expect(store.warnings).toHaveLength(1);
-    expect(store.warnings[0]).toContain('daemon.port');
-    expect(store.warnings[0]).toContain('daemon.host');
+    expect(store.warnings[0]).toContain('daemons.0.port');
+    expect(store.warnings[0]).toContain('daemons.0.host');
     expect(store.warnings[0]).toContain('comfyui.instances');
     expect(store.warnings[0]).toContain(`${path}.corrupt-20261121T054100123Z`);
     expect(readFileSync(`${path}.corrupt-20261121T054100123Z`, 'utf8')).toBe(content);
@@ -158,10 +167,17 @@ describe('JsonFileSettingsStore', () => {
 
   it('drops unknown keys with a warning (the backup keeps them)', () => {
     const path = join(tempDir(), 'settings.json');
-    writeFileSync(path, JSON.stringify({ version: 1, daemon: { port: 19290, colour: 'red' }, extra: 1 }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        version: 2,
+        daemons: [{ id: 'default', name: 'Luna daemon', port: 19290, colour: 'red' }],
+        extra: 1,
+      }),
+    );
     const store = new JsonFileSettingsStore(path, { now: NOW });
-    expect(store.get().daemon.port).toBe(19290);
-    expect(store.warnings.join('\n')).toMatch(/Unknown settings .* ignored: daemon\.colour, extra/);
+    expect(firstDaemon(store.get()).port).toBe(19290);
+    expect(store.warnings.join('\n')).toMatch(/Unknown settings .* ignored: daemons\.0\.colour, extra/);
     expect(JSON.parse(readFileSync(path, 'utf8'))).not.toHaveProperty('extra');
   });
 
@@ -171,30 +187,34 @@ describe('JsonFileSettingsStore', () => {
     const v0 = { pythonPath: '/venv/bin/python', comfyuiPath: '/x/ComfyUI', port: 19283, autoStart: true };
     writeFileSync(path, JSON.stringify(v0));
     const store = new JsonFileSettingsStore(path, { now: NOW });
-    expect(store.get().daemon).toMatchObject({
+    expect(firstDaemon(store.get())).toMatchObject({
       command: '/venv/bin/python',
       profile: 'comfyui',
       autoStart: true,
     });
     expect(store.get().comfyui.path).toBe('/x/ComfyUI');
-    expect(store.warnings.join('\n')).toMatch(/migrated from version 0 to 1/);
+    expect(store.warnings.join('\n')).toMatch(/migrated from version 0 to 2/);
     expect(JSON.parse(readFileSync(`${path}.v0-backup-20261121T054100123Z`, 'utf8'))).toEqual(v0);
-    expect(JSON.parse(readFileSync(path, 'utf8')).version).toBe(1);
+    expect(JSON.parse(readFileSync(path, 'utf8')).version).toBe(2);
   });
 
   it('does not silently downgrade a file from a newer version', () => {
     const dir = tempDir();
     const path = join(dir, 'settings.json');
-    const v2 = JSON.stringify({ version: 2, daemon: { port: 19299 }, brandNew: { a: 1 } });
+    const v2 = JSON.stringify({
+      version: 3,
+      daemons: [{ id: 'default', name: 'Luna daemon', port: 19299 }],
+      brandNew: { a: 1 },
+    });
     writeFileSync(path, v2);
     const store = new JsonFileSettingsStore(path, { now: NOW });
-    expect(store.get().daemon.port).toBe(19299);
-    expect(store.warnings.join('\n')).toMatch(/newer Luna Tray \(settings version 2/);
-    expect(readFileSync(`${path}.from-v2-20261121T054100123Z`, 'utf8')).toBe(v2);
+    expect(firstDaemon(store.get()).port).toBe(19299);
+    expect(store.warnings.join('\n')).toMatch(/newer Luna Tray \(settings version 3/);
+    expect(readFileSync(`${path}.from-v3-20261121T054100123Z`, 'utf8')).toBe(v2);
     // Untouched until the user changes something.
     expect(readFileSync(path, 'utf8')).toBe(v2);
     store.update({ daemon: { autoStart: true } });
-    expect(JSON.parse(readFileSync(path, 'utf8')).version).toBe(1);
+    expect(JSON.parse(readFileSync(path, 'utf8')).version).toBe(2);
   });
 
   it('reports a failed save as an issue and keeps the old settings', () => {
@@ -205,7 +225,7 @@ describe('JsonFileSettingsStore', () => {
     const result = store.update({ daemon: { port: 19300 } });
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.issues[0]!.message).toMatch(/could not save settings/);
-    expect(store.get().daemon.port).toBe(19283);
+    expect(firstDaemon(store.get()).port).toBe(19283);
   });
 
   it('reload() picks up external edits and notifies', () => {
@@ -215,10 +235,10 @@ describe('JsonFileSettingsStore', () => {
     const listener = vi.fn();
     store.onDidChange(listener);
     const onDisk = JSON.parse(readFileSync(path, 'utf8'));
-    onDisk.daemon.port = 19400;
+    firstDaemon(onDisk).port = 19400;
     writeFileSync(path, JSON.stringify(onDisk));
     expect(store.reload()).toEqual({ changed: true, warnings: [] });
-    expect(store.get().daemon.port).toBe(19400);
+    expect(firstDaemon(store.get()).port).toBe(19400);
     expect(listener).toHaveBeenCalledTimes(1);
     expect(store.reload().changed).toBe(false);
   });
@@ -239,7 +259,7 @@ describe('JsonFileSettingsStore', () => {
 
 describe('MemorySettingsStore', () => {
   it('accepts initial values and rejects invalid ones', () => {
-    expect(new MemorySettingsStore({ daemon: { profile: 'simulator' } }).get().daemon.profile).toBe(
+    expect(new MemorySettingsStore({ daemon: { profile: 'simulator' } }).get().daemons[0]!.profile).toBe(
       'simulator',
     );
     expect(() => new MemorySettingsStore({ daemon: { port: 0 } })).toThrow(/daemon\.port/);

@@ -11,6 +11,7 @@ import {
   mergeSettings,
   settingsSchema,
   type Settings,
+  firstDaemon,
 } from '../../../src/shared/settings-schema.js';
 import type { LogStore } from '../../../src/core/logs/log-store.js';
 import type { Supervisor } from '../../../src/core/supervisor/supervisor.js';
@@ -79,9 +80,10 @@ export async function harness(
   });
   const merged = settingsSchema.parse(mergeSettings(base as Settings, patch));
   // Skip the simulator's ~1 s start-up delay for speed; a test's own --startup-delay comes later and wins.
+  const first = firstDaemon(merged);
   const settings =
-    merged.daemon.profile === 'simulator'
-      ? { ...merged, daemon: { ...merged.daemon, args: ['--startup-delay', '0', ...merged.daemon.args] } }
+    first.profile === 'simulator'
+      ? { ...merged, daemons: [{ ...first, args: ['--startup-delay', '0', ...first.args] }] }
       : merged;
   const rig = buildSupervisor({
     settings,

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 
-import { defaultSettings } from '../../../src/shared/settings-schema.js';
+import { defaultSettings, firstDaemon } from '../../../src/shared/settings-schema.js';
 import { decideAfterExit, nextDelayMs } from '../../../src/core/supervisor/restart-policy.js';
 
 const policy = {
-  ...defaultSettings().daemon.restart,
+  ...firstDaemon(defaultSettings()).restart,
   initialDelayMs: 1000,
   maxDelayMs: 8000,
   multiplier: 2,

@@ -3,14 +3,14 @@ import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 
 import type { ExitRecord } from '../../../../src/shared/daemon-status.js';
-import { defaultSettings } from '../../../../src/shared/settings-schema.js';
+import { defaultSettings, firstDaemon } from '../../../../src/shared/settings-schema.js';
 import {
   explainEarlyExit,
   judgeUnexpectedExit,
 } from '../../../../src/core/supervisor/exit-classification.js';
 
 const policy = {
-  ...defaultSettings().daemon.restart,
+  ...firstDaemon(defaultSettings()).restart,
   initialDelayMs: 1000,
   maxQuickCrashes: 3,
   stableAfterSec: 30,

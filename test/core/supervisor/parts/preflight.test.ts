@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
 
-import { defaultSettings, type Settings } from '../../../../src/shared/settings-schema.js';
+import {
+  defaultSettings,
+  settingsForDaemon,
+  type DaemonConfig,
+  type OneDaemonSettings,
+} from '../../../../src/shared/settings-schema.js';
 import { preflightReport, runPreflight } from '../../../../src/core/supervisor/preflight.js';
 import { pythonExecutable } from '../../../helpers/python.js';
 import { SIM_PATH } from '../../../helpers/sim.js';
 
-function settings(daemon: Partial<Settings['daemon']> = {}): Settings {
-  const s = defaultSettings();
+function settings(daemon: Partial<DaemonConfig> = {}): OneDaemonSettings {
+  const s = settingsForDaemon(defaultSettings())!;
   return { ...s, daemon: { ...s.daemon, profile: 'simulator', command: pythonExecutable(), ...daemon } };
 }
 const paths = { dataDir: '/tmp', simulatorPath: SIM_PATH };
