@@ -171,7 +171,7 @@ describe('config', () => {
     };
     const before = (await cfg('get', 'daemon.port')).out.trim();
     expect((await cfg('set', 'daemon.port', '23456')).code).toBe(0);
-    expect(JSON.parse(await readFile(join(dir, 'settings.json'), 'utf8')).daemon.port).toBe(23456);
+    expect(JSON.parse(await readFile(join(dir, 'settings.json'), 'utf8')).daemons[0].port).toBe(23456);
     const unset = await cfg('unset', 'daemon.port');
     expect(unset.code).toBe(0);
     expect(unset.out).toContain('(the default)');
