@@ -27,4 +27,12 @@ describe('the status header problem line', () => {
     expect(t).toContain('killed by Luna Tray because it stopped answering');
     expect(t).not.toContain('signal SIGKILL');
   });
+
+  it('a failed state’s message is not repeated: the state line already says it', () => {
+    const t = problemText(
+      { state: 'failed', at: 2, kind: 'not-configured', message: 'comfyui.path is not set' },
+      { lastExit: null },
+    );
+    expect(t).toBe('');
+  });
 });

@@ -1,5 +1,5 @@
 import type { DaemonStatus } from '../../shared/daemon-status.js';
-import type { DaemonEntry, Settings } from '../../shared/settings-schema.js';
+import { settingsForDaemon, type DaemonEntry, type Settings } from '../../shared/settings-schema.js';
 import type { AppWarning, DaemonSnapshot } from '../../shared/snapshot.js';
 import { createDaemonDevices, type DaemonDevices } from '../gpu/daemon-devices.js';
 import { createLogCapture, type LogCapture } from '../logs/log-capture.js';
@@ -10,6 +10,7 @@ import { daemonPaths } from '../supervisor/daemon-paths.js';
 import { restartToApplyMessage } from '../supervisor/endpoint.js';
 import type { ProcessLauncher } from '../supervisor/process-launcher.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { setupNotice } from './setup-notice.js';
 
 /**
  * One Supervisor per ENABLED entry of `settings.daemons`, each with its own log capture and file
@@ -83,6 +84,7 @@ export class DaemonFleet {
       if (m) {
         m.last = entry;
         m.syncRestartWarning();
+        m.syncSetupNotice();
       } else {
         const fresh = new Member(entry, this.#opts, () => this.#members.size);
         this.#members.set(id, fresh);
@@ -114,6 +116,7 @@ class Member implements FleetMember {
   readonly #opts: DaemonFleetOptions;
   readonly #disposers: (() => void)[] = [];
   #restartWarning = '';
+  #setupMessage = '';
 
   constructor(entry: DaemonEntry, opts: DaemonFleetOptions, fleetSize: () => number) {
     this.id = entry.id;
@@ -157,11 +160,14 @@ class Member implements FleetMember {
       this.supervisor.on('status', (s) => {
         opts.onStatus?.(this, s);
         this.syncRestartWarning();
+        this.syncSetupNotice();
         changed();
       }),
       this.supervisor.on('info', changed),
       this.supervisor.on('stats', changed),
     );
+    // Quietly: the fleet is still being built, so nobody is told of a change yet.
+    this.syncSetupNotice(false);
   }
 
   entry(): DaemonEntry {
@@ -197,13 +203,31 @@ class Member implements FleetMember {
     else this.clearWarning('restart-to-apply');
   }
 
-  warn(id: string, message: string): void {
+  /** "Not set up yet" on a first start with nothing configured (src/core/app/setup-notice.ts). */
+  syncSetupNotice(notify = true): void {
+    const own = settingsForDaemon(this.#opts.settingsStore.get(), this.id);
+    const message =
+      (own &&
+        setupNotice(own, this.supervisor.status, {
+          dataDir: this.#opts.dataDir,
+          simulatorPath: this.#opts.simulatorPath,
+        })) ??
+      '';
+    if (message === this.#setupMessage) return;
+    this.#setupMessage = message;
+    // Not logged: the log view sits beside the warnings, and the hint is state, not an event.
+    if (message) this.warn('setup', message, { log: false, notify });
+    else this.clearWarning('setup');
+  }
+
+  /** A visible warning; also a log line unless it is a hint about state rather than an event. */
+  warn(id: string, message: string, o: { log?: boolean; notify?: boolean } = {}): void {
     const i = this.#warnings.findIndex((w) => w.id === id);
     if (i >= 0) this.#warnings.splice(i, 1);
     this.#warnings.push({ id, message, at: Date.now() });
     if (this.#warnings.length > MAX_WARNINGS) this.#warnings.shift();
-    this.capture.supervisor('warning', message);
-    this.#opts.onChange(this);
+    if (o.log !== false) this.capture.supervisor('warning', message);
+    if (o.notify !== false) this.#opts.onChange(this);
   }
 
   clearWarning(id: string): void {

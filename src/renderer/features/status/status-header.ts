@@ -25,6 +25,7 @@ export interface StatusHeader {
 export function createStatusHeader(api: RendererApi): StatusHeader {
   let snapshot: DaemonSnapshot | null = null;
   let pending: Action | null = null;
+  let actionError: { action: Action; message: string } | null = null;
 
   const dot = h('span', {
     class: 'state-dot',
@@ -74,16 +75,23 @@ export function createStatusHeader(api: RendererApi): StatusHeader {
   async function run(action: Action): Promise<void> {
     if (pending) return;
     pending = action;
-    setHidden(error, true);
+    actionError = null;
     render();
     const channel = `daemon:${action}` as const;
     const res = await api.invoke(channel, {});
     pending = null;
-    if (!res.ok) {
-      setText(error, `${capitalise(action)} failed: ${res.error.message}`);
-      setHidden(error, false);
-    }
+    actionError = res.ok ? null : { action, message: res.error.message };
     render();
+  }
+
+  /**
+   * The failed action's words, unless the state line already says them (a Start refused for a
+   * missing setting fails the daemon with the same message): one message is shown once.
+   */
+  function renderActionError(status: DaemonStatus): void {
+    const said = status.state === 'failed' && actionError?.message === status.message;
+    setText(error, actionError ? `${capitalise(actionError.action)} failed: ${actionError.message}` : '');
+    setHidden(error, !actionError || said);
   }
 
   function render(): void {
@@ -106,6 +114,7 @@ export function createStatusHeader(api: RendererApi): StatusHeader {
       b.setAttribute('aria-busy', String(pending === k));
     }
     renderFacts(status, now);
+    renderActionError(status);
   }
 
   function renderFacts(status: DaemonStatus, now: number): void {
@@ -145,11 +154,11 @@ export function createStatusHeader(api: RendererApi): StatusHeader {
 
 /**
  * The last error or exit, in words (empty when there is nothing to say). While a daemon runs, an
- * exit is history: it belongs to an earlier run and says so.
+ * exit is history: it belongs to an earlier run and says so. Nothing the state line already says.
  */
 export function problemText(status: DaemonStatus, s: Pick<DaemonSnapshot, 'lastExit'>): string {
   const parts: string[] = [];
-  if (status.state === 'failed') parts.push(`Last error: ${status.message}`);
+  // A failed state's words already carry its message ("failed: …"); backoff's say only when.
   if (status.state === 'backoff') parts.push(`Last error: ${status.message}`);
   const exit = s.lastExit;
   if (exit) {
