@@ -70,9 +70,11 @@ describe('the Devices tab in Chromium', () => {
     // next interval's reading, then assert on it.
     const split = card0.locator('[data-testid="vram-split"]');
     const expected = 'Luna daemon 6144 MiB · ComfyUI 0 MiB · other 4096 MiB';
-    await waitFor(async () => (await split.textContent()) === expected, 'the reading after the rewrite', 10_000).catch(
-      () => undefined,
-    );
+    await waitFor(
+      async () => (await split.textContent()) === expected,
+      'the reading after the rewrite',
+      10_000,
+    ).catch(() => undefined);
     expect(await split.textContent()).toBe(expected);
     expect(await card0.locator('tr[data-role="daemon"] td').allTextContents()).toEqual([
       String(daemonPid),
