@@ -11,7 +11,7 @@ import {
   withValue,
   type FieldSpec,
 } from '../../src/renderer/features/settings/settings-fields.js';
-import { defaultSettings } from '../../src/shared/settings-schema.js';
+import { defaultSettings, settingsForDaemon } from '../../src/shared/settings-schema.js';
 
 /** Every leaf key of the defaults (arrays and records are leaves: one field each). */
 function leafKeys(v: unknown, prefix = ''): string[] {
@@ -24,9 +24,12 @@ function leafKeys(v: unknown, prefix = ''): string[] {
 const spec = (key: string): FieldSpec => SETTINGS_FORM.flatMap((g) => g.fields).find((f) => f.key === key)!;
 
 describe('settings form', () => {
-  it('has exactly one field for every setting of the schema (except version)', () => {
-    const schemaKeys = leafKeys(defaultSettings())
-      .filter((k) => k !== 'version')
+  it('has exactly one field for every setting of the schema (except version and the daemon list)', () => {
+    // The form edits the first daemon as `daemon.*`; its id, name and enabled flag, and the other
+    // daemons, belong to the daemon list editor.
+    const listOwned = new Set(['version', 'daemon.id', 'daemon.name', 'daemon.enabled']);
+    const schemaKeys = leafKeys(settingsForDaemon(defaultSettings()))
+      .filter((k) => !listOwned.has(k))
       .sort();
     expect([...FIELD_KEYS].sort()).toEqual(schemaKeys);
   });
@@ -44,7 +47,7 @@ describe('settings form', () => {
   });
 
   it('parses and formats every kind, round trip', () => {
-    const d = defaultSettings();
+    const d = settingsForDaemon(defaultSettings());
     for (const f of SETTINGS_FORM.flatMap((g) => g.fields)) {
       const value = f.key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], d);
       const parsed = parseField(f, formatField(f, value));
@@ -70,6 +73,8 @@ describe('settings form', () => {
     let draft = withValue(defaultSettings(), 'daemon.port', 70000);
     draft = withValue(draft, 'comfyui.instances', ['http://127.0.0.1:8188', 'not a url']);
     const byField = issuesByField(validateDraft(draft));
+    // The schema names the first daemon `daemons.0`; the form's field is `daemon.port`.
+    expect(validateDraft(draft).map((i) => i.key)).toContain('daemons.0.port');
     expect(byField.get('daemon.port')).toEqual(['must be a port number 1–65535']);
     expect(byField.get('comfyui.instances')?.[0]).toMatch(/^item 2: must be an http/);
     expect(validateDraft(defaultSettings())).toEqual([]);
@@ -88,6 +93,9 @@ describe('settings form', () => {
     let draft = withValue(base, 'daemon.health.intervalSec', 5);
     draft = withValue(draft, 'daemon.env', { A: '1' });
     expect(diffSettings(base, base)).toEqual({});
-    expect(diffSettings(base, draft)).toEqual({ daemon: { health: { intervalSec: 5 }, env: { A: '1' } } });
+    // The first daemon's fields patch entry 0 of the daemon list.
+    expect(diffSettings(base, draft)).toEqual({
+      daemons: { 0: { health: { intervalSec: 5 }, env: { A: '1' } } },
+    });
   });
 });

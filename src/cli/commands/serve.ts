@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { createComfyService } from '../../core/app/comfy-service.js';
 import { createLunaCore } from '../../core/app/luna-core.js';
 import { withOverrides } from '../../core/app/settings-overlay.js';
-import { firstDaemon } from '../../shared/settings-schema.js';
+import type { Settings } from '../../shared/settings-schema.js';
 import { LockHeldError, requestShow } from '../../core/control/lock.js';
 import { startControlServer, type ControlServer } from '../../core/control/control-server.js';
 import { JsonFileSettingsStore } from '../../core/settings/json-file-settings-store.js';
@@ -20,23 +20,50 @@ declare const LUNA_TRAY_VERSION: string | undefined;
 const REPEAT_WINDOW_MS = 1_000;
 
 /**
- * The demo's ports: free ones for the simulator's protocol and feed ports unless the data
- * directory's settings file sets them, and for the control server unless --port was given.
+ * The demo's ports: free ones for each daemon's protocol and feed ports unless the data directory's
+ * settings file sets them, and for the control server unless --port was given. Returns the settings
+ * overrides for every daemon (the simulator profile on those ports).
  */
-async function demoPorts(ctx: Context): Promise<{ control: number; daemon?: number; feed?: number }> {
+async function demoPorts(
+  ctx: Context,
+): Promise<{ control: number; moved: boolean; daemons: Record<string, Record<string, unknown>> }> {
   const { default: getPort } = await import('get-port');
-  let saved: { port?: unknown; wsPort?: unknown } = {};
+  // The file's own entries, before defaults: a port is "set" only when the user wrote it there.
+  let saved: { port?: unknown; wsPort?: unknown }[] = [{}];
   try {
-    const raw = JSON.parse(await readFile(settingsPath(ctx.dataDir), 'utf8')) as { daemon?: typeof saved };
-    saved = raw.daemon ?? {};
+    const raw = JSON.parse(await readFile(settingsPath(ctx.dataDir), 'utf8')) as {
+      daemon?: (typeof saved)[number];
+      daemons?: typeof saved;
+    };
+    if (Array.isArray(raw.daemons) && raw.daemons.length > 0) saved = raw.daemons;
+    else if (raw.daemon) saved = [raw.daemon];
   } catch {
     // No settings file yet (a fresh demo directory): nothing was told.
   }
-  const daemon = saved.port === undefined ? await getPort() : undefined;
-  const feed = saved.wsPort === undefined ? await getPort({ exclude: daemon ? [daemon] : [] }) : undefined;
-  const taken = [daemon, feed].filter((p): p is number => p !== undefined);
-  const control = ctx.portGiven ? ctx.port : await getPort({ exclude: taken });
-  return { control, ...(daemon ? { daemon } : {}), ...(feed ? { feed } : {}) };
+  const taken: number[] = [];
+  const free = async () => {
+    const p = await getPort({ exclude: taken });
+    taken.push(p);
+    return p;
+  };
+  const daemons: Record<string, Record<string, unknown>> = {};
+  let moved = false;
+  for (const [i, entry] of saved.entries()) {
+    const o: Record<string, unknown> = { profile: 'simulator' };
+    if (entry?.port === undefined) o.port = await free();
+    if (entry?.wsPort === undefined) o.wsPort = await free();
+    moved ||= 'port' in o;
+    daemons[String(i)] = o;
+  }
+  const control = ctx.portGiven ? ctx.port : await free();
+  return { control, moved, daemons };
+}
+
+/** `127.0.0.1:PORT` of each enabled daemon (named when there are several). */
+function demoAddresses(settings: Settings): string {
+  const on = settings.daemons.filter((d) => d.enabled);
+  if (on.length === 1) return `127.0.0.1:${on[0]!.port}`;
+  return on.map((d) => `${d.name} 127.0.0.1:${d.port}`).join(', ');
 }
 
 /** Paths of the built renderer and the simulator, relative to the CLI bundle (out/cli/index.js). */
@@ -63,15 +90,7 @@ export async function serveCommand(inv: Invocation): Promise<number> {
   const { staticDir, simulatorPath } = bundledPaths();
   await mkdir(ctx.dataDir, { recursive: true });
   const fileStore = new JsonFileSettingsStore(settingsPath(ctx.dataDir));
-  const settingsStore = demo
-    ? withOverrides(fileStore, {
-        daemon: {
-          profile: 'simulator',
-          ...(demo.daemon ? { port: demo.daemon } : {}),
-          ...(demo.feed ? { wsPort: demo.feed } : {}),
-        },
-      })
-    : fileStore;
+  const settingsStore = demo ? withOverrides(fileStore, { daemons: demo.daemons }) : fileStore;
   const comfy = createComfyService();
   let quitServe: (() => void) | null = null;
   const core = await createLunaCore({
@@ -127,10 +146,10 @@ export async function serveCommand(inv: Invocation): Promise<number> {
   if (!values['no-open']) openInBrowser(url);
   if (demo) {
     io.stdout.write(
-      `Demo: supervising the Luna daemon simulator on 127.0.0.1:${firstDaemon(core.settings()).port}${demo.daemon ? ' (a free port of its own: a real Luna daemon is never touched)' : ''}.\n` +
+      `Demo: supervising the Luna daemon simulator on ${demoAddresses(core.settings())}${demo.moved ? ' (free ports of its own: a real Luna daemon is never touched)' : ''}.\n` +
         `Other commands: luna-tray --data-dir ${ctx.dataDir} --port ${running.port} status\n`,
     );
-    void core.handlers['daemon:start']({});
+    void core.handlers['daemons:act']({ action: 'start' });
   } else core.autoStart(1_000);
 
   return new Promise<number>((resolve) => {

@@ -33,17 +33,17 @@ export function createDaemonsEditor(api: RendererApi): DaemonsEditor {
   const error = h('div', { class: 'inline-error', attrs: { role: 'alert', 'data-testid': 'daemons-error' } });
   const saved = h('span', { class: 'saved', attrs: { role: 'status' } });
   setHidden(error, true);
-  const addBtn = button('Add daemon', 'add a daemon', () => {
+  const addBtn = button('Add daemon', 'add daemon (a disabled copy on free ports)', () => {
     if (draft[0]) edit(addDaemon(draft, draft[0]));
   });
   addBtn.dataset.action = 'add-daemon';
-  const saveBtn = button('Save daemons', 'save the daemon list', () => void save(), 'primary');
+  const saveBtn = button('Save daemons', 'save daemons (the whole list)', () => void save(), 'primary');
   saveBtn.dataset.action = 'save-daemons';
   const revertBtn = button('Revert', 'revert the daemon list', () => edit(base));
   const presetSelect = h('select', {
     attrs: { 'aria-label': 'daemon preset', 'data-testid': 'daemon-preset' },
   });
-  const presetBtn = button('Apply preset', 'apply the chosen daemon preset', () => void applyPreset());
+  const presetBtn = button('Apply preset', 'apply preset (the chosen one)', () => void applyPreset());
   const presetNote = h('p', { class: 'muted' });
   const presetGroup = h(
     'div',

@@ -257,7 +257,9 @@ export function issuesByField(
   keys: readonly string[] = FIELD_KEYS,
 ): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const issue of issues) {
+  for (const raw of issues) {
+    // The form's `daemon.*` fields edit the first daemon, which the schema names `daemons.0`.
+    const issue = { ...raw, key: raw.key.replace(/^daemons\.0(?=\.|$)/, 'daemon') };
     let best = '';
     for (const k of keys) {
       if ((issue.key === k || issue.key.startsWith(`${k}.`)) && k.length > best.length) best = k;
