@@ -1,6 +1,7 @@
 import getPort from 'get-port';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { ComfyClient } from '../../src/core/comfyui/client.js';
 import {
   clearQueue,
   createComfyMonitor,
@@ -173,12 +174,13 @@ describe('unreachable instances back off', () => {
     const bBefore = statsCalls();
     let late: FakeComfy | undefined;
     try {
-      await waitFor(() => probes.length >= 4, 'four probes of the dead instance', 8_000);
-      // Failed polls 1, 2, 3, 4 → waits of 100, 200, 400, 600 ms (the cap is 6 periods).
+      await waitFor(() => probes.length >= 5, 'five probes of the dead instance', 8_000);
+      // The first check probes too; failed polls 1, 2, 3, 4 → waits of 100, 200, 400, 600 ms (the
+      // cap is 6 periods).
       const gaps = probes.slice(1).map((t, i) => t - probes[i]!);
-      expect(gaps[0]).toBeGreaterThanOrEqual(150);
-      expect(gaps[1]).toBeGreaterThanOrEqual(350);
-      expect(gaps[2]).toBeGreaterThanOrEqual(550);
+      expect(gaps[1]).toBeGreaterThanOrEqual(150);
+      expect(gaps[2]).toBeGreaterThanOrEqual(350);
+      expect(gaps[3]).toBeGreaterThanOrEqual(550);
       // Meanwhile the live instance was polled over HTTP every period.
       const elapsed = performance.now() - t0;
       expect(statsCalls() - bBefore).toBeGreaterThanOrEqual(Math.floor(elapsed / 100 / 2));
@@ -219,10 +221,40 @@ describe('unreachable instances back off', () => {
       // The next scheduled check is seconds away; a refresh does not wait for it.
       const snap = await mon.refresh();
       expect(snap[0]).toMatchObject({ url: down, reachable: true });
-      expect(probes).toBe(1);
+      expect(probes).toBe(2); // the first check, then the refresh's
     } finally {
       await mon.dispose();
       await late?.close();
+    }
+  });
+
+  it('the first check of a dead instance is a TCP probe only (no HTTP client request) and names the refusal', async () => {
+    const down = `http://127.0.0.1:${await getPort()}`;
+    const requests: string[] = [];
+    const mon = createComfyMonitor({
+      instances: [down],
+      discover: false,
+      pollIntervalMs: 5_000,
+      websocket: false,
+      onChange: () => undefined,
+      createClient: (url) => {
+        const client = new ComfyClient(url);
+        const systemStats = client.systemStats.bind(client);
+        client.systemStats = (signal) => {
+          requests.push(url);
+          return systemStats(signal);
+        };
+        return client;
+      },
+    });
+    try {
+      const snap = await mon.refresh();
+      expect(snap[0]).toMatchObject({ url: down, reachable: false });
+      expect(snap[0]!.problem).toMatch(/connection refused/);
+      expect(snap[0]!.checkedAt).toBeGreaterThan(0);
+      expect(requests).toEqual([]);
+    } finally {
+      await mon.dispose();
     }
   });
 

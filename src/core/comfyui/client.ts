@@ -9,7 +9,8 @@ import { dirname } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { Agent, FormData, request, type Dispatcher } from 'undici';
+import type * as UndiciModule from 'undici';
+import type { Agent, Dispatcher, FormData } from 'undici';
 
 import {
   ComfyBadResponseError,
@@ -184,12 +185,27 @@ interface RawResponse {
   text: string;
 }
 
+type Undici = typeof UndiciModule;
+let undiciModule: Promise<Undici> | null = null;
+
+/**
+ * undici is loaded on the first request, not with this module: it costs ~15 MiB of RSS, and an idle
+ * `serve` whose ComfyUI is not running never sends one (the monitor probes with a TCP connect first;
+ * docs/benchmarks.md, "idle").
+ */
+function loadUndici(): Promise<Undici> {
+  return (undiciModule ??= import('undici'));
+}
+
 /** Client for one ComfyUI base URL. Call `close()` when done (it owns a connection pool). */
 export class ComfyClient {
   /** Base URL without a trailing slash, e.g. `http://127.0.0.1:8188`. */
   readonly url: string;
-  private readonly dispatcher: Dispatcher;
+  /** The caller's dispatcher, or our own Agent once the first request made it (see {@link loadUndici}). */
+  private dispatcher: Dispatcher | null;
   private readonly ownsDispatcher: boolean;
+  private readonly connectTimeoutMs: number;
+  private closed = false;
   private readonly timeoutMs: number;
   private readonly maxJsonBytes: number;
   private readonly maxLargeJsonBytes: number;
@@ -199,18 +215,23 @@ export class ComfyClient {
     this.timeoutMs = options.timeoutMs ?? 15_000;
     this.maxJsonBytes = options.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES;
     this.maxLargeJsonBytes = options.maxLargeJsonBytes ?? DEFAULT_MAX_LARGE_JSON_BYTES;
-    if (options.dispatcher) {
-      this.dispatcher = options.dispatcher;
-      this.ownsDispatcher = false;
-    } else {
-      this.dispatcher = new Agent({
-        connect: { timeout: options.connectTimeoutMs ?? 3_000 },
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        keepAliveTimeout: 2_000,
-      });
-      this.ownsDispatcher = true;
-    }
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 3_000;
+    this.dispatcher = options.dispatcher ?? null;
+    this.ownsDispatcher = !options.dispatcher;
+  }
+
+  /** Our dispatcher, made on first use; after `close()` a closed one (requests fail as before). */
+  private dispatcherOf(undici: Undici): Dispatcher {
+    if (this.dispatcher) return this.dispatcher;
+    const agent: Agent = new undici.Agent({
+      connect: { timeout: this.connectTimeoutMs },
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+      keepAliveTimeout: 2_000,
+    });
+    if (this.closed) void agent.close();
+    this.dispatcher = agent;
+    return agent;
   }
 
   /** GET /system_stats. */
@@ -393,7 +414,7 @@ export class ComfyClient {
 
   /** POST /upload/image (multipart). The returned `name` may differ from the one sent (spec §1.8). */
   async uploadImage(opts: UploadImageOptions, signal?: AbortSignal): Promise<UploadImageResult> {
-    const form = new FormData();
+    const form = new (await loadUndici()).FormData();
     const blob = opts.data instanceof Blob ? opts.data : new Blob([new Uint8Array(opts.data)]);
     form.append('image', blob, opts.filename);
     if (opts.overwrite) form.append('overwrite', 'true');
@@ -446,7 +467,8 @@ export class ComfyClient {
 
   /** Release the connection pool. */
   async close(): Promise<void> {
-    if (this.ownsDispatcher) await this.dispatcher.close().catch(() => undefined);
+    this.closed = true;
+    if (this.ownsDispatcher && this.dispatcher) await this.dispatcher.close().catch(() => undefined);
   }
 
   // ---- plumbing ----
@@ -539,13 +561,14 @@ export class ComfyClient {
       signal?: AbortSignal;
     },
   ): Promise<Dispatcher.ResponseData> {
+    const undici = await loadUndici();
     try {
-      return await request(target, {
+      return await undici.request(target, {
         method: opts.method,
         body: opts.body,
         headers: opts.headers,
         signal: opts.signal,
-        dispatcher: this.dispatcher,
+        dispatcher: this.dispatcherOf(undici),
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });

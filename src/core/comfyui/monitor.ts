@@ -7,8 +7,14 @@
 import net from 'node:net';
 
 import type { ComfyInstance } from '../../shared/comfy-instance.js';
-import { ComfyClient, ComfyTooLargeError, normalizeBaseUrl, type ComfyHistoryEntry } from './client.js';
-import { ComfyError, ComfyExecutionError } from './errors.js';
+import {
+  classifyNetworkError,
+  ComfyClient,
+  ComfyTooLargeError,
+  normalizeBaseUrl,
+  type ComfyHistoryEntry,
+} from './client.js';
+import { ComfyError, ComfyExecutionError, ComfyUnreachableError, type UnreachableReason } from './errors.js';
 import { isJsonObject, jsonText, type JsonObject } from './json.js';
 import { outcomeError } from './run-workflow.js';
 import { peerLine, peerLineOrNull } from './text.js';
@@ -54,11 +60,13 @@ export interface ComfyMonitorOptions {
   /** Client factory (tests). */
   createClient?: (url: string) => ComfyClient;
   /**
-   * Whether something accepts TCP connections at an instance's address (default: a plain TCP
-   * connect). An instance whose last poll failed is probed this way first, and polled over HTTP
-   * only when the probe connects: a refused connect costs a fraction of a failed HTTP request.
+   * Whether something accepts TCP connections at an instance's address (default {@link tcpProbe}):
+   * `true` when it does; `false` or why not (`false` reads as refused) when it does not. An instance
+   * not checked yet or whose last poll failed is probed this way first, and polled over HTTP only
+   * when the probe connects: a refused connect costs a fraction of a failed HTTP request, and an idle
+   * Luna Tray whose ComfyUI is not running never loads the HTTP client (docs/benchmarks.md, "idle").
    */
-  probe?: (url: string, timeoutMs: number) => Promise<boolean>;
+  probe?: (url: string, timeoutMs: number) => Promise<boolean | UnreachableReason>;
 }
 
 /** Handle returned by {@link createComfyMonitor}. */
@@ -92,7 +100,12 @@ export function unreachableBackoffMs(pollIntervalMs: number, failures: number): 
 }
 
 /** True when a TCP connect to the host and port of `baseUrl` succeeds within `timeoutMs`. */
-export function tcpReachable(baseUrl: string, timeoutMs: number): Promise<boolean> {
+export async function tcpReachable(baseUrl: string, timeoutMs: number): Promise<boolean> {
+  return (await tcpProbe(baseUrl, timeoutMs)) === true;
+}
+
+/** A TCP connect to the host and port of `baseUrl`: `true`, or why it failed within `timeoutMs`. */
+export function tcpProbe(baseUrl: string, timeoutMs: number): Promise<true | UnreachableReason> {
   let host: string;
   let port: number;
   try {
@@ -100,18 +113,18 @@ export function tcpReachable(baseUrl: string, timeoutMs: number): Promise<boolea
     host = u.hostname.replace(/^\[(.*)\]$/, '$1');
     port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80);
   } catch {
-    return Promise.resolve(false);
+    return Promise.resolve('other');
   }
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
-    const done = (ok: boolean): void => {
+    const done = (result: true | UnreachableReason): void => {
       clearTimeout(timer);
       socket.destroy();
-      resolve(ok);
+      resolve(result);
     };
-    const timer = setTimeout(() => done(false), timeoutMs);
+    const timer = setTimeout(() => done('timeout'), timeoutMs);
     socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
+    socket.once('error', (err) => done(classifyNetworkError(err) ?? 'other'));
   });
 }
 
@@ -435,10 +448,18 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
     );
   };
 
-  const probe = opts.probe ?? tcpReachable;
+  const probe = opts.probe ?? tcpProbe;
   const pollOne = async (e: Entry): Promise<void> => {
-    // Down last time and still nothing listening: it stays unreachable, with its last problem.
-    if (e.failures > 0 && !(await probe(e.url, Math.min(timeout, 1_000)))) {
+    // Not checked yet or down last time, and nothing listening: unreachable, with its last problem
+    // (the probe's on the first check).
+    const probeMs = Math.min(timeout, 1_000);
+    const probed = e.failures > 0 || e.state.checkedAt === 0 ? await probe(e.url, probeMs) : true;
+    if (probed !== true) {
+      if (e.state.checkedAt === 0) {
+        const reason = probed === false ? 'refused' : probed;
+        const detail = reason === 'timeout' ? `no TCP connect within ${probeMs} ms` : 'TCP connect failed';
+        e.state.problem = peerLine(new ComfyUnreachableError(e.url, reason, detail).message);
+      }
       e.state.reachable = false;
       e.state.checkedAt = Date.now();
       e.failures++;
