@@ -48,6 +48,8 @@ export const CLI_COMMANDS: readonly string[] = [
   'gpus',
   'run',
   'convert',
+  'diagnose',
+  'service',
   'quit',
   'completion',
   'help',

@@ -114,10 +114,11 @@ describe('luna-tray diagnose', () => {
     expectNoSecret(files, token);
     // Redacted by structure: the keys stay, so the settings still tell what was configured.
     const settings = JSON.parse(files.get('settings.json')!) as {
-      daemon: { env: Record<string, string> };
+      daemons: { env: Record<string, string> }[];
       notify: { webhooks: { url: string; headers: Record<string, string> }[] };
     };
-    expect(settings.daemon.env).toEqual({ HF_TOKEN: '***', CUDA_VISIBLE_DEVICES: '***' });
+    // Saved as settings v2: the single daemon is entry 0 of the daemon list.
+    expect(settings.daemons[0]!.env).toEqual({ HF_TOKEN: '***', CUDA_VISIBLE_DEVICES: '***' });
     expect(settings.notify.webhooks[0]).toMatchObject({
       url: 'https://***@hooks.example.com/luna?token=***',
       headers: { authorization: '***' },

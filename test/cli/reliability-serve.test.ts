@@ -90,13 +90,19 @@ describe('supervisors killed and racing (real serve processes)', () => {
     const e = await env([['daemon.args', '["--startup-delay", "2"]']]);
     const first = await startServe(e);
     // Wait until the daemon is spawned and recorded, still starting (it sleeps 2 s before binding).
-    const orphan = await waitFor(() => {
-      try {
-        return (JSON.parse(readFileSync(join(e.dataDir, 'daemon.pid.json'), 'utf8')) as { pid: number }).pid;
-      } catch {
-        return undefined;
-      }
-    }, 'the PID file');
+    const orphan = await waitFor(
+      () => {
+        try {
+          return (JSON.parse(readFileSync(join(e.dataDir, 'daemon.pid.json'), 'utf8')) as { pid: number })
+            .pid;
+        } catch {
+          return undefined;
+        }
+        // Generous: serve bundles, binds and spawns first, and CI machines are shared.
+      },
+      'the PID file',
+      20_000,
+    );
     track(orphan);
     expect(statusJson(e).state).toBe('starting');
     process.kill(first.pid, 'SIGKILL');

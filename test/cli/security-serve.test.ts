@@ -156,7 +156,8 @@ describe('settings on a full disk (real serve under a file-size limit)', () => {
       body: JSON.stringify({ daemon: { env: { SMALL: '1' } } }),
     });
     expect(small.status).toBe(200);
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ daemon: { env: { SMALL: '1' } } });
+    // The single-daemon form still addresses entry 0 of the saved daemon list (settings v2).
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ daemons: [{ env: { SMALL: '1' } }] });
     child.kill('SIGTERM');
     await exited(child);
   });
