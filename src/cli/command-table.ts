@@ -74,6 +74,18 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   version: { type: 'boolean', short: 'v', help: 'print the version' },
 };
 
+/** `--daemon ID`: the per-daemon commands act on one daemon of `settings.daemons` (docs/multi-daemon.md). */
+const DAEMON_OPTION: OptionSpec = {
+  type: 'string',
+  arg: 'ID',
+  help: 'only this daemon, an id of settings.daemons (`luna-tray status` lists them; an unknown id exits 2)',
+};
+
+/** What every daemon command says about several daemons. */
+const FLEET_DETAILS =
+  'Without --daemon it acts on every enabled daemon in parallel and prints one line each (exit 1 when\n' +
+  'any failed); with a single daemon configured the output is as it always was.';
+
 const daemonAction =
   (action: 'start' | 'stop' | 'restart' | 'unload' | 'check'): CommandSpec['load'] =>
   async () => {
@@ -148,44 +160,63 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'status',
     group: 'Daemon',
-    summary: 'state, PID, uptime, restarts, models, VRAM',
-    options: {},
+    summary: 'state, PID, uptime, restarts, models, VRAM (one line per daemon when there are several)',
+    details:
+      'With several daemons: a line each (id, name, state, PID, port, models, VRAM), and --json prints\n' +
+      'the list. With one daemon, or --daemon ID: its full status, and --json prints the object of\n' +
+      'GET /luna/daemon/status (with --daemon, of GET /luna/daemons/ID/status).',
+    options: { daemon: DAEMON_OPTION },
     load: async () => (await import('./commands/daemon.js')).statusCommand,
   },
   {
     name: 'start',
     group: 'Daemon',
-    summary: 'start the Luna daemon',
-    options: {},
+    summary: 'start the Luna daemon (every enabled one, or --daemon ID)',
+    details: FLEET_DETAILS,
+    options: { daemon: DAEMON_OPTION },
     load: daemonAction('start'),
   },
-  { name: 'stop', group: 'Daemon', summary: 'stop the Luna daemon', options: {}, load: daemonAction('stop') },
+  {
+    name: 'stop',
+    group: 'Daemon',
+    summary: 'stop the Luna daemon (every enabled one, or --daemon ID)',
+    details: FLEET_DETAILS,
+    options: { daemon: DAEMON_OPTION },
+    load: daemonAction('stop'),
+  },
   {
     name: 'restart',
     group: 'Daemon',
-    summary: 'restart the Luna daemon',
-    options: {},
+    summary: 'restart the Luna daemon (every enabled one, or --daemon ID)',
+    details: FLEET_DETAILS,
+    options: { daemon: DAEMON_OPTION },
     load: daemonAction('restart'),
   },
   {
     name: 'unload',
     group: 'Daemon',
-    summary: "unload the daemon's models",
-    options: {},
+    summary: "unload the daemon's models (every enabled daemon's, or --daemon ID's)",
+    details: FLEET_DETAILS,
+    options: { daemon: DAEMON_OPTION },
     load: daemonAction('unload'),
   },
   {
     name: 'check',
     group: 'Daemon',
-    summary: 'ping the daemon now',
-    options: {},
+    summary: 'ping the daemon now (every enabled one, or --daemon ID)',
+    details: FLEET_DETAILS,
+    options: { daemon: DAEMON_OPTION },
     load: daemonAction('check'),
   },
   {
     name: 'logs',
     group: 'Daemon',
     summary: 'the last N log entries (default 100); -f follows',
+    details:
+      "--daemon ID keeps the entries of that daemon (its supervisor's and its own output); with several\n" +
+      'daemons and no --daemon, each line names its daemon.',
     options: {
+      daemon: DAEMON_OPTION,
       lines: { type: 'string', short: 'n', arg: 'N', help: 'how many entries to print (default 100)' },
       follow: { type: 'boolean', short: 'f', help: 'keep printing new entries until Ctrl+C' },
       level: {

@@ -22,7 +22,7 @@ export const EXIT = {
   ok: 0,
   /** The operation failed (the API answered ok: false, or the daemon refused). */
   failed: 1,
-  /** Bad usage: unknown command or option, invalid value. */
+  /** Bad usage: unknown command or option, invalid value, a `--daemon ID` that is not configured. */
   usage: 2,
   /** Luna Tray is not running, refused our token, or the port holder failed the identity proof. */
   unavailable: 3,

@@ -12,8 +12,9 @@ import {
 import { EXIT, UsageError } from './context.js';
 
 const EXIT_CODES =
-  'Exit codes: 0 success · 1 the operation failed · 2 usage error · 3 Luna Tray not running, token refused,\n' +
-  'or the port is held by a program that is not Luna Tray · 4 ComfyUI unreachable (run, convert) · 130 interrupted\n';
+  'Exit codes: 0 success · 1 the operation failed · 2 usage error (also an unknown --daemon ID) · 3 Luna Tray\n' +
+  'not running, token refused, or the port is held by a program that is not Luna Tray · 4 ComfyUI unreachable\n' +
+  '(run, convert) · 130 interrupted\n';
 
 function optionLabel(name: string, o: OptionSpec): string {
   const long = `--${name}${o.arg ? ` ${o.arg}` : ''}`;

@@ -28,12 +28,16 @@ const LEVEL_STYLE: Record<LogLevel, keyof typeof CODES> = {
   critical: 'red',
 };
 
-/** One log entry for a terminal: `14:03:11 INFO    text`. */
-export function formatEntry(io: Io, e: LogEntry): string {
+/**
+ * One log entry for a terminal: `14:03:11 INFO    text`; with `tagged` (several daemons), the
+ * daemon's id after the level: `14:03:11 INFO    clip  text`.
+ */
+export function formatEntry(io: Io, e: LogEntry, tagged = false): string {
   const time = new Date(e.ts).toTimeString().slice(0, 8);
   const level = e.level.toUpperCase().padEnd(8);
+  const tag = tagged && e.daemon !== undefined ? `${paint(io, 'bold', e.daemon)}  ` : '';
   const src = e.source === 'supervisor' ? paint(io, 'cyan', '[tray] ') : '';
-  return `${paint(io, 'gray', time)} ${paint(io, LEVEL_STYLE[e.level], level)} ${src}${e.text}`;
+  return `${paint(io, 'gray', time)} ${paint(io, LEVEL_STYLE[e.level], level)} ${tag}${src}${e.text}`;
 }
 
 export function formatDuration(sec: number): string {

@@ -105,7 +105,28 @@ describe('luna-tray help', () => {
     requests = [];
     const r = await run('stop');
     expect(r.code).toBe(0);
-    expect(requests).toEqual(['GET /app/identity', 'POST /api/daemon/stop']);
+    // The daemons list first: one daemon (or a server that cannot list them) means the old call.
+    expect(requests).toEqual(['GET /app/identity', 'POST /api/daemons/list', 'POST /api/daemon/stop']);
+  });
+});
+
+describe('the README', () => {
+  it("its CLI block names every command with every one of the command's options", async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = /## CLI\n\n```\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const lines = block.split('\n');
+    for (const c of COMMANDS) {
+      // `start | stop | restart …` lines name several commands; `service install|…` has sub-commands.
+      const line = lines.find((l) => new RegExp(`^(?:[a-z-]+ \\| )*${c.name}\\b`).test(l));
+      expect(line, `README CLI block: no line for ${c.name}`).toBeDefined();
+      for (const [name, o] of Object.entries(c.options)) {
+        const flags = [`--${name}`, ...(o.short ? [`-${o.short}`] : [])];
+        expect(
+          flags.some((f) => line!.includes(f)),
+          `README CLI block: ${c.name} lacks ${flags.join('/')}`,
+        ).toBe(true);
+      }
+    }
   });
 });
 

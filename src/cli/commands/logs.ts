@@ -3,10 +3,14 @@ import type { LogPage } from '../../shared/contract/invoke.js';
 import { ApiClient } from '../api-client.js';
 import type { Invocation } from '../command-table.js';
 import { EXIT, UsageError } from '../context.js';
+import { listDaemons, selectDaemon } from '../daemon-select.js';
 import { formatEntry, type Io } from '../output.js';
 import { createRetryTimer } from '../../shared/retry-timer.js';
 
-/** `luna-tray logs [-n N] [-f] [--level L] [--json]`. */
+/**
+ * `luna-tray logs [-n N] [-f] [--level L] [--daemon ID] [--json]`. `--daemon` keeps the entries
+ * tagged with that daemon's id; with several daemons configured, each line names its daemon.
+ */
 export async function logsCommand({ ctx, io, values }: Invocation): Promise<number> {
   const lines = (values.lines as string | undefined) ?? '100';
   const level = values.level as string | undefined;
@@ -20,9 +24,15 @@ export async function logsCommand({ ctx, io, values }: Invocation): Promise<numb
     minLevel = parsed.data;
   }
   const api = await ApiClient.create(ctx.port, ctx.dataDir, ctx);
+  const daemon = values.daemon as string | undefined;
+  if (daemon !== undefined) await selectDaemon(api, daemon);
+  // The tag is worth a column only when there is more than one daemon to tell apart.
+  const tagged = daemon === undefined && ((await listDaemons(api))?.length ?? 1) > 1;
+  const matches = (e: LogEntry) =>
+    levelRank(e.level) >= levelRank(minLevel) && (daemon === undefined || e.daemon === daemon);
   const print = (e: LogEntry) => {
-    if (levelRank(e.level) < levelRank(minLevel)) return;
-    io.stdout.write(ctx.json ? `${JSON.stringify(e)}\n` : `${formatEntry(io, e)}\n`);
+    if (!matches(e)) return;
+    io.stdout.write(ctx.json ? `${JSON.stringify(e)}\n` : `${formatEntry(io, e, tagged)}\n`);
   };
   const page = async (since: number, limit?: number): Promise<LogPage> => {
     const r = await api.invoke('logs:get-since', { seq: since, ...(limit ? { limit } : {}) });
@@ -30,17 +40,15 @@ export async function logsCommand({ ctx, io, values }: Invocation): Promise<numb
     return r.value;
   };
 
-  // The last N entries (of the chosen level and above): without a level filter, ask for exactly the
-  // page before the newest seq; with one, read the ring and keep the last N that match.
+  // The last N entries (of the chosen level and daemon): without a filter, ask for exactly the page
+  // before the newest seq; with one, read the ring and keep the last N that match.
   const head = await page(0, 1);
   let lastSeq = head.lastSeq;
   if (n > 0) {
-    const from =
-      minLevel === 'debug'
-        ? Math.max(head.lastSeq - n, head.firstSeq - 1, 0)
-        : Math.max(head.firstSeq - 1, 0);
-    const backlog = await page(from, minLevel === 'debug' ? n : 200_000);
-    const matching = backlog.entries.filter((e) => levelRank(e.level) >= levelRank(minLevel));
+    const all = minLevel === 'debug' && daemon === undefined;
+    const from = all ? Math.max(head.lastSeq - n, head.firstSeq - 1, 0) : Math.max(head.firstSeq - 1, 0);
+    const backlog = await page(from, all ? n : 200_000);
+    const matching = backlog.entries.filter(matches);
     for (const e of matching.slice(-n)) print(e);
     lastSeq = Math.max(lastSeq, backlog.lastSeq);
   }
