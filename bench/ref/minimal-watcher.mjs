@@ -4,9 +4,10 @@
 //   - spawns the simulator (`python3 <sim> --port P --ws-port W`);
 //   - appends its stdout and stderr to a file (one append-mode stream, chunks as they come);
 //   - holds its WebSocket status feed open: a hand-written RFC 6455 client (node:net, no packages)
-//     that reads the daemon's status frames, parses their JSON, and sends a masked
-//     `{"type": "get_status"}` text frame every KEEPALIVE_MS, because the daemon drops a client that
-//     sends nothing for its 1 s read timeout (docs/daemon-protocol.md §10); reconnects after a close;
+//     that reads the daemon's status frames, parses their JSON, and sends a masked `{}` text frame
+//     (Luna Tray's keep-alive, which gets no reply) every KEEPALIVE_MS, because the daemon drops a
+//     client that sends nothing for its 1 s read timeout (docs/daemon-protocol.md §10); reconnects
+//     after a close;
 //   - sends one protocol `ping` (8-byte length + pickle, docs/daemon-protocol.md §5.1) every 30 s on
 //     one kept connection, and reads the reply.
 // Usage: node bench/ref/minimal-watcher.mjs <simulator.py> <port> <wsPort> <logFile>
@@ -77,7 +78,7 @@ function openFeed() {
       if (end === -1) return;
       upgraded = true;
       buf = buf.subarray(end + 4);
-      keepAlive = setInterval(() => sock.write(textFrame('{"type": "get_status"}')), KEEPALIVE_MS);
+      keepAlive = setInterval(() => sock.write(textFrame('{}')), KEEPALIVE_MS);
     }
     // Unmasked server frames: 2-byte header, 16- or 64-bit extended lengths.
     for (;;) {

@@ -6,7 +6,7 @@
  * token), send no pings (a masked ping leaves its mask key unread and desynchronises the stream),
  * keep client frames tiny, and expect abrupt closes (code 1006). The server drops a client that has
  * sent nothing for one second, so one connection is kept for its whole life by sending
- * `{"type": "get_status"}` every {@link MONITOR_KEEPALIVE_MS}. No Origin header is sent.
+ * {@link MONITOR_KEEPALIVE_FRAME} every {@link MONITOR_KEEPALIVE_MS}. No Origin header is sent.
  */
 import { Buffer } from 'node:buffer';
 
@@ -21,11 +21,19 @@ import { normalizeInfo } from './normalize-info.js';
 export const DEFAULT_MONITOR_PORT = 19285;
 
 /**
- * How often the feed sends `{"type": "get_status"}` to stay connected: the daemon drops a client
- * whose socket stays silent for its 1 s read timeout (docs/daemon-protocol.md §10), and a client
- * sending every 0.5–0.8 s was observed to stay.
+ * How often the feed sends {@link MONITOR_KEEPALIVE_FRAME} to stay connected: the daemon drops a
+ * client whose socket stays silent for its 1 s read timeout (docs/daemon-protocol.md §10), and a
+ * client sending every 0.5–0.8 s was observed to stay.
  */
 export const MONITOR_KEEPALIVE_MS = 600;
+
+/**
+ * The keep-alive: any frame read within the daemon's 1 s timeout keeps the client, and JSON other
+ * than `get_status` is read and ignored (docs/daemon-protocol.md §10). `get_status` would add an
+ * immediate status reply to every keep-alive, 1.7 extra messages a second per daemon to receive and
+ * parse for nothing (bench: multi-daemon); an empty object gets none.
+ */
+export const MONITOR_KEEPALIVE_FRAME = '{}';
 
 /** Options of {@link createMonitorSocket}. */
 export interface MonitorSocketOptions {
@@ -242,8 +250,6 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
   let invalid = 0;
   /** The last status message in full, to recognise its repeats cheaply. */
   let memo: StatusMemo | null = null;
-  /** A keep-alive went out and its reply has not been seen yet. */
-  let keepAliveReplyDue = false;
   let keepAlive: NodeJS.Timeout | undefined;
   const keepAliveMs = opts.keepAliveMs ?? MONITOR_KEEPALIVE_MS;
   const stopKeepAlive = (): void => {
@@ -264,12 +270,6 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
     const repeat = text !== undefined && memo ? repeatedStatus(text, memo) : null;
     if (repeat) {
       memo = { ...memo!, info: repeat.info, raw: repeat.raw };
-      // Each keep-alive gets an immediate status reply on top of the daemon's 1 s push. The first
-      // status after a keep-alive that only repeats the last one (just the uptime moved) is not
-      // delivered again, so an idle feed still costs one delivery a second.
-      const coalesce = keepAliveReplyDue;
-      keepAliveReplyDue = false;
-      if (coalesce) return;
       try {
         opts.onStatus(repeat.info, repeat.raw);
       } catch {
@@ -293,7 +293,6 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
         // Parsed from JSON: already JSON-safe, no deep copy needed (a per-second saving).
         const info = normalizeInfo(raw, opts.generation ?? detectGeneration(raw), { jsonSafe: true });
         memo = memoStatus(text!, info, raw);
-        keepAliveReplyDue = false;
         opts.onStatus(info, raw);
       } else if (msg.type === 'scaling') {
         opts.onScaling?.(raw);
@@ -331,8 +330,7 @@ export function createMonitorSocket(opts: MonitorSocketOptions): MonitorSocket {
       if (keepAliveMs > 0) {
         keepAlive = setInterval(() => {
           if (ws !== sock || sock.readyState !== WebSocket.OPEN) return;
-          sock.send('{"type": "get_status"}');
-          keepAliveReplyDue = true;
+          sock.send(MONITOR_KEEPALIVE_FRAME);
         }, keepAliveMs);
       }
     });
