@@ -87,7 +87,10 @@ describe('per-daemon control routes', () => {
     ] as const) {
       const r = await call(method, path);
       expect(r.status, path).toBe(404);
-      expect(String(r.body.message)).toMatch(/no daemon "nope".*default/);
+      // The device routes keep their original error shape {success: false, error} (docs/devices.md).
+      const text = path.endsWith('/devices') ? r.body.error : r.body.message;
+      expect(String(text)).toMatch(/no daemon "nope".*default/);
+      if (path.endsWith('/devices')) expect(r.body.success).toBe(false);
     }
   });
 

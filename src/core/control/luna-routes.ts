@@ -49,7 +49,13 @@ export async function lunaRoute(
   if (per) {
     id = decodeURIComponent(per[1]!);
     verb = per[2]!;
-    await requireKnown(core, id);
+    const unknown = await unknownDaemon(core, id);
+    if (unknown !== null) {
+      // The device routes answer in the original panel's own shape, errors included (docs/devices.md).
+      if (deviceRouteMethod(verb)) sendJson(res, 404, { success: false, error: unknown });
+      else throw new HttpError(404, unknown);
+      return true;
+    }
   } else {
     verb = ONE_DAEMON.exec(path)?.[1];
   }
@@ -65,10 +71,17 @@ export async function lunaRoute(
     return true;
   }
   const deviceMethod = deviceRouteMethod(verb);
-  const devices = deviceMethod ? core.daemonDevices?.(id) : undefined;
-  if (deviceMethod && devices) {
+  if (deviceMethod && core.daemonDevices) {
     if (method !== deviceMethod) throw new HttpError(405, `method not allowed: use ${deviceMethod} ${path}`);
-    const r = await deviceRoute(devices, verb, method === 'POST' ? await readBody() : undefined);
+    const devices = core.daemonDevices(id);
+    const body = method === 'POST' ? await readBody() : undefined;
+    if (!devices) {
+      // A configured daemon that is disabled has no supervisor, so it cannot be running.
+      const error = `The Luna daemon${id === undefined ? '' : ` "${id}"`} is disabled, so it is not running.`;
+      sendJson(res, 409, { success: false, error });
+      return true;
+    }
+    const r = await deviceRoute(devices, verb, body);
     sendJson(res, r.status, r.body);
     return true;
   }
@@ -80,16 +93,12 @@ export async function lunaRoute(
   return false;
 }
 
-/** 404 with the ids that do exist: a typo should be fixable from the message alone. */
-async function requireKnown(core: LunaCore, id: string): Promise<void> {
+/** Null for a configured id, else the 404 message naming the ids that do exist (a typo is fixable from it). */
+async function unknownDaemon(core: LunaCore, id: string): Promise<string | null> {
   const r = await core.handlers['daemons:list']({});
   const ids = r.ok ? r.value.daemons.map((d) => d.id) : [];
-  if (!ids.includes(id)) {
-    throw new HttpError(
-      404,
-      `no daemon "${id}": the configured daemons are ${ids.join(', ') || '(none)'} (GET /luna/daemons lists them)`,
-    );
-  }
+  if (ids.includes(id)) return null;
+  return `no daemon "${id}": the configured daemons are ${ids.join(', ') || '(none)'} (GET /luna/daemons lists them)`;
 }
 
 /** The original routes' shape `{status, message}`, with honest HTTP codes (STYLE.md §8.4). */
