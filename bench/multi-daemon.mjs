@@ -13,7 +13,7 @@
 //    again). Every daemon of the fleet is killed at least once (round-robin, ≥ CRASH_KILLS kills).
 //    The other daemons must stay running meanwhile (isolation). Target: detect_ms_16 ≈ detect_ms_1.
 // Environment: BENCH_MD_SETTLE_SECONDS (10), BENCH_MD_WINDOW_SECONDS (15), BENCH_MD_WINDOWS (5),
-// BENCH_MD_KILLS (8). The whole benchmark takes about 2–3 minutes.
+// BENCH_MD_KILLS (8). The whole benchmark takes about 3–4 minutes.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -109,25 +109,37 @@ async function startFleet(n) {
     return (await res.json()).daemons;
   };
   // Each daemon is started through its own control route (POST /luna/daemons/<id>/start).
-  await Promise.all(
-    daemons.map(async (d) => {
-      const res = await fetch(`http://127.0.0.1:${port}/luna/daemons/${d.id}/start`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: '{}',
-      });
-      if (!res.ok) throw new Error(`n=${n}: starting ${d.id} failed (${res.status}): ${await res.text()}`);
-    }),
-  );
-  const running = await waitFor(
-    async () => {
-      const ds = await list();
-      return ds.length === n && ds.every((d) => d.state === 'running' && d.pid) ? ds : null;
-    },
-    `${n} daemons running`,
-    60_000,
-    200,
-  );
+  // Four at a time: sixteen pre-flight `python3 -c …` checks at once through pyenv's shims were seen
+  // to print nothing under load ("not Python 3 (version unknown)").
+  const startOne = async (d) => {
+    const res = await fetch(`http://127.0.0.1:${port}/luna/daemons/${d.id}/start`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    if (!res.ok) throw new Error(`n=${n}: starting ${d.id} failed (${res.status}): ${await res.text()}`);
+  };
+  let running;
+  try {
+    for (let i = 0; i < daemons.length; i += 4) await Promise.all(daemons.slice(i, i + 4).map(startOne));
+    running = await waitFor(
+      async () => {
+        const ds = await list();
+        return ds.length === n && ds.every((d) => d.state === 'running' && d.pid) ? ds : null;
+      },
+      `${n} daemons running`,
+      60_000,
+      200,
+    );
+  } catch (e) {
+    // The daemons serve started live in their own process groups: a SIGKILL of serve at exit
+    // would leave them behind, so serve stops them (SIGINT) before the error goes on.
+    proc.kill('SIGINT');
+    await waitFor(() => proc.exitCode !== null, 'serve to exit after SIGINT', 30_000).catch(() =>
+      proc.kill('SIGKILL'),
+    );
+    throw e;
+  }
   for (const d of running) track(d.pid);
   return {
     n,
