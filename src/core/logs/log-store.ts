@@ -67,6 +67,13 @@ interface Columns {
   end: Int32Array;
 }
 
+/**
+ * Slots allocated up front; the columns double up to the capacity as entries arrive. A full-size ring
+ * is ~1.2 MiB of arrays per store at the default 50,000 even while the daemon prints nothing (an idle
+ * `serve`, docs/benchmarks.md "idle"; one store per daemon).
+ */
+export const INITIAL_LOG_SLOTS = 1024;
+
 function makeColumns(capacity: number): Columns {
   return {
     ts: new Float64Array(capacity),
@@ -108,7 +115,7 @@ export class LogStore {
 
   constructor(options: LogStoreOptions = {}) {
     this.#capacity = checkCapacity(options.capacity ?? DEFAULT_LOG_CAPACITY);
-    this.#cols = makeColumns(this.#capacity);
+    this.#cols = makeColumns(Math.min(this.#capacity, INITIAL_LOG_SLOTS));
     this.#onListenerError =
       options.onListenerError ??
       ((error) => {
@@ -204,8 +211,10 @@ export class LogStore {
     this.#lastSeq++;
     let slot: number;
     if (this.#size < cap) {
+      // Not full yet, so nothing was evicted and the head is slot 0: the ring has not wrapped.
       slot = this.#head + this.#size;
       if (slot >= cap) slot -= cap;
+      if (slot >= this.#cols.ts.length) this.#grow();
       this.#size++;
     } else {
       slot = this.#head;
@@ -220,6 +229,23 @@ export class LogStore {
     cols.text[slot] = str;
     cols.start[slot] = start;
     cols.end[slot] = end;
+  }
+
+  /** Double the columns (up to the capacity), keeping slots 0…size-1 where they are. */
+  #grow(): void {
+    const old = this.#cols;
+    const cols = makeColumns(Math.min(this.#capacity, old.ts.length * 2));
+    cols.ts.set(old.ts);
+    cols.level.set(old.level);
+    cols.source.set(old.source);
+    cols.start.set(old.start);
+    cols.end.set(old.end);
+    for (let i = 0; i < old.text.length; i++) {
+      cols.logger[i] = old.logger[i];
+      cols.daemon[i] = old.daemon[i];
+      cols.text[i] = old.text[i]!;
+    }
+    this.#cols = cols;
   }
 
   /**
@@ -277,7 +303,7 @@ export class LogStore {
     const keep = Math.min(this.#size, capacity);
     const old = this.#cols;
     const oldCap = this.#capacity;
-    const cols = makeColumns(capacity);
+    const cols = makeColumns(Math.min(capacity, Math.max(keep, INITIAL_LOG_SLOTS)));
     const from = this.#head + this.#size - keep;
     for (let i = 0; i < keep; i++) {
       const j = (from + i) % oldCap;
@@ -298,7 +324,7 @@ export class LogStore {
 
   /** Drop every entry (numbering continues, so clients see the gap). */
   clear(): void {
-    this.#cols = makeColumns(this.#capacity);
+    this.#cols = makeColumns(Math.min(this.#capacity, INITIAL_LOG_SLOTS));
     this.#head = 0;
     this.#size = 0;
   }

@@ -132,6 +132,41 @@ describe('LogStore', () => {
     expect((process.memoryUsage().rss - rssBefore) / 1e6).toBeLessThan(400);
   });
 
+  it('an empty store holds a small ring that grows to its capacity as entries arrive', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    const heapBefore = process.memoryUsage().heapUsed;
+    // Ten idle daemons' stores at 200,000 entries: full-size columns were ~5 MB of arrays each.
+    const idle = Array.from({ length: 10 }, () => new LogStore({ capacity: 200_000 }));
+    gc();
+    expect((process.memoryUsage().heapUsed - heapBefore) / 1e6).toBeLessThan(3);
+    expect(idle.every((s) => s.capacity === 200_000)).toBe(true);
+
+    // Growing keeps every entry in order, across several doublings, then wraps at the capacity.
+    const store = new LogStore({ capacity: 5000 });
+    for (let b = 0; b < 6; b++) store.append(entries(1000, b * 1000));
+    expect(store.size).toBe(5000);
+    expect(store.firstSeq).toBe(1001);
+    expect(texts(store.since(0).entries)).toEqual(texts(entries(5000, 1000) as LogEntry[]));
+    store.appendSpan(1, 'stdout', 'info', undefined, 'abc', 0, 3);
+    store.commit();
+    expect(texts(store.tail(2).entries)).toEqual(['l5999', 'abc']);
+
+    // After a shrink and a clear the ring starts small again and still fills to the capacity.
+    store.setCapacity(3);
+    expect(texts(store.since(0).entries)).toEqual(['l5998', 'l5999', 'abc']);
+    store.setCapacity(3000);
+    store.append(entries(2000, 10_000));
+    expect(store.size).toBe(2003);
+    expect(store.since(0).entries[2003 - 1]!.text).toBe('l11999');
+    store.clear();
+    store.append(entries(3001, 20_000));
+    expect(store.size).toBe(3000);
+    expect(store.tail(1).entries[0]!.text).toBe('l23000');
+    expect(store.since(0).entries[0]!.text).toBe('l20001');
+  });
+
   it('keeps spans of a shared string and builds their text only when read', () => {
     const store = new LogStore({ capacity: 3 });
     const chunk = 'one\ntwo\nthree\nfour\n';
