@@ -1,4 +1,4 @@
-// Flat config (STYLE.md §17). The layering rules of STYLE.md §7 are enforced here, so a violation
+// Flat config. The layering rules of docs/architecture.md §1 are enforced here, so a violation
 // fails `npm run lint` (and test/arch/layering.test.ts fails the suite).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';

@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 const electronFake = fileURLToPath(new URL('./test/mocks/electron.ts', import.meta.url));
 
 /**
- * Test projects (STYLE.md §16.1). `core` has NO electron alias: an accidental `electron` import
+ * Test projects (docs/architecture.md §16). `core` has NO electron alias: an accidental `electron` import
  * fails loudly there. `main` and `preload` get the typed fake electron module.
  */
 export default defineConfig({

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the four bundles (STYLE.md §5): Electron main (CJS), sandboxed preload (one CJS file),
+// Builds the four bundles (docs/architecture.md §2): Electron main (CJS), sandboxed preload (one CJS file),
 // the renderer (browser ESM + static files) and the plain-Node CLI (ESM with a shebang).
 // The CLI bundle must never contain or import `electron`: a resolve hook fails the build if it does.
 import { chmod, cp, mkdir } from 'node:fs/promises';

@@ -2,7 +2,7 @@
 // Generates every icon of the app as real PNG files (and one ICO container) with node:zlib only:
 // no image dependency. Run `node scripts/make-icons.mjs`; the output in assets/icons/ is committed.
 //
-// Tray icons: a filled, anti-aliased disc in one of the four status colours (STYLE.md §12) with a
+// Tray icons: a filled, anti-aliased disc in one of the four status colours (docs/architecture.md §10) with a
 // slightly darker rim so it reads on light and dark task bars. macOS template variants are black +
 // alpha (macOS recolours them), so they encode the state by SHAPE instead of colour:
 //   gray = hollow ring, yellow = half-filled ring, green = filled disc, red = ring with a bar.

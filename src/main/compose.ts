@@ -1,4 +1,4 @@
-// The Electron host's wiring (STYLE.md §4.3): settings → core → control server (the single-instance
+// The Electron host's wiring (docs/architecture.md §5): settings → core → control server (the single-instance
 // lock) → panel, tray, IPC, push, login item, notifications, exit sequence. index.ts passes the real
 // factories; tests pass fakes (the `electron` import is aliased to test/mocks/electron.ts there).
 import { BrowserWindow, Notification, app, dialog, nativeImage } from 'electron';

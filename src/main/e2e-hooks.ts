@@ -1,6 +1,7 @@
-// Test-only hooks for Playwright `_electron` specs (STYLE.md §16.5, mattermost's src/main/e2e): the
-// composition root installs them ONLY under the explicit `--e2e-hooks` flag, never on environment
-// variables. Playwright reaches them with `electronApp.evaluate(() => globalThis.__lunaTrayE2E…)`.
+// Test-only hooks for Playwright `_electron` specs (docs/architecture.md §16; the idea is mattermost's
+// src/main/e2e): the composition root installs them ONLY under the explicit `--e2e-hooks` flag, never
+// on environment variables. Playwright reaches them with
+// `electronApp.evaluate(() => globalThis.__lunaTrayE2E…)`.
 import type { DaemonStatus } from '../shared/daemon-status.js';
 import type { PanelView } from './windows/panel-window.js';
 import type { TrayAction } from './tray/tray-menu.js';

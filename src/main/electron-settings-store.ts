@@ -1,8 +1,8 @@
-// The Electron host's SettingsStore (STYLE.md §11, anchor E): electron-store supplies the file
-// (atomic writes, the data directory); the core supplies the rules, shared with the headless
-// JsonFileSettingsStore so both faces treat the same settings.json alike: our own pure `migrate()`,
-// key-by-key repair, unknown keys dropped with a warning, every damaged file backed up first, never
-// a silent reset. electron-store's `migrations` option is NOT used (unsupported upstream, §18 no. 15).
+// The Electron host's SettingsStore (docs/architecture.md §12; the split of sindresorhus/conf and
+// electron-store): electron-store supplies the file (atomic writes, the data directory); the core supplies
+// the rules, shared with the headless JsonFileSettingsStore so both faces treat the same settings.json alike:
+// our own pure `migrate()`, key-by-key repair, unknown keys dropped with a warning, every damaged file backed
+// up first, never a silent reset. electron-store's `migrations` option is NOT used (unsupported upstream).
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -1,4 +1,4 @@
-// The Electron main process: the ONE composition root of the desktop host (STYLE.md §4.3, §5).
+// The Electron main process: the ONE composition root of the desktop host (docs/architecture.md §5).
 // Bundled to out/main/index.cjs (CommonJS, so `__dirname` is the bundle's directory).
 import { homedir } from 'node:os';
 

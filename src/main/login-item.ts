@@ -1,5 +1,5 @@
-// "Open at login" (STYLE.md §12): app.setLoginItemSettings exists on Windows and macOS only; Linux
-// needs an XDG autostart entry (https://specifications.freedesktop.org/autostart-spec/latest/).
+// "Open at login" (docs/architecture.md §15): app.setLoginItemSettings exists on Windows and macOS only;
+// Linux needs an XDG autostart entry (https://specifications.freedesktop.org/autostart-spec/latest/).
 // `isEnabled()` always reads what the OS REALLY has, so the tray checkbox never lies.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// Desktop notifications derived from status transitions (STYLE.md §12): debounced per kind and
+// Desktop notifications derived from status transitions (docs/architecture.md §15): debounced per kind and
 // switched off by `app.notifications`. Pure apart from the injected `show`, so it is tested as data.
 import type { ApiResult } from '../shared/contract/result.js';
 import type { DaemonStatus } from '../shared/daemon-status.js';

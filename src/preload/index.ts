@@ -1,4 +1,4 @@
-// The sandboxed preload (STYLE.md §5, §8.3): builds ONE typed object and exposes it once as
+// The sandboxed preload (docs/architecture.md §2, §6): builds ONE typed object and exposes it once as
 // `window.lunaTray`. It bundles to a single CommonJS file that requires only 'electron', so it
 // imports the channel NAME lists (no zod) and types only from src/shared.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
@@ -21,7 +21,7 @@ async function invoke<K extends InvokeChannel>(
   channel: K,
   request: InvokeRequest<K>,
 ): Promise<ApiResult<InvokeResponse<K>>> {
-  // Only contract channels pass: the page must never reach arbitrary IPC (STYLE.md §18 no. 1).
+  // Only contract channels pass: the page must never reach arbitrary IPC.
   if (!isInvokeChannel(channel))
     return failure('invalid-input', `unknown invoke channel: ${String(channel)}`);
   try {

@@ -209,7 +209,7 @@ export function startApp(root: HTMLElement, api: RendererApi): () => void {
   }
 
   // Subscribe first, then load: pushes that arrive during the load are queued by LogSync and
-  // deduplicated by seq, so nothing falls between the two (STYLE.md §8.2).
+  // deduplicated by seq, so nothing falls between the two (docs/architecture.md §13).
   disposers.push(
     api.on('daemon:status-changed', (s) => applySnapshot(s)),
     api.on('daemons:changed', ({ daemons }) => applyDaemons(daemons)),

@@ -31,7 +31,7 @@ export const generationSchema = z.enum(['current', 'legacy']);
 export type Generation = z.infer<typeof generationSchema>;
 
 /**
- * The daemon's status as a discriminated union (STYLE.md §9.1). Every variant carries `at`, the
+ * The daemon's status as a discriminated union (docs/architecture.md §10). Every variant carries `at`, the
  * epoch milliseconds of the transition. Transitions are computed by the pure reducer in
  * `src/core/supervisor/status-machine.ts`.
  */

@@ -14,7 +14,7 @@ const port = z
   .min(1, 'must be a port number 1–65535')
   .max(65535, 'must be a port number 1–65535');
 
-/** Restart policy with pm2-like semantics (STYLE.md §9.5). */
+/** Restart policy with pm2-like semantics (docs/architecture.md §11). */
 export const restartPolicySchema = z
   .object({
     /** Restart the daemon when it exits without being asked to. */

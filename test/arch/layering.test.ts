@@ -22,7 +22,7 @@ function specifiers(file: string): string[] {
   return out;
 }
 
-/** The layering rules of STYLE.md §7 that matter most, checked on the source text. */
+/** The layering rules of docs/architecture.md §1 that matter most, checked on the source text. */
 const rules: { dir: string; forbidden: RegExp; why: string }[] = [
   {
     dir: 'src/core',

@@ -1,4 +1,4 @@
-// Playwright `_electron` specs (STYLE.md §16.5): the real app (out/main/index.cjs) against the
+// Playwright `_electron` specs (docs/architecture.md §16): the real app (out/main/index.cjs) against the
 // Python simulator, in an isolated data directory, driven through the `--e2e-hooks` test hooks.
 // Besides the tray smoke specs: Linux without a tray host, the exit paths (each must stop the
 // daemon), a second launch, and the panel's lockdown (docs/desktop.md).

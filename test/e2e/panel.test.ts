@@ -15,7 +15,7 @@ import { exited, isAlive, killAllTracked, sleep, track, waitFor } from '../helpe
 
 /**
  * The panel in a real browser against the real headless server (`luna-tray serve --demo`), which
- * supervises the Python Luna daemon simulator (STYLE.md §16.5). Chromium is a prerequisite: without
+ * supervises the Python Luna daemon simulator (docs/architecture.md §16). Chromium is a prerequisite: without
  * it this file FAILS with the install command; it is never skipped.
  */
 

@@ -1,4 +1,4 @@
-// The fake `electron` module (STYLE.md §16.2). vitest's `main` project aliases `electron` to this
+// The fake `electron` module (docs/architecture.md §16). vitest's `main` project aliases `electron` to this
 // file, so src/main and src/preload run against it unchanged. It implements only what main and
 // preload use, and every piece is checked against electron's own declarations (`satisfies
 // Pick<Electron.X, ...>` below), so API drift fails `tsc -p tsconfig.test.json`.
@@ -10,7 +10,7 @@
 // `loadFile` rejects for a missing file. Windows, images, tray and menus are in ./electron-ui.ts.
 //
 // Test-only helpers (recorded calls, `invokeHandler`, `emit`) live on the same objects; tests import
-// them from this file directly. `app.quit()` THROWS unless a test calls `app.allowQuit()` (A: "the code
+// them from this file directly. `app.quit()` THROWS unless a test calls `app.allowQuit()` ("the code
 // quit the app" must be an assertable event, never a silent side effect).
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
-// The sandboxed preload must bundle to ONE CommonJS file that requires only 'electron' (STYLE.md §5),
-// built with the same esbuild options as scripts/build.mjs.
+// The sandboxed preload must bundle to ONE CommonJS file that requires only 'electron' (docs/architecture.md
+// §2), built with the same esbuild options as scripts/build.mjs.
 import { fileURLToPath } from 'node:url';
 
 import * as esbuild from 'esbuild';

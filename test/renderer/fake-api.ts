@@ -8,7 +8,9 @@ type Handler<K extends InvokeChannel> = (
   req: InvokeRequest<K>,
 ) => ApiResult<InvokeResponse<K>> | Promise<ApiResult<InvokeResponse<K>>>;
 
-/** An in-memory `RendererApi` (STYLE.md §8.2): handlers per channel, `emit` for pushes, a call log. */
+/**
+ * An in-memory `RendererApi` (docs/architecture.md §7): handlers per channel, `emit` for pushes, a call log.
+ */
 export function createFakeApi() {
   const handlers = new Map<InvokeChannel, Handler<InvokeChannel>>();
   const listeners = new Map<EventChannel, Set<(p: unknown) => void>>();

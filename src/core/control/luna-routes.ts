@@ -101,7 +101,7 @@ async function unknownDaemon(core: LunaCore, id: string): Promise<string | null>
   return `no daemon "${id}": the configured daemons are ${ids.join(', ') || '(none)'} (GET /luna/daemons lists them)`;
 }
 
-/** The original routes' shape `{status, message}`, with honest HTTP codes (STYLE.md §8.4). */
+/** The original routes' shape `{status, message}`, with honest HTTP codes (docs/architecture.md §9). */
 async function lunaAction(
   core: LunaCore,
   res: ServerResponse,

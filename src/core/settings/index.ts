@@ -1,4 +1,7 @@
-/** Settings persistence (STYLE.md §11): the store interface, its implementations, migrations, launch profiles. */
+/**
+ * Settings persistence (docs/architecture.md §12): the store interface, its implementations, migrations,
+ * launch profiles.
+ */
 export type { SettingsListener, SettingsStore, SettingsUpdateResult } from './settings-store.js';
 export { applySettingsPatch, findUnknownKeys } from './settings-store.js';
 export { MemorySettingsStore } from './memory-settings-store.js';

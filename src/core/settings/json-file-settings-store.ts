@@ -98,7 +98,7 @@ function removeAt(root: Record<string, unknown>, path: readonly PropertyKey[]): 
 }
 
 /**
- * Settings in a JSON file (headless host; STYLE.md §11). Loading never throws and never resets
+ * Settings in a JSON file (headless host; docs/architecture.md §12). Loading never throws and never resets
  * silently:
  * - missing file → defaults, no warning (the file is created on the first change);
  * - unreadable (permissions) → defaults and a warning;

@@ -1,7 +1,7 @@
 import { SETTINGS_VERSION } from '../../shared/settings-schema.js';
 
 /**
- * Our own versioned, pure settings migrations (STYLE.md §11; electron-store/conf `migrations` are
+ * Our own versioned, pure settings migrations (docs/architecture.md §12; electron-store/conf `migrations` are
  * not used, upstream marks them unsupported). Each step maps version N to N+1 and never mutates its
  * input.
  *

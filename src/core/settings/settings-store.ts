@@ -18,7 +18,7 @@ export type SettingsUpdateResult =
 export type SettingsListener = (settings: Settings, previous: Settings) => void;
 
 /**
- * What core sees of settings persistence (STYLE.md §11). Implementations: `MemorySettingsStore`
+ * What core sees of settings persistence (docs/architecture.md §12). Implementations: `MemorySettingsStore`
  * (tests), `JsonFileSettingsStore` (headless), `ElectronSettingsStore` (main).
  */
 export interface SettingsStore {

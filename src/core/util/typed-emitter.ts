@@ -1,5 +1,5 @@
 /**
- * A tiny typed event emitter: `on` returns a disposer (STYLE.md §4.7). A throwing listener is
+ * A tiny typed event emitter: `on` returns a disposer (docs/architecture.md §14). A throwing listener is
  * isolated so one bad subscriber cannot break the supervisor or the others.
  */
 export class TypedEmitter<Events extends object> {

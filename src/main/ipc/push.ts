@@ -1,4 +1,4 @@
-// Forwards every core push event to the live windows (STYLE.md §8.3): main → renderer.
+// Forwards every core push event to the live windows (docs/architecture.md §8): main → renderer.
 import { EVENT_CHANNELS } from '../../shared/contract/events.js';
 import type { EventSource } from '../../core/app/luna-core.types.js';
 

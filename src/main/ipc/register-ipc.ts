@@ -1,4 +1,4 @@
-// The one place that registers invoke handlers (STYLE.md §8.3). Every channel of the contract goes
+// The one place that registers invoke handlers (docs/architecture.md §8). Every channel of the contract goes
 // through the same wrapper: (1) sender check, (2) zod parse, (3) core handler, (4) ApiResult.
 import { ipcMain as electronIpcMain, type IpcMain, type IpcMainInvokeEvent } from 'electron';
 

@@ -1,5 +1,5 @@
-// Owns the one Tray (STYLE.md §12). Creates it ONCE and afterwards only updates image, tooltip and
-// context menu; it never rebuilds the Tray (flicker, duplicate icons on some Linux hosts).
+// Owns the one Tray (docs/architecture.md §15). Creates it ONCE and afterwards only updates image, tooltip
+// and context menu; it never rebuilds the Tray (flicker, duplicate icons on some Linux hosts).
 import { Menu, Tray, nativeImage } from 'electron';
 
 import type { ComfyInstance, LocalGpu } from '../../shared/comfy-instance.js';

@@ -1,4 +1,4 @@
-// Status → tray icon file and tooltip text (STYLE.md §12: four colours, gray/yellow/green/red).
+// Status → tray icon file and tooltip text (docs/architecture.md §10: four colours, gray/yellow/green/red).
 //
 // Platform choice: Windows uses a coloured .ico holding 16/20/24/32 px (its tray asks for 16 × the
 // display scale: 125 % wants 20 px, which a 16 px PNG + @2x would blur); Linux the 32 px (+ @2x) dot. macOS ALSO uses the coloured dot, not a template image: template images are monochrome

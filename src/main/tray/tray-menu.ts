@@ -1,4 +1,4 @@
-// The tray menu as a PURE function of (snapshot, settings, facts) (STYLE.md §12): plain data with
+// The tray menu as a PURE function of (snapshot, settings, facts) (docs/architecture.md §15): plain data with
 // ids, no click handlers. TrayController attaches one dispatcher by id, so this module is tested as
 // data, for every status, without Electron.
 import type { MenuItemConstructorOptions } from 'electron';

@@ -1,4 +1,4 @@
-// The one panel window (status, logs, settings). Locked down per STYLE.md §8.3: sandboxed preload,
+// The one panel window (status, logs, settings). Locked down (docs/architecture.md §8): sandboxed preload,
 // context isolation, no Node, no <webview>, no popups, no navigation away from the bundled page.
 import { BrowserWindow, shell } from 'electron';
 

@@ -13,7 +13,7 @@ export class PreloadApiError extends Error {
 
 /**
  * `window.lunaTray` when the page runs inside the Electron window, else `null` (a browser served by
- * `luna-tray serve`). The only place that names the preload's global (STYLE.md §7).
+ * `luna-tray serve`). The only place that names the preload's global (docs/architecture.md §7).
  */
 export function detectElectronApi(win: Window): unknown {
   const exposed = (win as Window & { lunaTray?: unknown }).lunaTray;

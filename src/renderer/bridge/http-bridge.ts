@@ -44,7 +44,7 @@ export type HttpBridge = RendererApi & { dispose(): void };
 const REOPEN_HINT = 'Reopen the panel with `luna-tray open` (the session is no longer valid).';
 
 /**
- * `RendererApi` over the headless server (STYLE.md §8.4): invoke = `POST /api/<domain>/<verb>` with
+ * `RendererApi` over the headless server (docs/architecture.md §7): invoke = `POST /api/<domain>/<verb>` with
  * the request as JSON and the `ApiResult` as the reply; push events on one WebSocket
  * (`/api/events`, messages `{type, data}`), reconnected with backoff. Auth is the session cookie the
  * server set when the one-time URL was opened, so nothing secret lives in the page.

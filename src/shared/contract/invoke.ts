@@ -89,7 +89,7 @@ const interruptRef = z.object({ url: z.string().url(), promptId: z.string().min(
 /**
  * The invoke channels: `'domain:verb-noun'` → request and response schemas. The Electron IPC
  * handlers, the preload API, the HTTP routes and both renderer bridges are all derived from this one
- * table (STYLE.md §8).
+ * table (docs/architecture.md §3).
  */
 export const invokeContract = {
   'daemon:get-snapshot': { request: daemonRef, response: daemonSnapshotSchema },

@@ -21,7 +21,7 @@ export const apiErrorSchema = z.object({
 });
 export type ApiError = z.infer<typeof apiErrorSchema>;
 
-/** Every call resolves to this envelope, on both transports (STYLE.md §8.1). */
+/** Every call resolves to this envelope, on both transports (docs/architecture.md §4). */
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; error: ApiError };
 
 export function ok<T>(value: T): ApiResult<T> {

@@ -16,7 +16,7 @@ export interface LogSyncListener {
 const MAX_PAGES_PER_SYNC = 50;
 
 /**
- * Keeps the `LogBuffer` equal to the server's log without gaps or duplicates (STYLE.md §8.2):
+ * Keeps the `LogBuffer` equal to the server's log without gaps or duplicates (docs/architecture.md §13):
  * pushes (`logs:appended`) are applied when they continue `lastSeq`; a gap, a reconnect or a
  * server restart triggers a `logs:get-since` fill or a full reload. Pushes arriving while a fetch
  * is in flight are queued and applied afterwards, deduplicated by seq.
