@@ -21,7 +21,7 @@
 // each; the ratios are the medians of the per-window ratios (RSS: of the per-second ratios).
 // `--quick` (development only): settle 5 s, windows of 10 s.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,6 +37,7 @@ import {
   SIM,
   sleep,
   tempDir,
+  threadCpuSeconds,
   track,
   waitFor,
 } from './lib.mjs';
@@ -75,19 +76,6 @@ async function startRef(logFile) {
       ).catch(() => proc.kill('SIGKILL'));
     },
   };
-}
-
-/** CPU seconds of all threads of `pid` (schedstat run time, ns resolution). */
-function threadCpuSeconds(pid) {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // the thread exited meanwhile
-    }
-  }
-  return ns / 1e9;
 }
 
 const dir = tempDir();

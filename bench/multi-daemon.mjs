@@ -15,7 +15,7 @@
 // Environment: BENCH_MD_SETTLE_SECONDS (10), BENCH_MD_WINDOW_SECONDS (15), BENCH_MD_WINDOWS (5),
 // BENCH_MD_KILLS (8). The whole benchmark takes about 3–4 minutes.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import WebSocket from 'ws';
@@ -31,6 +31,7 @@ import {
   run,
   sleep,
   tempDir,
+  threadCpuSeconds,
   track,
   waitFor,
 } from './lib.mjs';
@@ -40,19 +41,6 @@ const SETTLE_MS = Number(process.env.BENCH_MD_SETTLE_SECONDS ?? 10) * 1000;
 const WINDOW_S = Number(process.env.BENCH_MD_WINDOW_SECONDS ?? 15);
 const WINDOWS = Math.max(1, Number(process.env.BENCH_MD_WINDOWS ?? 5));
 const CRASH_KILLS = Number(process.env.BENCH_MD_KILLS ?? 8);
-
-/** CPU seconds of all threads of `pid` (schedstat run time, ns resolution). */
-function threadCpuSeconds(pid) {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // the thread exited meanwhile
-    }
-  }
-  return ns / 1e9;
-}
 
 /** `serve` over `n` simulators on free ports, all started and running. */
 async function startFleet(n) {

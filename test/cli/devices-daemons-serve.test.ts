@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import getPort from 'get-port';
 
 import { killAllTracked, track, waitFor } from '../helpers/processes.js';
-import { cliAsync, serveEnv, startServe, type ServeEnv } from '../helpers/serve.js';
+import { cliAsync, controlCall, serveEnv, startServe, type ServeEnv } from '../helpers/serve.js';
 
 const envs: ServeEnv[] = [];
 afterEach(() => {
@@ -40,17 +40,7 @@ describe('per-daemon device routes through serve (two simulators)', () => {
     ]);
     envs.push(e);
     const serve = await startServe(e, ['--no-open']);
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`http://127.0.0.1:${e.port}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${serve.token()}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-    };
+    const call = (method: string, path: string, body?: unknown) => controlCall(e, serve, method, path, body);
     const listed = async () => ((await call('GET', '/luna/daemons')).body.daemons as Listed[]) ?? [];
     const runningPid = (id: string, notPid?: number) =>
       waitFor(

@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { killAllTracked, waitFor } from '../helpers/processes.js';
-import { cliAsync, runningDaemonPid, serveEnv, startServe, type ServeEnv } from '../helpers/serve.js';
+import {
+  cliAsync,
+  controlCall,
+  runningDaemonPid,
+  serveEnv,
+  startServe,
+  type ServeEnv,
+} from '../helpers/serve.js';
 
 const envs: ServeEnv[] = [];
 afterEach(() => {
@@ -15,17 +22,7 @@ describe('device routes through serve', () => {
     const e = await serveEnv();
     envs.push(e);
     const serve = await startServe(e);
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`http://127.0.0.1:${e.port}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${serve.token()}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-    };
+    const call = (method: string, path: string, body?: unknown) => controlCall(e, serve, method, path, body);
     const firstPid = await runningDaemonPid(e);
     const before = await call('GET', '/luna/daemon/devices');
     expect(before).toMatchObject({ status: 200, body: { success: true, devices: { clip: 'cuda:1' } } });

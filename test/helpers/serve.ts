@@ -193,3 +193,25 @@ export function runningDaemonPid(env: ServeEnv, timeoutMs = 30_000, notPid?: num
     timeoutMs,
   );
 }
+
+/**
+ * A control-API call against a running `serve` with its bearer token; `body` (when given) is sent as
+ * JSON. Resolves with the HTTP status and the parsed JSON reply.
+ */
+export async function controlCall(
+  env: Pick<ServeEnv, 'port'>,
+  serve: Pick<ServeHandle, 'token'>,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`http://127.0.0.1:${env.port}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${serve.token()}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
