@@ -16,5 +16,5 @@ export function defaultDataDir(
   return join(env.XDG_CONFIG_HOME ?? join(home, '.config'), 'luna-tray');
 }
 
-/** The default control/lock port (the original Python tray's lock port too, spec §2). */
+/** The default control/lock port (the original Python tray's lock port too, docs/daemon-protocol.md §2). */
 export const DEFAULT_CONTROL_PORT = 19299;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 import { generationSchema } from './daemon-status.js';
 
-/** A model the daemon holds, from the CLIP pool or the weight registry (spec §8.2). */
+/** A model the daemon holds, from the CLIP pool or the weight registry (docs/daemon-protocol.md §8.2). */
 export const loadedModelSchema = z.object({
   name: z.string(),
   source: z.enum(['clip_pool', 'weight_registry', 'legacy']),

@@ -86,7 +86,7 @@ export const daemonSettingsSchema = z
     attentionMode: z.enum(['', 'auto', 'flash', 'split', 'pytorch']).default(''),
     /**
      * Devices re-applied with `set_clip_device` / `set_vae_device` / `set_llm_device` after every
-     * (re)start (spec §15 problem 13: the daemon only reads them from its config.py). Empty = leave
+     * (re)start (docs/daemon-protocol.md §3.6: the daemon only reads them from its config.py). Empty = leave
      * the daemon's own choice.
      */
     devices: z.object({ clip: device, vae: device, llm: device }).prefault({}),

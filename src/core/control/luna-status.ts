@@ -50,8 +50,8 @@ export function statusFacts(snap: DaemonSnapshot) {
 export type StatusFacts = ReturnType<typeof statusFacts>;
 
 /**
- * `GET /luna/daemon/status`: the field names of the original ComfyUI-side route (spec §13) built
- * from our snapshot, plus ours (`statusFacts`). The CLI's `status --json` prints it.
+ * `GET /luna/daemon/status`: the field names of the original ComfyUI-side route (docs/daemon-protocol.md §13)
+ * built from our snapshot, plus ours (`statusFacts`). The CLI's `status --json` prints it.
  */
 export function lunaStatusJson(
   snap: DaemonSnapshot,

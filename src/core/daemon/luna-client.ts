@@ -1,5 +1,5 @@
 /**
- * Client of the Luna daemon's socket protocol (docs/daemon-protocol.md §5, §8; STYLE.md §9.7).
+ * Client of the Luna daemon's socket protocol (docs/daemon-protocol.md §5, §8).
  *
  * One new TCP connection per request (what the repository's own client does, and what the legacy
  * server requires, §5.2). Every request has a connect timeout, a reply timeout and an AbortSignal;

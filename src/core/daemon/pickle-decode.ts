@@ -1,5 +1,5 @@
 /**
- * A SAFE pickle decoder for daemon replies (docs/daemon-protocol.md §6.2–§6.4, STYLE.md §9.7).
+ * A SAFE pickle decoder for daemon replies (docs/daemon-protocol.md §6.2–§6.4).
  *
  * It interprets only data opcodes (protocols 2–5) and never imports, calls or instantiates anything:
  * every opcode of §6.3 and every unknown byte stops it with `DaemonError('refused-opcode')`. All

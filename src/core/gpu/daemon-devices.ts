@@ -109,7 +109,7 @@ export function createDaemonDevices(opts: DaemonDevicesOptions): DaemonDevices {
   return {
     get: () => call('get_devices', {}),
     async setDevice(component, device) {
-      // The original route's own check, worded as it words it (spec §13).
+      // The original route's own check, worded as it words it (docs/daemon-protocol.md §13).
       if (typeof device !== 'string' || device === '')
         return failure('invalid-input', 'device parameter required');
       const r = await call(`set_${component}_device`, { device });

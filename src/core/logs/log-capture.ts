@@ -78,7 +78,7 @@ export function formatSupervisorFileLine(ts: number, level: LogLevel, text: stri
 }
 
 /**
- * Create the capture pipeline for the daemon's output (STYLE.md §9.8): per chunk, split lines
+ * Create the capture pipeline for the daemon's output (docs/architecture.md §13): per chunk, split lines
  * (`line-splitter.ts`, with ANSI stripping), parse levels and group continuation lines into
  * records (`record-assembler.ts`), append the chunk's records to the store as ONE batch (one per
  * {@link SLICE_LINES} lines while a flood is queued), and queue the chunk's lines for the file at
@@ -89,7 +89,7 @@ export function formatSupervisorFileLine(ts: number, level: LogLevel, text: stri
  * The file gets the daemon's lines VERBATIM (ANSI-stripped and capped like the store's, but
  * otherwise as the daemon printed them, in arrival order, stdout and stderr merged, blank lines
  * kept), as pm2 does: the daemon's records already carry their own timestamp, logger and level
- * (spec/luna-daemon.md §12), and formatting a prefix per line cost more than parsing it (about
+ * (docs/daemon-protocol.md §12), and formatting a prefix per line cost more than parsing it (about
  * 0.7 µs per line, docs/benchmarks.md "Optimisations"). Only the supervisor's own events are
  * formatted ({@link formatSupervisorFileLine}). Nothing in the product reads the file back; it is
  * for people and for support.

@@ -1,7 +1,7 @@
 import type { LogLevel, LogSource } from '../../shared/log-entry.js';
 
 /**
- * Recognising where a daemon log record starts, and its level (spec/luna-daemon.md §12).
+ * Recognising where a daemon log record starts, and its level (docs/daemon-protocol.md §12).
  *
  * The three formats are matched by hand-written prefix checks instead of the spec's regexes: the
  * parser runs once per line of a possibly very chatty daemon, and a cheap first-character test
@@ -271,7 +271,8 @@ function parseBracketed(str: string, s: number, end: number, out: ParsedLogLineS
     }
     return false;
   }
-  // `[Luna.Daemon] Using attention mode: …`, `[Luna.DaemonAPI] …`: tagged prints (spec §3.5, §12).
+  // Tagged prints (docs/daemon-protocol.md §3.5, §12): `[Luna.Daemon] Using attention mode: …`,
+  // `[Luna.DaemonAPI] …`.
   if (hasAt(str, s, end, '[Luna')) {
     const close = indexIn(str, ']', s + 5, end);
     if (close === -1 || !isNonSpace(str, s + 1, close)) return false;
@@ -338,7 +339,7 @@ const EXCEPTION_LINE_RE = /^[A-Za-z_][\w.]*(Error|Exception|Warning|Exit|Interru
 
 /** Plain words a `print()` uses to flag its importance: `Error: …`, `Warning: pystray not installed`. */
 const LEVEL_WORD_RE = /^(?:(error|fatal|critical)|(warning|warn))\b/i;
-/** `Daemon error: <e>` (tray_app.py, spec §3.8): a short label ending in `error:`. */
+/** `Daemon error: <e>` (tray_app.py, docs/daemon-protocol.md §3.8): a short label ending in `error:`. */
 const LABELLED_ERROR_RE = /^[A-Za-z][\w .-]{0,24}\berror:/i;
 
 /**

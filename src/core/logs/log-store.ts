@@ -88,7 +88,7 @@ function makeColumns(capacity: number): Columns {
 }
 
 /**
- * In-memory ring buffer of log entries (STYLE.md §9.8). `seq` starts at 1 and increases by one per
+ * In-memory ring buffer of log entries (docs/architecture.md §13). `seq` starts at 1 and increases by one per
  * entry for the life of the store, so clients can resume with {@link since} and detect gaps. Memory
  * is bounded by the capacity: old entries are overwritten in place.
  *

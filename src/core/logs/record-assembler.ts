@@ -11,8 +11,8 @@ import {
 } from './log-line-parser.js';
 
 /**
- * Grouping lines into records (spec/luna-daemon.md §12: "a line that does not match the prefix is a
- * continuation of the previous record or a raw print").
+ * Grouping lines into records (docs/daemon-protocol.md §12: a line that matches no record format is
+ * the continuation of the previous record or a raw print).
  *
  * Rules, per stream:
  * - A formatted line (tray, direct, legacy) starts a record that stays OPEN: following unprefixed

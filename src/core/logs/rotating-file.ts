@@ -75,8 +75,8 @@ export interface RotatingFile {
 }
 
 /**
- * Create the daemon's own log file (STYLE.md §9.8, spec/luna-daemon.md §15 problem 11: the original
- * tray's log grows forever). Writes are queued and coalesced: batches queued while a write is in
+ * Create the daemon's own log file (docs/architecture.md §13; docs/daemon-protocol.md §12: the
+ * original tray's log grows forever). Writes are queued and coalesced: batches queued while a write is in
  * flight are joined into the next `write` call (up to 1 MiB), and they stay in order. Write failures (EACCES, ENOSPC, EROFS…) are reported once
  * per episode through `onError`, the text is kept (bounded) and retried on the next batch after a
  * backoff, or by a timer; the capture path never sees an exception. The in-memory log store is

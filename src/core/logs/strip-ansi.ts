@@ -1,6 +1,6 @@
 /**
  * Removing terminal escape sequences and control characters from daemon output before it is parsed
- * and shown (STYLE.md §9.8). Python's logging never colours its output, but tqdm progress bars,
+ * and shown (docs/architecture.md §13). Python's logging never colours its output, but tqdm progress bars,
  * coloured third-party loggers and stray `print`s of control bytes do reach the pipes.
  */
 

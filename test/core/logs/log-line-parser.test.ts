@@ -12,7 +12,7 @@ import {
   rawLineLevel,
 } from '../../../src/core/logs/log-line-parser.js';
 
-describe('parseLogLine: record starts (spec §12)', () => {
+describe('parseLogLine: record starts (docs/daemon-protocol.md §12)', () => {
   it.each([
     [
       'direct, Luna Daemon Ready!',

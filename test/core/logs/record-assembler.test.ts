@@ -29,7 +29,7 @@ const TB_COMFY = [
 ];
 
 describe('createRecordAssembler', () => {
-  it('keeps single-line records apart (startup sequence, spec §3.8)', () => {
+  it('keeps single-line records apart (startup sequence, docs/daemon-protocol.md §3.8)', () => {
     expect(
       assemble([
         '2025-12-12 14:03:10,001 - LunaDaemon - INFO - [Config] Attempting package import from .config',
@@ -70,7 +70,7 @@ describe('createRecordAssembler', () => {
     ]);
   });
 
-  it('makes an uncaught traceback one error record (missing comfy, spec §3.3)', () => {
+  it('makes an uncaught traceback one error record (missing comfy, docs/daemon-protocol.md §3.3)', () => {
     expect(assemble(TB_COMFY)).toEqual([{ level: 'error', text: TB_COMFY.join('\n') }]);
   });
 

@@ -70,7 +70,7 @@ const PWNED_DIR = mkdtempSync(join(tmpdir(), 'luna-pwned-'));
 const PWNED = join(PWNED_DIR, 'pwned');
 afterAll(() => rmSync(PWNED_DIR, { recursive: true, force: true }));
 
-/** Pickles a real Python would send to attack an unsafe `pickle.loads` (spec §6.3). */
+/** Pickles a real Python would send to attack an unsafe `pickle.loads` (docs/daemon-protocol.md §6.3). */
 function pythonPickle(protocol: number): Buffer {
   const code = [
     'import os, pickle, sys',
