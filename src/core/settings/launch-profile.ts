@@ -433,35 +433,48 @@ export function checkPython(
   options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<PythonCheck> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  return new Promise((resolve) => {
-    execFile(
-      command,
-      ['-c', 'import sys; print(sys.version)'],
-      { timeout: timeoutMs, env: options.env ?? process.env, windowsHide: true, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        if (error) {
-          const e = error as NodeJS.ErrnoException & { killed?: boolean };
-          let message: string;
-          if (e.code === 'ENOENT') message = `Python not found: ${command}`;
-          else if (e.code === 'EACCES') message = `Python is not executable: ${command}`;
-          else if (e.killed) message = `Python did not answer within ${timeoutMs} ms: ${command}`;
-          else
-            message = `Python failed to run (${command}): ${(stderr || e.message).trim().split('\n').pop() ?? ''}`;
-          resolve({ ok: false, message });
-          return;
-        }
-        const version = stdout.trim().split('\n')[0] ?? '';
-        if (!/^3\.\d+/.test(version)) {
-          resolve({
-            ok: false,
-            version,
-            message: `${command} is not Python 3 (version ${version || 'unknown'})`,
-          });
-          return;
-        }
-        resolve({ ok: true, version, message: `Python ${version.split(' ')[0]} (${command})` });
-      },
-    );
+  const once = (): Promise<PythonCheck & { silent?: boolean }> =>
+    new Promise((resolve) => {
+      execFile(
+        command,
+        ['-c', 'import sys; print(sys.version)'],
+        { timeout: timeoutMs, env: options.env ?? process.env, windowsHide: true, encoding: 'utf8' },
+        (error, stdout, stderr) => {
+          if (error) {
+            const e = error as NodeJS.ErrnoException & { killed?: boolean };
+            let message: string;
+            if (e.code === 'ENOENT') message = `Python not found: ${command}`;
+            else if (e.code === 'EACCES') message = `Python is not executable: ${command}`;
+            else if (e.killed) message = `Python did not answer within ${timeoutMs} ms: ${command}`;
+            else
+              message = `Python failed to run (${command}): ${(stderr || e.message).trim().split('\n').pop() ?? ''}`;
+            resolve({ ok: false, message });
+            return;
+          }
+          const version = stdout.trim().split('\n')[0] ?? '';
+          if (version === '') {
+            const said = stderr.trim().split('\n').pop();
+            resolve({
+              ok: false,
+              silent: true,
+              message: `${command} exited 0 but printed no version${said ? ` (it said: ${said})` : ''}: a wrapper or shim (pyenv, conda) that did not reach Python? Set daemon.command to the interpreter itself.`,
+            });
+            return;
+          }
+          if (!/^3\.\d+/.test(version)) {
+            resolve({ ok: false, version, message: `${command} is not Python 3 (version ${version})` });
+            return;
+          }
+          resolve({ ok: true, version, message: `Python ${version.split(' ')[0]} (${command})` });
+        },
+      );
+    });
+  // A shim that prints nothing once (seen with several starting at once on a loaded machine) gets one
+  // more try before the start is refused; a real answer, good or bad, is final.
+  return once().then(async (first) => {
+    const r = first.silent ? await once() : first;
+    const { silent: _silent, ...check } = r;
+    return check;
   });
 }
 

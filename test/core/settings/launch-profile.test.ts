@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -326,6 +326,15 @@ describe('checkPython', () => {
     writeFileSync(fake, '#!/bin/sh\necho "2.7.18 (default)"\n');
     chmodSync(fake, 0o755);
     expect(await checkPython(fake)).toMatchObject({ ok: false, version: '2.7.18 (default)' });
+    // Exit 0 with nothing printed (a shim that never reached Python): asked twice, then named as such.
+    const silent = join(dir, 'silent');
+    const calls = join(dir, 'calls');
+    writeFileSync(silent, `#!/bin/sh\necho x >> '${calls}'\necho 'pyenv: no python' >&2\n`);
+    chmodSync(silent, 0o755);
+    const s = await checkPython(silent);
+    expect(s.ok).toBe(false);
+    expect(s.message).toMatch(/exited 0 but printed no version \(it said: pyenv: no python\)/);
+    expect(readFileSync(calls, 'utf8').trim().split('\n')).toHaveLength(2);
     const hang = join(dir, 'hang');
     writeFileSync(hang, '#!/bin/sh\nexec sleep 5\n');
     chmodSync(hang, 0o755);
