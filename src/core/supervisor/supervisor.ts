@@ -25,7 +25,8 @@ import {
   type ProcessLauncher,
 } from './process-launcher.js';
 import { isGroupAlive, isPidAlive, killTree, processStartTime, type ProcessSample } from './processes.js';
-import { INITIAL_STATUS, transition, type StatusEvent } from './status-machine.js';
+import { ObservedState, type SupervisorEvents } from './observed-state.js';
+import type { StatusEvent } from './status-machine.js';
 import * as stopping from './stop-sequence.js';
 import { findStrayHolder, strayHolderMessage } from './stray-holder.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
@@ -36,11 +37,7 @@ export { classifyEarlyExit, describeExit } from './exit-classification.js';
 export type ActionOutcome =
   { ok: true; message: string } | { ok: false; code: 'not-running' | 'operation-failed'; message: string };
 
-export interface SupervisorEvents {
-  status: DaemonStatus;
-  info: DaemonInfo | null;
-  stats: ProcessSample | null;
-}
+export type { SupervisorEvents } from './observed-state.js';
 
 /**
  * One Supervisor runs one daemon. Several can share a process, a data directory and a log store:
@@ -85,12 +82,8 @@ const monotonic = (): number => performance.now();
  * pure reducer (`status-machine.ts`) and are emitted as `status` events.
  */
 export class Supervisor extends TypedEmitter<SupervisorEvents> {
-  private statusValue: DaemonStatus = INITIAL_STATUS;
-  private infoValue: DaemonInfo | null = null;
-  private infoAtValue: number | null = null;
-  private statsValue: ProcessSample | null = null;
-  private lastExitValue: ExitRecord | null = null;
-  private restartsValue = 0;
+  /** Status, info, stats, last exit and restart count, as listeners see them (observed-state.ts). */
+  private readonly state: ObservedState;
   private quickCrashes = 0;
 
   private child: OwnedChild | null = null;
@@ -123,30 +116,38 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.now = opts.now ?? Date.now;
     this.launcher = opts.launcher ?? nodeProcessLauncher;
     this.pidFile = new PidFile(daemonPaths(opts.dataDir, opts.id).pidFile);
-    this.statusValue = { ...INITIAL_STATUS, at: this.now() };
+    this.state = new ObservedState({
+      now: this.now,
+      ...(opts.label ? { label: opts.label } : {}),
+      emit: (event, payload) => this.emit(event, payload),
+      // No process any more: the next start takes host, ports and launch from the settings.
+      onRest: () => {
+        if (!this.child) this.endpoint = null;
+      },
+    });
   }
 
   get status(): DaemonStatus {
-    return this.statusValue;
+    return this.state.status;
   }
   get info(): DaemonInfo | null {
-    return this.infoValue;
+    return this.state.info;
   }
   get infoAt(): number | null {
-    return this.infoAtValue;
+    return this.state.infoAt;
   }
   get stats(): ProcessSample | null {
-    return this.statsValue;
+    return this.state.stats;
   }
   get lastExit(): ExitRecord | null {
-    return this.lastExitValue;
+    return this.state.lastExit;
   }
   /** This daemon's id (`default` for the single daemon of the `daemon` settings block). */
   get id(): string {
     return this.opts.id;
   }
   get restarts(): number {
-    return this.restartsValue;
+    return this.state.restarts;
   }
   /** The PID we believe the daemon has (spawned or adopted), or null. */
   get pid(): number | null {
@@ -160,11 +161,11 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   /** At start-up: show a daemon that already answers as running and adopted, starting nothing. Never rejects. */
   discover(): Promise<void> {
     return this.exclusive(async () => {
-      if (this.disposed || this.statusValue.state !== 'stopped') return;
+      if (this.disposed || this.state.status.state !== 'stopped') return;
       const ep = endpointOf(this.view());
       try {
         const found = await discoverRunning({ host: ep.host, port: ep.port, pidFile: this.pidFile });
-        if (!found || this.statusValue.state !== 'stopped') return;
+        if (!found || this.state.status.state !== 'stopped') return;
         this.endpoint = ep;
         this.adopt(found.generation, found.pid, found.owned, found.what);
         this.discoveredExternal = !found.owned;
@@ -206,7 +207,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   unload(): Promise<ActionOutcome> {
     return this.named(
       (async (): Promise<ActionOutcome> => {
-        if (this.statusValue.state !== 'running')
+        if (this.state.status.state !== 'running')
           return { ok: false, code: 'not-running', message: 'The Luna daemon is not running.' };
         try {
           const r = await this.client().unload();
@@ -223,7 +224,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   /** Force a ping now and report the result in words. */
   check(): Promise<ActionOutcome> {
     const { host, port } = this.ep();
-    const generation = this.generationInUse() ?? 'current';
+    const generation = this.state.generation ?? 'current';
     return this.named(
       this.client(generation)
         .ping({ timeoutMs: this.opts.config().health.pingTimeoutMs })
@@ -279,7 +280,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       await sleep(0); // let the exit handler run
       await this.exitHandled;
     }
-    const state = this.statusValue.state;
+    const state = this.state.status.state;
     if (state === 'running' || state === 'unresponsive')
       return { ok: true, message: 'The Luna daemon is already running.' };
     if (!auto) this.quickCrashes = 0;
@@ -337,7 +338,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       );
     }
     const child = this.takeChild(proc);
-    if (auto) this.restartsValue++;
+    if (auto) this.state.countRestart();
     log('info', `Started ${profile.description} (PID ${proc.pid}).`);
     this.apply({ type: 'spawned', pid: proc.pid });
     void processStartTime(proc.pid).then((startTime) =>
@@ -369,7 +370,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       return this.fail(
         'start-timeout',
         `The daemon did not answer a ping within ${d.startTimeoutSec} s. Importing torch can be slow: raise daemon.startTimeoutSec, or read the logs.`,
-        this.lastExitValue ?? undefined,
+        this.state.lastExit ?? undefined,
       );
     }
     if (auto) {
@@ -427,12 +428,12 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     const record: ExitRecord = child.killedUnresponsive
       ? { ...exitRecord, cause: 'unresponsive' }
       : exitRecord;
-    this.lastExitValue = record;
+    this.state.recordExit(record);
     this.child = null;
     void this.pidFile.remove();
     this.log(record.code === 0 ? 'info' : 'warning', describeExit(record));
     // While starting or stopping, the routine in charge handles the exit.
-    if (!this.isUp()) return;
+    if (!this.state.up) return;
     const uptimeMs = child.readyAt === null ? 0 : Math.max(0, monotonic() - child.readyAt);
     const pid = child.proc.pid;
     if (!isGroupAlive(pid) && record.code !== 0) return this.handleUnexpectedExit(record, uptimeMs);
@@ -441,7 +442,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.stopWatching();
     this.exitHandled = (async () => {
       await stopping.sweepGroup(pid, this.log);
-      const still = () => this.child === null && this.isUp();
+      const still = () => this.child === null && this.state.up;
       if (!still()) return;
       if (record.code === 0) {
         const { host, port } = this.ep();
@@ -476,7 +477,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.backoffTimer = setTimeout(() => {
       this.backoffTimer = null;
       void this.exclusive(() =>
-        this.statusValue.state === 'backoff' ? this.startNow(true) : Promise.resolve(null),
+        this.state.status.state === 'backoff' ? this.startNow(true) : Promise.resolve(null),
       );
     }, verdict.restartInMs);
   }
@@ -484,13 +485,13 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   // ---- stopping ------------------------------------------------------------------------------
 
   private async stopNow(): Promise<ActionOutcome> {
-    const state = this.statusValue.state;
+    const state = this.state.status.state;
     if (state === 'backoff') {
       this.apply({ type: 'stop-requested' });
       return { ok: true, message: 'The scheduled restart was cancelled.' };
     }
-    const lastExit = this.lastExitValue ? { lastExit: this.lastExitValue } : {};
-    const ctx = this.stopContext(this.generationInUse() ?? 'current');
+    const lastExit = this.state.lastExit ? { lastExit: this.state.lastExit } : {};
+    const ctx = this.stopContext(this.state.generation ?? 'current');
     if (state === 'stopped' || state === 'failed') {
       if (this.strayPid === null) return { ok: true, message: 'The Luna daemon was not running.' };
       const pid = this.strayPid;
@@ -523,7 +524,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     this.apply({
       type: 'stopped',
       reason: 'user',
-      ...(this.lastExitValue ? { lastExit: this.lastExitValue } : {}),
+      ...(this.state.lastExit ? { lastExit: this.state.lastExit } : {}),
     });
     const message = `The Luna daemon stopped ${forced ? 'forcibly' : 'gracefully'}.`;
     this.log('info', message);
@@ -565,12 +566,9 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       client: (g) => this.client(g),
       onPingOk: () => this.apply({ type: 'ping-ok' }),
       onPingFailed: (n, e) => this.onPingFailed(n, e),
-      onInfo: (info) => this.setInfo(info),
+      onInfo: (info) => this.state.setInfo(info),
       refreshInfo: () => void this.refreshInfo(),
-      onStats: (s) => {
-        this.statsValue = s;
-        this.emit('stats', s);
-      },
+      onStats: (s) => this.state.setStats(s),
       warn: (m) => this.log('warning', m),
     });
   }
@@ -578,14 +576,11 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   private stopWatching(): void {
     this.watch?.stop();
     this.watch = null;
-    if (this.statsValue) {
-      this.statsValue = null;
-      this.emit('stats', null);
-    }
+    this.state.clearStats();
   }
 
   private onPingFailed(failedPings: number, error: unknown): void {
-    if (!this.isUp()) return;
+    if (!this.state.up) return;
     const d = this.opts.config();
     const adopted = this.adopted;
     // An adopted daemon has no exit event: "refused" with its process gone means it went away.
@@ -600,9 +595,9 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
         monotonic() - (adopted?.at ?? 0),
       );
     }
-    const before = this.statusValue;
+    const before = this.state.status;
     this.apply({ type: 'ping-failed', failedPings, threshold: d.health.failuresBeforeUnresponsive });
-    if (before.state !== 'running' || this.statusValue.state !== 'unresponsive') return;
+    if (before.state !== 'running' || this.state.status.state !== 'unresponsive') return;
     this.log('error', `The daemon stopped answering pings (${failedPings} failed: ${errorMessage(error)}).`);
     const pid = this.pid;
     if (!d.restart.restartUnresponsive || !pid || !(this.child || adopted?.owned)) return;
@@ -623,28 +618,21 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   }
 
   private adoptedGone(record: ExitRecord, uptimeMs: number): void {
-    this.lastExitValue = record;
+    this.state.recordExit(record);
     if (this.adopted) this.adopted = { ...this.adopted, pid: null };
     this.handleUnexpectedExit(record, Math.max(0, uptimeMs));
   }
 
   private async refreshInfo(): Promise<void> {
-    const generation = this.generationInUse();
+    const generation = this.state.generation;
     if (!generation) return;
     try {
-      this.setInfo(
+      this.state.setInfo(
         await this.client(generation).info({ timeoutMs: this.opts.config().health.pingTimeoutMs }),
       );
     } catch {
       // Health pings report an unreachable daemon; a failed info refresh keeps the last info.
     }
-  }
-
-  private setInfo(info: DaemonInfo): void {
-    if (!this.isUp()) return;
-    this.infoValue = info;
-    this.infoAtValue = this.now();
-    this.emit('info', info);
   }
 
   // ---- helpers -------------------------------------------------------------------------------
@@ -659,17 +647,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     return { dataDir: this.opts.dataDir, simulatorPath: this.opts.simulatorPath };
   }
 
-  private isUp(): boolean {
-    const s = this.statusValue.state;
-    return s === 'running' || s === 'unresponsive';
-  }
-
-  private generationInUse(): Generation | null {
-    const s = this.statusValue;
-    return s.state === 'running' || s.state === 'unresponsive' ? s.generation : null;
-  }
-
-  private client(generation: Generation = this.generationInUse() ?? 'current'): LunaClient {
+  private client(generation: Generation = this.state.generation ?? 'current'): LunaClient {
     const { host, port } = this.ep();
     return new LunaClient({ host, port, generation });
   }
@@ -684,31 +662,13 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     return this.endpoint ?? endpointOf(this.view());
   }
 
-  /** A message as the user reads it: prefixed with the daemon's label when it has one (several daemons). */
-  private name(message: string): string {
-    const label = this.opts.label?.() ?? '';
-    return label ? `${label}: ${message}` : message;
-  }
-
+  /** Action results name the daemon as status messages do (several daemons). */
   private async named(outcome: Promise<ActionOutcome>): Promise<ActionOutcome> {
     const o = await outcome;
-    return { ...o, message: this.name(o.message) };
+    return { ...o, message: this.state.name(o.message) };
   }
 
-  private apply(event: StatusEvent): void {
-    if (event.type === 'failed' || event.type === 'backoff')
-      event = { ...event, message: this.name(event.message) };
-    const next = transition(this.statusValue, event, this.now());
-    if (next === this.statusValue) return;
-    if (next.state === 'stopped' || next.state === 'failed') {
-      this.infoValue = null;
-      this.infoAtValue = null;
-      // No process any more: the next start takes host, ports and launch from the settings.
-      if (!this.child) this.endpoint = null;
-    }
-    this.statusValue = next;
-    this.emit('status', next);
-  }
+  private readonly apply = (event: StatusEvent): void => void this.state.apply(event);
 
   private cancelBackoff(): void {
     if (this.backoffTimer) clearTimeout(this.backoffTimer);
