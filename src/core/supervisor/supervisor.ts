@@ -11,10 +11,11 @@ import type { LogStore } from '../logs/log-store.js';
 import { discoverRunning, findDaemonToAdopt, SHUTDOWN_WAIT_MS } from './adoption.js';
 import { daemonPaths } from './daemon-paths.js';
 import { endpointChanges, endpointOf, type DaemonEndpoint } from './endpoint.js';
-import { describeExit, explainEarlyExit, judgeUnexpectedExit } from './exit-classification.js';
+import { describeExit, explainEarlyExit } from './exit-classification.js';
 import { startHealthWatch, type HealthWatch } from './health-watch.js';
 import { waitReady, wireChild, type OwnedChild } from './owned-child.js';
 import { PidFile } from './pid-file.js';
+import { RestartScheduler } from './restart-scheduler.js';
 import { describePortConflict, effectiveDaemonPorts, type DaemonPortKind } from './port-conflict.js';
 import { applyDaemonSettings, verifyOwnership } from './post-start.js';
 import { preflightReport, runPreflight } from './preflight.js';
@@ -84,7 +85,8 @@ const monotonic = (): number => performance.now();
 export class Supervisor extends TypedEmitter<SupervisorEvents> {
   /** Status, info, stats, last exit and restart count, as listeners see them (observed-state.ts). */
   private readonly state: ObservedState;
-  private quickCrashes = 0;
+  /** Quick-crash count and the backoff timer (restart-scheduler.ts). */
+  private readonly restarter: RestartScheduler;
 
   private child: OwnedChild | null = null;
   private childGen = 0;
@@ -103,7 +105,6 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   private startAbort: AbortController | null = null;
   /** Incremented by every stop: starts queued before it are cancelled. */
   private stopEpoch = 0;
-  private backoffTimer: NodeJS.Timeout | null = null;
   private watch: HealthWatch | null = null;
   private disposed = false;
 
@@ -124,6 +125,16 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       onRest: () => {
         if (!this.child) this.endpoint = null;
       },
+    });
+    this.restarter = new RestartScheduler({
+      policy: () => opts.config().restart,
+      now: this.now,
+      apply: this.apply,
+      log: this.log,
+      restart: () =>
+        void this.exclusive(() =>
+          this.state.status.state === 'backoff' ? this.startNow(true) : Promise.resolve(null),
+        ),
     });
   }
 
@@ -178,7 +189,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   /** Start the daemon (or adopt one that already answers). Resolves when running or failed; never rejects. */
   start(): Promise<ActionOutcome> {
     this.discoveredExternal = false;
-    this.cancelBackoff();
+    this.restarter.cancel();
     const epoch = this.stopEpoch;
     // A stop requested after this start was queued cancels it before it begins.
     return this.named(
@@ -258,7 +269,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   /** Stop watching; stop the daemon unless `keepDaemon`. Idempotent. */
   async dispose(opts: { keepDaemon: boolean }): Promise<void> {
     if (this.disposed) return;
-    this.cancelBackoff();
+    this.restarter.cancel();
     this.startAbort?.abort();
     // A daemon merely found running outside Luna Tray, never started or stopped through it, is left as found.
     if (!opts.keepDaemon && !this.discoveredExternal) await this.stop();
@@ -283,8 +294,8 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     const state = this.state.status.state;
     if (state === 'running' || state === 'unresponsive')
       return { ok: true, message: 'The Luna daemon is already running.' };
-    if (!auto) this.quickCrashes = 0;
-    this.apply({ type: 'start-requested', attempt: auto ? this.quickCrashes + 1 : 1 });
+    if (!auto) this.restarter.resetCount();
+    this.apply({ type: 'start-requested', attempt: this.restarter.attempt });
     const abort = new AbortController();
     this.startAbort = abort;
     try {
@@ -460,26 +471,10 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     })().catch((e: unknown) => this.log('error', `After the daemon exited: ${errorMessage(e)}`));
   }
 
-  /** The daemon went away without being asked: apply its restart policy (exit-classification.ts). */
+  /** The daemon went away without being asked: its restart policy decides (restart-scheduler.ts). */
   private handleUnexpectedExit(record: ExitRecord, uptimeMs: number): void {
     this.stopWatching();
-    const verdict = judgeUnexpectedExit({
-      record,
-      policy: this.opts.config().restart,
-      uptimeMs,
-      quickCrashes: this.quickCrashes,
-      now: this.now(),
-    });
-    this.quickCrashes = verdict.quickCrashes;
-    this.apply(verdict.event);
-    if (verdict.log) this.log(verdict.log.level, verdict.log.text);
-    if (verdict.restartInMs === null) return;
-    this.backoffTimer = setTimeout(() => {
-      this.backoffTimer = null;
-      void this.exclusive(() =>
-        this.state.status.state === 'backoff' ? this.startNow(true) : Promise.resolve(null),
-      );
-    }, verdict.restartInMs);
+    this.restarter.onUnexpectedExit(record, uptimeMs);
   }
 
   // ---- stopping ------------------------------------------------------------------------------
@@ -670,15 +665,10 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   private readonly apply = (event: StatusEvent): void => void this.state.apply(event);
 
-  private cancelBackoff(): void {
-    if (this.backoffTimer) clearTimeout(this.backoffTimer);
-    this.backoffTimer = null;
-  }
-
   /** A stop or restart: no backoff restart, and a start in progress must not delay it. */
   private interrupt(): void {
     this.discoveredExternal = false;
-    this.cancelBackoff();
+    this.restarter.cancel();
     this.stopEpoch++;
     this.startAbort?.abort();
   }
