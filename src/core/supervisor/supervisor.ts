@@ -8,26 +8,22 @@ import { probeGeneration } from '../daemon/generation-probe.js';
 import { LunaClient } from '../daemon/luna-client.js';
 import type { LogCapture } from '../logs/log-capture.js';
 import type { LogStore } from '../logs/log-store.js';
-import { discoverRunning, findDaemonToAdopt, SHUTDOWN_WAIT_MS } from './adoption.js';
+import { discoverRunning, SHUTDOWN_WAIT_MS } from './adoption.js';
 import { daemonPaths } from './daemon-paths.js';
 import { endpointChanges, endpointOf, type DaemonEndpoint } from './endpoint.js';
-import { describeExit, explainEarlyExit } from './exit-classification.js';
+import { describeExit } from './exit-classification.js';
 import { startHealthWatch, type HealthWatch } from './health-watch.js';
-import { waitReady, wireChild, type OwnedChild } from './owned-child.js';
+import { wireChild, type OwnedChild } from './owned-child.js';
 import { PidFile } from './pid-file.js';
 import { RestartScheduler } from './restart-scheduler.js';
-import { describePortConflict, effectiveDaemonPorts, type DaemonPortKind } from './port-conflict.js';
+import { describePortConflict, type DaemonPortKind } from './port-conflict.js';
 import { applyDaemonSettings, verifyOwnership } from './post-start.js';
 import { preflightReport, runPreflight } from './preflight.js';
-import {
-  LaunchError,
-  nodeProcessLauncher,
-  type LaunchedProcess,
-  type ProcessLauncher,
-} from './process-launcher.js';
-import { isGroupAlive, isPidAlive, killTree, processStartTime, type ProcessSample } from './processes.js';
+import { nodeProcessLauncher, type LaunchedProcess, type ProcessLauncher } from './process-launcher.js';
+import { isGroupAlive, isPidAlive, killTree, type ProcessSample } from './processes.js';
 import { ObservedState, type SupervisorEvents } from './observed-state.js';
 import type { StatusEvent } from './status-machine.js';
+import { runStartSequence } from './start-sequence.js';
 import * as stopping from './stop-sequence.js';
 import { findStrayHolder, strayHolderMessage } from './stray-holder.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
@@ -313,90 +309,56 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     const settings = this.view();
     // Host, ports and launch are fixed from here until this daemon is gone (endpoint.ts).
     const ep = (this.endpoint = endpointOf(settings));
-    const d = settings.daemon;
-    const log = this.log;
-    const found = await findDaemonToAdopt({ ...ep, pidFile: this.pidFile, signal, log });
-    if (found.kind === 'aborted') return aborted();
-    if (found.kind === 'refuse') return this.fail('port-conflict', found.message);
-    if (found.kind === 'adopt') return this.adopt(found.generation, found.pid, found.owned, found.what);
-
-    const pre = await runPreflight({
-      ...this.preflightPaths(),
+    const result = await runStartSequence({
       settings,
-      ...ep,
-      probed: found.probed,
-      stopAtFirstFailure: true,
-    });
-    if (pre.failure || !pre.profile)
-      return this.fail(pre.failure?.kind ?? 'start-failed', pre.failure?.message ?? '');
-    const profile = pre.profile;
-    for (const note of profile.notes) log('info', note);
-    if (signal.aborted) return aborted();
-
-    let proc: LaunchedProcess;
-    try {
-      proc = this.launcher.launch({
-        command: profile.command,
-        args: profile.args,
-        cwd: profile.cwd,
-        env: profile.env,
-      });
-    } catch (e) {
-      const enoent = e instanceof LaunchError && e.code === 'ENOENT';
-      return this.fail(
-        enoent ? 'missing-python' : 'start-failed',
-        `Could not run ${profile.command}: ${enoent ? 'file not found' : errorMessage(e)}. Check daemon.command (or comfyui.path).`,
-      );
-    }
-    const child = this.takeChild(proc);
-    if (auto) this.state.countRestart();
-    log('info', `Started ${profile.description} (PID ${proc.pid}).`);
-    this.apply({ type: 'spawned', pid: proc.pid });
-    void processStartTime(proc.pid).then((startTime) =>
-      this.pidFile
-        .write({ pid: proc.pid, startTime, command: profile.command, port: ep.port, startedAt: this.now() })
-        .catch((e) => log('warning', `Could not write the PID file: ${errorMessage(e)}`)),
-    );
-
-    const ready = await waitReady(child, {
-      ...ep,
-      timeoutMs: d.startTimeoutSec * 1000,
-      store: this.opts.store,
+      endpoint: ep,
+      auto,
       signal,
-    });
-    if (ready.kind === 'ready') {
-      child.readyAt = monotonic();
-      this.apply({ type: 'ready', pid: proc.pid, adopted: false, generation: ready.generation });
-      log('info', `The Luna daemon is ready (${ready.generation} protocol, PID ${proc.pid}).`);
-      this.startWatching(ready.generation);
-      const refreshInfo = () => void this.refreshInfo();
-      if (ready.generation === 'current')
-        void applyDaemonSettings({ client: this.client(ready.generation), config: d, log, refreshInfo });
-      void verifyOwnership({ host: ep.host, port: ep.port, childPid: proc.pid, log });
-      return { ok: true, message: `The Luna daemon is running (PID ${proc.pid}).` };
-    }
-    if (ready.kind === 'aborted') return aborted();
-    if (ready.kind === 'timeout') {
-      await stopping.killSpawned({ pid: proc.pid, exit: child.exit }, log);
-      return this.fail(
-        'start-timeout',
-        `The daemon did not answer a ping within ${d.startTimeoutSec} s. Importing torch can be slow: raise daemon.startTimeoutSec, or read the logs.`,
-        this.state.lastExit ?? undefined,
-      );
-    }
-    if (auto) {
-      // A failed automatic restart counts as another quick crash (crash-loop detection).
-      this.handleUnexpectedExit(ready.exit, 0);
-      return { ok: false, code: 'operation-failed', message: describeExit(ready.exit) };
-    }
-    const ports = effectiveDaemonPorts(settings);
-    const early = await explainEarlyExit(ready.exit, {
-      command: profile.command,
-      host: ep.host,
-      ports,
+      pidFile: this.pidFile,
+      ...this.preflightPaths(),
+      launcher: this.launcher,
+      store: this.opts.store,
+      now: this.now,
+      log: this.log,
+      takeChild: (proc) => {
+        const child = this.takeChild(proc);
+        if (auto) this.state.countRestart();
+        this.apply({ type: 'spawned', pid: proc.pid });
+        return child;
+      },
+      lastExit: () => this.state.lastExit,
       conflict: this.conflict,
     });
-    return this.fail(early.kind, early.message, ready.exit);
+    switch (result.kind) {
+      case 'aborted':
+        return aborted();
+      case 'adopt':
+        return this.adopt(result.generation, result.pid, result.owned, result.what);
+      case 'failed':
+        return this.fail(result.failure, result.message, result.lastExit);
+      case 'exited':
+        // A failed automatic restart counts as another quick crash (crash-loop detection).
+        this.handleUnexpectedExit(result.exit, 0);
+        return { ok: false, code: 'operation-failed', message: describeExit(result.exit) };
+      case 'ready':
+        return this.ready(result.child, result.generation, settings.daemon);
+    }
+  }
+
+  /** Our spawned daemon answers: watch it, then the post-start setup (post-start.ts). */
+  private ready(child: OwnedChild, generation: Generation, d: DaemonConfig): ActionOutcome {
+    const { pid } = child.proc;
+    child.readyAt = monotonic();
+    this.apply({ type: 'ready', pid, adopted: false, generation });
+    this.log('info', `The Luna daemon is ready (${generation} protocol, PID ${pid}).`);
+    this.startWatching(generation);
+    const { host, port } = this.ep();
+    const refreshInfo = () => void this.refreshInfo();
+    const log = this.log;
+    if (generation === 'current')
+      void applyDaemonSettings({ client: this.client(generation), config: d, log, refreshInfo });
+    void verifyOwnership({ host, port, childPid: pid, log });
+    return { ok: true, message: `The Luna daemon is running (PID ${pid}).` };
   }
 
   private adopt(generation: Generation, pid: number | null, owned: boolean, what: string): ActionOutcome {
