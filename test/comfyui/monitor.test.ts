@@ -11,6 +11,7 @@ import {
   unreachableBackoffCapMs,
   unreachableBackoffMs,
   type ComfyInstanceError,
+  type ComfyMonitorOptions,
 } from '../../src/core/comfyui/monitor.js';
 import { readLocalGpus } from '../../src/core/comfyui/nvidia-smi.js';
 import type { JsonObject } from '../../src/core/comfyui/json.js';
@@ -29,6 +30,17 @@ const prompt = (steps: number): JsonObject =>
     checkpointTitle: 'Load Checkpoint',
     samplerTitle: 'Main sampler',
     filenamePrefix: 'm',
+  });
+
+/** A monitor of `url` alone: checked every 5 s, no socket, no discovery. */
+const monitorOf = (url: string, extra: Partial<ComfyMonitorOptions>) =>
+  createComfyMonitor({
+    instances: [url],
+    discover: false,
+    pollIntervalMs: 5_000,
+    websocket: false,
+    onChange: () => undefined,
+    ...extra,
   });
 
 let a: FakeComfy;
@@ -203,12 +215,7 @@ describe('unreachable instances back off', () => {
     const downPort = await getPort();
     const down = `http://127.0.0.1:${downPort}`;
     let probes = 0;
-    const mon = createComfyMonitor({
-      instances: [down],
-      discover: false,
-      pollIntervalMs: 5_000,
-      websocket: false,
-      onChange: () => undefined,
+    const mon = monitorOf(down, {
       probe: (url, ms) => {
         probes++;
         return tcpReachable(url, ms);
@@ -231,12 +238,7 @@ describe('unreachable instances back off', () => {
   it('the first check of a dead instance is a TCP probe only (no HTTP client request) and names the refusal', async () => {
     const down = `http://127.0.0.1:${await getPort()}`;
     const requests: string[] = [];
-    const mon = createComfyMonitor({
-      instances: [down],
-      discover: false,
-      pollIntervalMs: 5_000,
-      websocket: false,
-      onChange: () => undefined,
+    const mon = monitorOf(down, {
       createClient: (url) => {
         const client = new ComfyClient(url);
         const systemStats = client.systemStats.bind(client);
