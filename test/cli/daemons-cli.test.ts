@@ -4,15 +4,11 @@
 // enabled daemon with a line each, and an unknown id exits 2 naming the ids that exist
 // (docs/multi-daemon.md, "CLI"). The single-daemon output is serve-cli.test.ts's.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
-import getPort from 'get-port';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { isAlive, killAllTracked, track, waitFor } from '../helpers/processes.js';
-import { CLI, cli, startServe, type ServeEnv, type ServeHandle } from '../helpers/serve.js';
+import { CLI, cli, splitPairEnv, startServe, type ServeHandle } from '../helpers/serve.js';
 
 interface Row {
   id: string;
@@ -26,61 +22,20 @@ interface Row {
   vram: unknown[];
 }
 
-let env: ServeEnv;
+let env: Awaited<ReturnType<typeof splitPairEnv>>;
 let serve: ServeHandle;
-const ports: Record<string, number> = {};
+let ports: { clip: number; vae: number };
 const daemonPids = new Set<number>();
 
-const simArgs = (type: string) => ['--legacy', '--service-type', type, '--startup-delay', '0'];
-
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'luna-daemons-cli-'));
-  env = {
-    dataDir,
-    port: await getPort(),
-    daemonPort: 0,
-    daemonWsPort: 0,
-    cleanup: () => rmSync(dataDir, { recursive: true, force: true }),
-  };
-  ports.clip = await getPort();
-  ports.vae = await getPort({ exclude: [ports.clip] });
-  const entry = (id: string, name: string) => ({
-    id,
-    name,
-    profile: 'simulator',
-    generation: 'legacy',
-    port: ports[id],
-    wsPort: 0,
-    args: simArgs(id),
-    autoStart: false,
-    stopGraceSec: 3,
-    killTimeoutSec: 1,
-    restart: { initialDelayMs: 200 },
-    health: { intervalSec: 0.5 },
-  });
-  const r = cli(env, [
-    'config',
-    'set',
-    'daemons',
-    JSON.stringify([entry('clip', 'CLIP'), entry('vae', 'VAE')]),
-  ]);
-  if (r.status !== 0) throw new Error(`config set daemons failed: ${r.stderr}${r.stdout}`);
+  env = await splitPairEnv();
+  ports = env.ports;
   serve = await startServe(env, ['--no-open']);
 }, 60_000);
 
 afterAll(() => {
   killAllTracked();
-  // The daemons live in process groups of their own: kill what each PID file and status showed.
-  for (const id of ['clip', 'vae']) {
-    try {
-      const { pid } = JSON.parse(readFileSync(join(env.dataDir, `daemon-${id}.pid.json`), 'utf8')) as {
-        pid?: number;
-      };
-      if (pid) daemonPids.add(pid);
-    } catch {
-      // No PID file: that daemon is not running.
-    }
-  }
+  // The daemons live in process groups of their own: kill what the PID files and status showed.
   for (const pid of [...daemonPids].filter(isAlive)) process.kill(pid, 'SIGKILL');
   env?.cleanup();
 });

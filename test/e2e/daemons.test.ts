@@ -1,19 +1,17 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 
-import getPort from 'get-port';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { isAlive, killAllTracked, sleep, waitFor } from '../helpers/processes.js';
-import { cli, spawnServe } from '../helpers/serve.js';
+import { seriousAxeViolations } from '../helpers/axe.js';
+import { spawnServe, splitPairEnv, type ServeEnv } from '../helpers/serve.js';
 
 /**
- * Several daemons in the panel, in a real browser against `luna-tray serve` supervising two
- * simulators as the legacy CLIP/VAE split pair (--legacy --service-type clip|vae, free ports): a card each, acting on one leaves the
- * other alone, the log filter by daemon, adding and removing a daemon in Settings, and axe.
+ * Several daemons in the panel, in a real browser against `luna-tray serve` supervising the legacy
+ * CLIP/VAE split pair (two simulators, --legacy --service-type clip|vae, on free ports): a card
+ * each, acting on one leaves the other alone, the log filter by daemon, adding, reordering and
+ * removing a daemon in Settings, and axe in both colour schemes (docs/multi-daemon.md).
  */
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -21,7 +19,7 @@ const CHROMIUM = '/usr/bin/chromium';
 let browser: Browser | undefined;
 let page: Page;
 let serve: ReturnType<typeof spawnServe> | undefined;
-let env: { dataDir: string; port: number };
+let env: ServeEnv;
 const daemonPids = new Set<number>();
 const pageErrors: string[] = [];
 
@@ -55,27 +53,7 @@ beforeAll(async () => {
       `Chromium not found at ${CHROMIUM}: the browser e2e needs it. Install it with \`apt-get install -y chromium\` (browser e2e NOT RUN).`,
     );
   }
-  env = { dataDir: mkdtempSync(join(tmpdir(), 'luna-daemons-e2e-')), port: await getPort() };
-  const [clipPort, vaePort] = [await getPort(), await getPort()];
-  const entry = (id: string, name: string, port: number, serviceType: string) => ({
-    id,
-    name,
-    profile: 'simulator',
-    // The split pair exists only in the legacy generation (its server.py takes --service-type).
-    generation: 'legacy',
-    port,
-    wsPort: 0,
-    args: ['--legacy', '--service-type', serviceType, '--startup-delay', '0'],
-    restart: { initialDelayMs: 200 },
-    health: { intervalSec: 0.5 },
-  });
-  const r = cli(env, [
-    'config',
-    'set',
-    'daemons',
-    JSON.stringify([entry('clip', 'CLIP', clipPort, 'clip'), entry('vae', 'VAE', vaePort, 'vae')]),
-  ]);
-  if (r.status !== 0) throw new Error(`config set daemons failed: ${r.stderr}${r.stdout}`);
+  env = await splitPairEnv();
   serve = spawnServe(env, ['--no-open']);
   const url = await waitFor(
     () => {
@@ -103,7 +81,7 @@ afterAll(async () => {
   }
   killAllTracked();
   for (const pid of [...daemonPids].filter(isAlive)) process.kill(pid, 'SIGKILL');
-  if (env?.dataDir) rmSync(env.dataDir, { recursive: true, force: true });
+  env?.cleanup();
 }, 60_000);
 
 describe('several daemons in the panel', () => {
@@ -195,31 +173,13 @@ describe('several daemons in the panel', () => {
   });
 
   it('has no critical or serious accessibility violations with several daemons, light and dark (axe-core)', async () => {
-    const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
     const found: string[] = [];
     for (const [scheme, view] of (['light', 'dark'] as const).flatMap((c) =>
       (['status', 'logs', 'settings'] as const).map((v) => [c, v] as const),
     )) {
       await page.emulateMedia({ colorScheme: scheme });
       await showView(view);
-      await page.evaluate(axeSource);
-      const violations = await page.evaluate(async () => {
-        const axe = (
-          window as unknown as {
-            axe: {
-              run: (ctx: Document) => Promise<{
-                violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
-              }>;
-            };
-          }
-        ).axe;
-        const r = await axe.run(document);
-        return r.violations
-          .filter((v) => v.impact === 'critical' || v.impact === 'serious')
-          .map(
-            (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-          );
-      });
+      const violations = await seriousAxeViolations(page);
       for (const v of violations) found.push(`${scheme} ${view}: ${v}`);
     }
     await page.emulateMedia({ colorScheme: 'light' });

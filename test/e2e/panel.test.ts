@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 
 import getPort from 'get-port';
@@ -11,6 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { LunaClient } from '../../src/core/daemon/luna-client.js';
+import { seriousAxeViolations } from '../helpers/axe.js';
 import { exited, isAlive, killAllTracked, sleep, track, waitFor } from '../helpers/processes.js';
 
 /**
@@ -444,7 +444,6 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
   });
 
   it('has no critical or serious accessibility violations in any view, light and dark (axe-core)', async () => {
-    const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
     const found: string[] = [];
     // Both colour schemes: the dark palette has its own contrast to get right.
     const views = ['status', 'logs', 'settings', 'comfy', 'devices'] as const;
@@ -456,28 +455,7 @@ describe('panel in Chromium against `luna-tray serve --demo`', () => {
         true,
       );
       await showView(view);
-      await page.evaluate(axeSource);
-      const violations = await page.evaluate(async () => {
-        const axe = (
-          window as unknown as {
-            axe: {
-              run: (ctx: Document) => Promise<{
-                violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
-              }>;
-            };
-          }
-        ).axe;
-        const r = await axe.run(document);
-        return r.violations
-          .filter((v) => v.impact === 'critical' || v.impact === 'serious')
-          .map(
-            (v) =>
-              `${v.id} (${v.impact}): ${v.help} — ${v.nodes
-                .slice(0, 3)
-                .map((n) => n.target.join(' '))
-                .join(', ')}${v.nodes.length > 3 ? ` …${v.nodes.length}` : ''}`,
-          );
-      });
+      const violations = await seriousAxeViolations(page);
       for (const v of violations) found.push(`${scheme} ${view}: ${v}`);
     }
     await page.emulateMedia({ colorScheme: 'light' });

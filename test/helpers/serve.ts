@@ -51,10 +51,10 @@ export async function serveEnv(extraConfig: [string, string][] = []): Promise<Se
  * The daemon a `serve` spawned lives in its own process group, so killing `serve` does not reach it:
  * kill the PID recorded in the data dir's PID file (and its group), whatever state the test left.
  */
-export function killRecordedDaemon(dataDir: string): void {
+export function killRecordedDaemon(dataDir: string, pidFile = 'daemon.pid.json'): void {
   let pid: number | undefined;
   try {
-    pid = (JSON.parse(readFileSync(join(dataDir, 'daemon.pid.json'), 'utf8')) as { pid?: number }).pid;
+    pid = (JSON.parse(readFileSync(join(dataDir, pidFile), 'utf8')) as { pid?: number }).pid;
   } catch {
     return;
   }
@@ -214,4 +214,50 @@ export async function controlCall(
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/**
+ * A temp data dir whose settings hold the legacy CLIP/VAE split pair as simulators (`--legacy
+ * --service-type clip|vae`) on free ports, both stopped until asked (docs/multi-daemon.md), and a
+ * free control port. `cleanup` kills what each daemon's PID file names, then removes the directory.
+ */
+export async function splitPairEnv(): Promise<ServeEnv & { ports: { clip: number; vae: number } }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'luna-split-pair-'));
+  const port = await getPort();
+  const clip = await getPort({ exclude: [port] });
+  const ports = { clip, vae: await getPort({ exclude: [port, clip] }) };
+  const entry = (id: 'clip' | 'vae', name: string) => ({
+    id,
+    name,
+    profile: 'simulator',
+    // The split pair exists only in the legacy generation (its server.py takes --service-type).
+    generation: 'legacy',
+    port: ports[id],
+    wsPort: 0,
+    args: ['--legacy', '--service-type', id, '--startup-delay', '0'],
+    autoStart: false,
+    stopGraceSec: 3,
+    killTimeoutSec: 1,
+    restart: { initialDelayMs: 200 },
+    health: { intervalSec: 0.5 },
+  });
+  const env = {
+    dataDir,
+    port,
+    daemonPort: ports.clip,
+    daemonWsPort: 0,
+    ports,
+    cleanup: () => {
+      for (const id of ['clip', 'vae']) killRecordedDaemon(dataDir, `daemon-${id}.pid.json`);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  const r = cli(env, [
+    'config',
+    'set',
+    'daemons',
+    JSON.stringify([entry('clip', 'CLIP'), entry('vae', 'VAE')]),
+  ]);
+  if (r.status !== 0) throw new Error(`config set daemons failed: ${r.stderr}${r.stdout}`);
+  return env;
 }
