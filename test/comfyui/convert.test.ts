@@ -25,7 +25,7 @@ const keyOrder = (prompt: JsonObject) =>
     Object.entries(prompt).map(([id, n]) => [id, Object.keys((n as JsonObject)['inputs'] as JsonObject)]),
   );
 
-describe('convertWorkflow: one fixture per pitfall of spec §3.5', () => {
+describe('convertWorkflow: one fixture per conversion pitfall (docs/comfyui.md)', () => {
   it('has a fixture for every pitfall P1–P21', () => {
     const covered = new Set(cases.map((c) => /^p(\d\d)-/.exec(c)?.[1]).filter(Boolean));
     // P3, P12, P19, P20 are also exercised by p01-control-after-generate; each has its own fixture too.

@@ -105,7 +105,7 @@ describe('parseWsText', () => {
   });
 });
 
-describe('parseBinaryFrame (spec §2.4, big-endian)', () => {
+describe('parseBinaryFrame (big-endian, docs/comfyui.md "WebSocket")', () => {
   it('type 1: u32 format then the image from offset 8', () => {
     const f = parseBinaryFrame(Buffer.concat([u32(1), u32(2), TINY_PNG]));
     expect(f).toEqual({ kind: 'preview', eventType: 1, mime: 'image/png', image: TINY_PNG });
@@ -162,7 +162,7 @@ describe('openComfySocket against the fake', () => {
 
   const prompt = txt2imgPrompt({ filenamePrefix: 'w' });
 
-  it('gets the sid, the handshake reply, the §2.5 event order and type-4 previews; other sockets get only status', async () => {
+  it('gets the sid, the handshake reply, the documented event order and type-4 previews; other sockets get only status', async () => {
     const ours = await openComfySocket(fake.url);
     const other = await openComfySocket(fake.url, { previewMetadata: false });
     expect(ours.clientId).toMatch(/^[0-9a-f]{32}$/);
@@ -199,7 +199,7 @@ describe('openComfySocket against the fake', () => {
       expect(mine).toContain('progress');
       expect(mine.indexOf('executed')).toBeLessThan(mine.indexOf('execution_success'));
       expect(mine.at(-1)).toBe('executing:null');
-      // history is already written when executing{null} arrives (§2.5)
+      // history is already written when executing{null} arrives (docs/comfyui.md, "WebSocket")
       expect(await client.history(promptId)).not.toBeNull();
       expect(bins.some((b) => b.kind === 'preview' && b.eventType === 4)).toBe(true);
       expect(bins.some((b) => b.kind === 'text')).toBe(true);

@@ -1,10 +1,11 @@
 /**
- * A faithful fake ComfyUI server for tests (spec/comfyui-api.md §6 checklist): real node:http + ws on a
- * free port. Every route at `X` and `/api/X`, the WS at `/ws` and `/api/ws`; delivery rules of §2.2
- * (targeted events only to the submitting client id, `status` broadcast); event order of §2.5 with the
- * history write BEFORE `executing {node: null}`; binary previews (type 1 legacy, type 4 after the
- * handshake, type 3 text); 400 validation shapes; aiohttp-style text/plain 500s; the origin middleware
- * of §4; the same-clientId replacement bug of §2.1 (on by default, like the real server).
+ * A faithful fake ComfyUI server for tests (docs/comfyui.md, "The API as Luna Tray relies on it"): real
+ * node:http + ws on a free port. Every route at `X` and `/api/X`, the WS at `/ws` and `/api/ws`; delivery
+ * rules of docs/comfyui.md, "WebSocket" (targeted events only to the submitting client id, `status`
+ * broadcast); its event order with the history write BEFORE `executing {node: null}`; binary previews (type 1
+ * legacy, type 4 after the handshake, type 3 text); 400 validation shapes; aiohttp-style text/plain 500s; the
+ * origin middleware of docs/comfyui.md, "Origin checks"; the same-clientId replacement bug ("WebSocket"; on
+ * by default, like the real server).
  *
  * Configurable misbehaviour: slow steps, an execution_error (OOM by default) at a node, forced
  * validation rejection, garbage bodies, non-JSON 5xx, accept-and-never-answer. "Down" = `close()` it.
@@ -63,11 +64,14 @@ export interface FakeComfyBehaviour {
   httpModePaths: string[];
   /** Send preview frames during sampler steps. */
   previews: boolean;
-  /** Reproduce the same-clientId socket replacement bug (spec §2.1). */
+  /** Reproduce the same-clientId socket replacement bug (docs/comfyui.md, "WebSocket"). */
   sameIdReplacementBug: boolean;
   /** Sampler steps when a node has no `steps` input but is a sampler. */
   comfyuiVersion: string;
-  /** Report a CPU-only server (spec §1.12: one `cpu` device, `index: null`, system RAM as its memory). */
+  /**
+   * Report a CPU-only server (docs/comfyui.md, "HTTP routes": one `cpu` device, `index: null`, system RAM as
+   * its memory).
+   */
   cpu: boolean;
   os: string;
   argv: string[];
@@ -196,7 +200,7 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
   /** Execution cache: node signature → its outputs (docs/comfyui.md); only the last prompt's nodes are kept. */
   let cache = new Map<string, CachedNode>();
 
-  // ---- WS delivery (§2.2) ----
+  // ---- WS delivery (docs/comfyui.md, "WebSocket") ----
   function sendJson(type: string, data: JsonObject, sid: string | null): void {
     const text = stringifyJson({ type, data });
     if (sid === null) for (const ws of sockets.values()) ws.send(text);
@@ -245,7 +249,8 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
       at: Date.now(),
     });
 
-    // Origin middleware (§4): only when both Host and Origin are present and Host is loopback.
+    // Origin middleware (docs/comfyui.md, "Origin checks"): only when both Host and Origin are present and
+    // Host is loopback.
     const origin = req.headers.origin;
     const host = req.headers.host;
     if (origin && host && isLoopbackHost(host) && !originMatches(origin, host)) return text(res, 403, '');
@@ -295,7 +300,8 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
       if (path === '/prompt') return json(res, 200, { exec_info: { queue_remaining: queueRemaining() } });
       if (path === '/queue') {
         const row = (q: QueueItem): JsonValue[] => [q.number, q.promptId, q.prompt, q.extraData, q.outputs];
-        // Raw heap order, not sorted (§1.3): reverse insertion is a valid unsorted heap-ish order for tests.
+        // Raw heap order, not sorted (docs/comfyui.md, "HTTP routes"): reverse insertion is a valid unsorted
+        // heap-ish order for tests.
         return json(res, 200, {
           queue_running: running ? [row(running)] : [],
           queue_pending: [...pending].reverse().map(row),
@@ -356,7 +362,8 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
       if (path === '/free') {
         if (!isJsonObject(body))
           return text(res, 500, '500 Internal Server Error\n\nServer got itself in trouble');
-        // free_memory also resets the executor caches: the next run executes everything (§1.11).
+        // free_memory also resets the executor caches: the next run executes everything (docs/comfyui.md,
+        // "HTTP routes").
         if (body['free_memory'] === true) cache = new Map();
         return text(res, 200, '');
       }
@@ -402,7 +409,8 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
     const overwrite = ['true', '1'].includes(field('overwrite'));
     let name = image.filename;
     if (!overwrite) {
-      // Same name + identical content is reused; different content is renamed "stem (n).ext" (§1.8).
+      // Same name + identical content is reused; different content is renamed "stem (n).ext"
+      // (docs/comfyui.md, "HTTP routes").
       const dot = name.lastIndexOf('.');
       const stem = dot > 0 ? name.slice(0, dot) : name;
       const ext = dot > 0 ? name.slice(dot) : '';
@@ -416,7 +424,7 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
     json(res, 200, { name, subfolder: sub, type });
   }
 
-  // ---- POST /prompt (§1.1) ----
+  // ---- POST /prompt (docs/comfyui.md, "HTTP routes") ----
   function postPrompt(body: JsonValue | string | null, res: ServerResponse): void {
     if (!isJsonObject(body))
       return text(res, 500, '500 Internal Server Error\n\nServer got itself in trouble');
@@ -695,7 +703,8 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
             extra_info: { input_name: 'image' },
           });
       } else if ((Array.isArray(t) || t === 'COMBO') && o['image_upload'] !== true) {
-        // (LoadImage-style nodes validate `image` with a custom VALIDATE_INPUTS, so uploads pass, §1.1.)
+        // (LoadImage-style nodes validate `image` with a custom VALIDATE_INPUTS, so uploads pass,
+        // docs/comfyui.md, "HTTP routes".)
         const list = Array.isArray(t) ? t : Array.isArray(o['options']) ? o['options'] : [];
         if (!list.some((x) => x === plain)) {
           errs.push({
@@ -711,7 +720,7 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
     return out;
   }
 
-  // ---- execution (§2.5) ----
+  // ---- execution (docs/comfyui.md, "WebSocket") ----
   let pumping = false;
   function pump(): void {
     if (pumping || running || closed || pending.length === 0) return;
@@ -728,7 +737,8 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
 
   async function execute(item: QueueItem): Promise<void> {
     const cid = item.extraData['client_id'];
-    // §2.2: `None` client id → targeted events are not sent, broadcast-capable ones go to everyone.
+    // docs/comfyui.md, "WebSocket": `None` client id → targeted events are not sent, broadcast-capable ones
+    // go to everyone.
     const target: string | undefined =
       typeof cid === 'string' ? cid : cid === undefined || cid === null ? undefined : jsonText(cid);
     const messages: JsonValue[] = [];
@@ -788,7 +798,8 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
       const sig = sigs.get(nodeId)!;
       const hit = cache.get(sig);
       if (hit) {
-        // A cached node: no `executing`, its cached UI (if any) is replayed and kept in history (§2.3).
+        // A cached node: no `executing`, its cached UI (if any) is replayed and kept in history
+        // (docs/comfyui.md, "WebSocket").
         used.set(sig, hit);
         batch.set(nodeId, hit.batch);
         if (hit.ui) {
@@ -861,7 +872,8 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
     }
     cache = used; // clean_unused(): only this prompt's nodes stay cached
     if (outcome === 'success') add('execution_success', { prompt_id: pid, timestamp: Date.now() });
-    // History is written AFTER the outcome message and BEFORE executing{null} (§1.5, §2.5).
+    // History is written AFTER the outcome message and BEFORE executing{null} (docs/comfyui.md, "HTTP
+    // routes", "WebSocket").
     history.set(pid, {
       prompt: [item.number, pid, item.prompt, item.extraData, item.outputs],
       outputs,
@@ -981,7 +993,8 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
       }
     }
     if (which === 'legacy') {
-      // A custom-node binary event the client must skip (§2.4), and a type-3 progress text.
+      // A custom-node binary event the client must skip (docs/comfyui.md, "WebSocket"), and a type-3 progress
+      // text.
       const nodeBuf = Buffer.from(nodeId);
       const txt = Buffer.concat([u32(3), u32(nodeBuf.length), nodeBuf, Buffer.from('sampling…')]);
       if (target === undefined) sendBinary(txt, null);
@@ -1004,7 +1017,7 @@ export async function startFakeComfy(opts: FakeComfyOptions = {}): Promise<FakeC
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const sid = u.searchParams.get('clientId') || randomUUID().replace(/-/g, '');
-      sockets.set(sid, ws); // replaces a previous socket with the same id (§2.1)
+      sockets.set(sid, ws); // replaces a previous socket with the same id (docs/comfyui.md, "WebSocket")
       let first = true;
       ws.on('message', (data, isBinary) => {
         if (isBinary || !first) return;
@@ -1201,7 +1214,7 @@ function originMatches(origin: string, host: string): boolean {
   } catch {
     return true;
   }
-  if (!netloc) return true; // Origin: null / file:// pass (§4)
+  if (!netloc) return true; // Origin: null / file:// pass (docs/comfyui.md, "Origin checks")
   let h = host;
   if (!/:\d+$/.test(netloc)) h = h.replace(/:\d+$/, '');
   else if (!/:\d+$/.test(h)) netloc = netloc.replace(/:\d+$/, '');

@@ -1,7 +1,7 @@
 /**
- * HTTP client for one ComfyUI instance (spec/comfyui-api.md §1). undici with explicit timeouts; no
- * `Origin` header (spec §4); every JSON reply parsed losslessly (§3.5 P15) because history and queue items
- * carry seeds.
+ * HTTP client for one ComfyUI instance (docs/comfyui.md, "HTTP routes"). undici with explicit timeouts; no
+ * `Origin` header (docs/comfyui.md, "Origin checks"); every JSON reply parsed losslessly (docs/comfyui.md,
+ * "Workflow conversion" P15) because history and queue items carry seeds.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -80,7 +80,7 @@ export function parseSize(text: string): number | null {
   return n > 0 && Number.isSafeInteger(n) ? n : null;
 }
 
-/** `/system_stats` (spec §1.12); every field beyond the basics is optional. */
+/** `/system_stats` (docs/comfyui.md, "HTTP routes"); every field beyond the basics is optional. */
 export interface ComfySystemStats {
   system: {
     os?: string;
@@ -104,7 +104,7 @@ export interface ComfySystemStats {
   }>;
 }
 
-/** One queue item, decoded from its positional array (spec §1.3). */
+/** One queue item, decoded from its positional array (docs/comfyui.md, "HTTP routes"). */
 export interface ComfyQueueItem {
   number: number;
   promptId: string;
@@ -126,12 +126,12 @@ export interface ComfyFileRef {
   type: string;
 }
 
-/** A history entry (spec §1.5). */
+/** A history entry (docs/comfyui.md, "HTTP routes"). */
 export interface ComfyHistoryEntry {
   prompt: JsonValue[];
   outputs: Record<string, Record<string, JsonValue>>;
   status?: {
-    /** `success` or `error` (interrupts are stored as errors, spec §1.5). */
+    /** `success` or `error` (interrupts are stored as errors, docs/comfyui.md, "HTTP routes"). */
     status_str: string;
     completed: boolean;
     messages: Array<[string, JsonObject]>;
@@ -139,7 +139,7 @@ export interface ComfyHistoryEntry {
   meta?: Record<string, JsonObject>;
 }
 
-/** POST /prompt success (spec §1.1). */
+/** POST /prompt success (docs/comfyui.md, "HTTP routes"). */
 export interface QueuePromptResult {
   promptId: string;
   number: number;
@@ -162,7 +162,7 @@ export interface QueuePromptOptions {
 export interface UploadImageOptions {
   /** File bytes or a Blob. */
   data: Uint8Array | Blob;
-  /** Target file name (the server uses the part's filename, spec §1.8). */
+  /** Target file name (the server uses the part's filename, docs/comfyui.md, "HTTP routes"). */
   filename: string;
   overwrite?: boolean;
   type?: 'input' | 'temp' | 'output';
@@ -176,7 +176,7 @@ export interface UploadImageResult {
   type: string;
 }
 
-/** Node definitions keyed by class (spec §1.9). Kept as lossless JSON. */
+/** Node definitions keyed by class (docs/comfyui.md, "HTTP routes"). Kept as lossless JSON. */
 export type ObjectInfoMap = Record<string, JsonObject>;
 
 interface RawResponse {
@@ -260,7 +260,10 @@ export class ComfyClient {
     return typeof n === 'number' ? n : 0;
   }
 
-  /** GET /queue, pending sorted by (number, prompt_id) as the frontend does (spec §1.3: the raw heap is unsorted). */
+  /**
+   * GET /queue, pending sorted by (number, prompt_id) as the frontend does (docs/comfyui.md, "HTTP routes":
+   * the raw heap is unsorted).
+   */
   async getQueue(signal?: AbortSignal): Promise<ComfyQueue> {
     const v = await this.getObject('/queue', signal);
     const conv = (a: JsonValue | undefined): ComfyQueueItem[] =>
@@ -285,7 +288,7 @@ export class ComfyClient {
 
   /**
    * POST /prompt. Throws {@link ComfyValidationError} on 400. A 200 with non-empty `nodeErrors` means
-   * partial validity: the prompt is queued and only the valid outputs run (spec §1.1).
+   * partial validity: the prompt is queued and only the valid outputs run (docs/comfyui.md, "HTTP routes").
    */
   async queuePrompt(
     prompt: JsonObject,
@@ -303,7 +306,7 @@ export class ComfyClient {
       const v = tryParse(res.text);
       if (isJsonObject(v) && isJsonObject(v['error'])) {
         const err = v['error'] as unknown as ComfyErrorDetail;
-        // Older servers sent `node_errors: []` for the whole-prompt errors (spec §1.1).
+        // Older servers sent `node_errors: []` for the whole-prompt errors (docs/comfyui.md, "HTTP routes").
         const ne = isJsonObject(v['node_errors'])
           ? (v['node_errors'] as unknown as Record<string, ComfyNodeError>)
           : {};
@@ -333,7 +336,10 @@ export class ComfyClient {
     };
   }
 
-  /** GET /history/{id} → the entry, or null while unknown or unfinished (the server answers `{}`, spec §1.5). */
+  /**
+   * GET /history/{id} → the entry, or null while unknown or unfinished (the server answers `{}`,
+   * docs/comfyui.md, "HTTP routes").
+   */
   async history(promptId: string, signal?: AbortSignal): Promise<ComfyHistoryEntry | null> {
     const v = await this.getObject(`/history/${encodeURIComponent(promptId)}`, signal);
     const e = v[promptId];
@@ -360,7 +366,10 @@ export class ComfyClient {
     await this.postJson('/history', promptIds ? { delete: promptIds } : { clear: true }, signal);
   }
 
-  /** GET /view → the file bytes as a stream (spec §1.7). Throws {@link ComfyHttpError} on 4xx/5xx. */
+  /**
+   * GET /view → the file bytes as a stream (docs/comfyui.md, "HTTP routes"). Throws {@link ComfyHttpError} on
+   * 4xx/5xx.
+   */
   async view(ref: ComfyFileRef, signal?: AbortSignal): Promise<Readable> {
     const q = new URLSearchParams({
       filename: ref.filename,
@@ -412,7 +421,10 @@ export class ComfyClient {
     }
   }
 
-  /** POST /upload/image (multipart). The returned `name` may differ from the one sent (spec §1.8). */
+  /**
+   * POST /upload/image (multipart). The returned `name` may differ from the one sent (docs/comfyui.md, "HTTP
+   * routes").
+   */
   async uploadImage(opts: UploadImageOptions, signal?: AbortSignal): Promise<UploadImageResult> {
     const form = new (await loadUndici()).FormData();
     const blob = opts.data instanceof Blob ? opts.data : new Blob([new Uint8Array(opts.data)]);
@@ -448,12 +460,14 @@ export class ComfyClient {
     return isJsonObject(d) ? d : null;
   }
 
-  /** POST /interrupt: global, or only `promptId` if it is the running prompt (spec §1.10). */
+  /**
+   * POST /interrupt: global, or only `promptId` if it is the running prompt (docs/comfyui.md, "HTTP routes").
+   */
   async interrupt(promptId?: string, signal?: AbortSignal): Promise<void> {
     await this.postJson('/interrupt', promptId ? { prompt_id: promptId } : {}, signal);
   }
 
-  /** POST /free (default: unload models and free memory, spec §1.11). */
+  /** POST /free (default: unload models and free memory, docs/comfyui.md, "HTTP routes"). */
   async free(
     opts: { unloadModels?: boolean; freeMemory?: boolean } = {},
     signal?: AbortSignal,
@@ -648,7 +662,8 @@ function tryParse(text: string): JsonValue | undefined {
 }
 
 function decodeQueueItem(item: JsonValue[]): ComfyQueueItem {
-  // [number, prompt_id, prompt, extra_data, outputs_to_execute(, sensitive)] — tolerate 6 elements (spec §1.3).
+  // [number, prompt_id, prompt, extra_data, outputs_to_execute(, sensitive)] — tolerate 6 elements
+  // (docs/comfyui.md, "HTTP routes").
   const [num, id, prompt, extra, outs] = item;
   return {
     number: typeof num === 'number' ? num : Number(num ?? 0),

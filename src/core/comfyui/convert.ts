@@ -1,7 +1,7 @@
 /**
  * UI workflow ("Save", schema 0.4 or 1) → API prompt, following what the frontend's `graphToPrompt`
- * really does (spec/comfyui-api.md §3.2–§3.4) and avoiding every pitfall of §3.5. API-format input is
- * detected and passed through. Values stay lossless (`bigint` seeds, P15).
+ * really does (docs/comfyui.md, "Workflow conversion": its steps) and avoiding every pitfall listed there
+ * (P1–P21). API-format input is detected and passed through. Values stay lossless (`bigint` seeds, P15).
  */
 import type { ObjectInfoMap } from './client.js';
 import { ComfyWorkflowError } from './errors.js';
@@ -56,7 +56,7 @@ export const VIRTUAL_NODE_TYPES: ReadonlySet<string> = new Set([
 
 const MODE_MUTED = 2;
 const MODE_BYPASS = 4;
-// Subgraph IO pseudo-node ids on links inside a definition (spec §3.1).
+// Subgraph IO pseudo-node ids on links inside a definition (docs/comfyui.md, "Workflow conversion").
 const SUBGRAPH_INPUT_ID = -10;
 const SUBGRAPH_OUTPUT_ID = -20;
 
@@ -150,7 +150,7 @@ interface Ctx {
  * Throws {@link ComfyWorkflowError} for unknown node types, for V3 dynamic inputs (P21), or a shape that is
  * neither format; every such problem of the workflow is listed at once.
  *
- * Product decisions on the frontend's queue-time behaviour (spec §3.5):
+ * Product decisions on the frontend's queue-time behaviour (docs/comfyui.md, "Workflow conversion"):
  * - P13 dynamic prompts: text of `dynamicPrompts` STRING widgets is sent **verbatim** (no `{a|b}` choice,
  *   comments kept) so a conversion is deterministic; a warning names each node and input concerned.
  * - P14 seeds: the **saved** seed is sent as is, which is what the frontend sends on the next queue
@@ -158,7 +158,7 @@ interface Ctx {
  *   (`execution_cached`) and returns the same image; pass {@link ConvertOptions.newSeeds} to imitate
  *   "randomize".
  * - P21 `COMFY_AUTOGROW_V3` / `COMFY_DYNAMICCOMBO_V3` inputs are refused: their nested/dotted prompt keys
- *   cannot be derived from object_info and the spec; use "Export (API)" for such workflows.
+ *   cannot be derived from object_info alone; use "Export (API)" for such workflows.
  */
 export function convertWorkflow(
   workflow: JsonValue,
@@ -206,7 +206,7 @@ export function convertWorkflow(
   if (ctx.problems.length > 0) {
     throw new ComfyWorkflowError(ctx.problems.join('\n'), ctx.problems);
   }
-  // §3.2 step 9: drop link-valued inputs whose source was not emitted.
+  // docs/comfyui.md, "Workflow conversion" step 9: drop link-valued inputs whose source was not emitted.
   for (const [id, n] of Object.entries(ctx.out)) {
     const inputs = (n as JsonObject)['inputs'] as JsonObject;
     for (const [k, v] of Object.entries(inputs)) {
@@ -285,7 +285,10 @@ function toNode(raw: JsonObject, id: string): UiNode {
   };
 }
 
-/** Links: 0.4 arrays `[id, origin, oslot, target, tslot, type]` or schema-1 objects (spec §3.1). */
+/**
+ * Links: 0.4 arrays `[id, origin, oslot, target, tslot, type]` or schema-1 objects (docs/comfyui.md,
+ * "Workflow conversion").
+ */
 function mapLinks(list: JsonValue[]): Map<string, UiLink> {
   const m = new Map<string, UiLink>();
   for (const l of list) {
@@ -327,7 +330,8 @@ function isGroupNodeType(ctx: Ctx, type: string): string | null {
 function emitScope(ctx: Ctx, scope: Scope): void {
   if (++ctx.depth > 32) throw new ComfyWorkflowError('Subgraphs nest deeper than 32 levels (a cycle?)');
   for (const node of scope.nodes.values()) {
-    // §3.2 step 3–4: muted or bypassed nodes (including subgraph/group containers) are not emitted nor expanded.
+    // docs/comfyui.md, "Workflow conversion" step 3–4: muted or bypassed nodes (including subgraph/group
+    // containers) are not emitted nor expanded.
     if (node.mode === MODE_MUTED || node.mode === MODE_BYPASS) continue;
     const child = childScope(ctx, scope, node);
     if (child) {
@@ -370,13 +374,15 @@ function emitNode(ctx: Ctx, scope: Scope, node: UiNode, def: JsonObject): void {
   const overrides = scope.overrides.get(node.id);
   if (overrides) for (const [k, v] of overrides) values.set(k, v);
   for (const [name, v] of values) inputs[name] = wrapValue(v);
-  // §3.2 step 6 / P7: links override widget values; inputs identified by NAME, never by target_slot.
+  // docs/comfyui.md, "Workflow conversion" step 6 / P7: links override widget values; inputs identified by
+  // NAME, never by target_slot.
   for (const input of node.inputs) {
     if (input.link === null) continue;
     const r = resolveLink(ctx, scope, String(input.link), input.type);
     if (r?.kind === 'link') inputs[input.name] = r.value;
     else if (r?.kind === 'value') inputs[input.name] = wrapValue(r.value);
-    // null: a widget input keeps its widget value; a socket input stays absent (§3.4 "Muted").
+    // null: a widget input keeps its widget value; a socket input stays absent (docs/comfyui.md, "Workflow
+    // conversion" step 6, P9).
   }
   ctx.out[id] = { inputs, class_type: node.type, _meta: { title } };
   ctx.titles[id] = title;
@@ -445,7 +451,7 @@ function widgetValues(ctx: Ctx, id: string, node: UiNode, def: JsonObject): Map<
   return out;
 }
 
-// ---- resolution (§3.2 step 7) ----
+// ---- resolution (docs/comfyui.md, "Workflow conversion" step 7) ----
 
 function resolveLink(ctx: Ctx, scope: Scope, linkId: string, consumerType: string, guard = 0): Resolved {
   if (guard > 256) throw new ComfyWorkflowError('Link resolution loops (a reroute or bypass cycle?)');
@@ -565,9 +571,9 @@ function compatible(a: string, b: string): boolean {
 }
 
 /**
- * Which input a bypassed node passes through (§3.2 step 7): the same slot if its type fits both the
- * bypassed output and the consumer; else the first input of exactly the consumer's type; else the first
- * compatible one. `*`/empty output type: the same slot, else 0.
+ * Which input a bypassed node passes through (docs/comfyui.md, "Workflow conversion" step 7): the same slot
+ * if its type fits both the bypassed output and the consumer; else the first input of exactly the consumer's
+ * type; else the first compatible one. `*`/empty output type: the same slot, else 0.
  */
 export function pickBypassInput(
   node: { inputs: Array<{ type: string }> },

@@ -1,6 +1,6 @@
 /**
- * Typed ComfyUI failures (spec/comfyui-api.md §1.1, §2.3). Callers branch on `code`, never on message text.
- * Text that came from the server is cleaned (text.ts) before it enters a message.
+ * Typed ComfyUI failures (docs/comfyui.md, "HTTP routes", "WebSocket"). Callers branch on `code`, never on
+ * message text. Text that came from the server is cleaned (text.ts) before it enters a message.
  */
 import { peerLine, peerLines } from './text.js';
 
@@ -34,7 +34,7 @@ export interface ComfyNodeError {
   class_type: string;
 }
 
-/** POST /prompt was refused (HTTP 400): `error` plus `node_errors` (spec §1.1). */
+/** POST /prompt was refused (HTTP 400): `error` plus `node_errors` (docs/comfyui.md, "HTTP routes"). */
 export class ComfyValidationError extends ComfyError {
   override readonly name = 'ComfyValidationError';
   readonly code = 'COMFY_VALIDATION' as const;
@@ -102,7 +102,7 @@ export interface ComfyNodeProblem {
   details: string;
 }
 
-/** The `execution_error` message fields (spec §2.3). */
+/** The `execution_error` message fields (docs/comfyui.md, "WebSocket"). */
 export interface ComfyExecutionErrorData {
   prompt_id: string;
   node_id: string | null;
@@ -197,7 +197,10 @@ function unreachableText(url: string, reason: UnreachableReason, detail: string)
   }
 }
 
-/** A non-2xx reply that is not a validation error (e.g. aiohttp's text/plain 500, spec §1.0). */
+/**
+ * A non-2xx reply that is not a validation error (e.g. aiohttp's text/plain 500, docs/comfyui.md, "HTTP
+ * routes").
+ */
 export class ComfyHttpError extends ComfyError {
   override readonly name = 'ComfyHttpError';
   readonly code = 'COMFY_HTTP' as const;

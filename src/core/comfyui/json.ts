@@ -1,7 +1,7 @@
 /**
- * Lossless JSON for ComfyUI payloads (spec/comfyui-api.md §3.5 P15): seeds and object_info `max` values
- * reach 2^64−1, which `JSON.parse` silently rounds. Integer literals outside the safe range are kept as
- * `bigint`; everything else parses exactly like `JSON.parse`. No dependency.
+ * Lossless JSON for ComfyUI payloads (docs/comfyui.md, "Workflow conversion" P15): seeds and object_info
+ * `max` values reach 2^64−1, which `JSON.parse` silently rounds. Integer literals outside the safe range are
+ * kept as `bigint`; everything else parses exactly like `JSON.parse`. No dependency.
  */
 
 /** A JSON value whose unsafe integers are `bigint`. */

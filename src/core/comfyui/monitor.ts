@@ -1,8 +1,9 @@
 /**
- * Watches several ComfyUI instances (spec/comfyui-api.md §2.2 "Monitoring consequence", §5) and produces
- * `ComfyInstance` snapshots. Progress events only reach the submitting client's socket, so prompts queued
- * by others are followed by polling /queue (and /history on completion) whenever a `status` broadcast
- * arrives; `progress`/`progress_state` that do reach our socket (prompts without client_id) refine it.
+ * Watches several ComfyUI instances (docs/comfyui.md, "WebSocket": who receives what; "Several instances")
+ * and produces `ComfyInstance` snapshots. Progress events only reach the submitting client's socket, so
+ * prompts queued by others are followed by polling /queue (and /history on completion) whenever a `status`
+ * broadcast arrives; `progress`/`progress_state` that do reach our socket (prompts without client_id) refine
+ * it.
  */
 import net from 'node:net';
 
@@ -128,7 +129,7 @@ export function tcpProbe(baseUrl: string, timeoutMs: number): Promise<true | Unr
   });
 }
 
-/** Default discovery ports: core 8188 upwards, Desktop 8000 (spec §5). */
+/** Default discovery ports: core 8188 upwards, Desktop 8000 (docs/comfyui.md, "Several instances"). */
 export const DEFAULT_DISCOVERY_PORTS: readonly number[] = [
   8188, 8189, 8190, 8191, 8192, 8193, 8194, 8195, 8196, 8197, 8198, 8199, 8000,
 ];
@@ -263,8 +264,8 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
 
   /**
    * Every failed prompt, whoever queued it and however briefly it ran: `execution_error` reaches only
-   * the submitter's socket (spec §2.2), so the newest /history entries are read whenever a prompt
-   * finished, and each error entry not seen before is reported. The first read is the baseline.
+   * the submitter's socket (docs/comfyui.md, "WebSocket"), so the newest /history entries are read whenever a
+   * prompt finished, and each error entry not seen before is reported. The first read is the baseline.
    */
   const reconcileHistory = async (e: Entry): Promise<void> => {
     e.historyDue = false;
@@ -429,7 +430,8 @@ export function createComfyMonitor(opts: ComfyMonitorOptions): ComfyMonitor {
   const ensureSocket = (e: Entry): void => {
     if (opts.websocket === false || e.socket || e.socketPending || disposed) return;
     e.socketPending = true;
-    // A fresh client id per connection: reusing one trips the same-clientId replacement bug (spec §2.1).
+    // A fresh client id per connection: reusing one trips the same-clientId replacement bug (docs/comfyui.md,
+    // "WebSocket").
     openComfySocket(e.url, { connectTimeoutMs: timeout * 2, previewMetadata: false }).then(
       (s) => {
         e.socketPending = false;

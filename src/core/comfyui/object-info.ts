@@ -1,6 +1,7 @@
 /**
- * object_info access for the converter (spec/comfyui-api.md §1.9, §3.3): loading (live, cached per
- * instance URL + version, or from a saved file) and the widget layout a node type has in `widgets_values`.
+ * object_info access for the converter (docs/comfyui.md, "HTTP routes", "Workflow conversion"): loading
+ * (live, cached per instance URL + version, or from a saved file) and the widget layout a node type has in
+ * `widgets_values`.
  */
 import { readFile } from 'node:fs/promises';
 
@@ -27,7 +28,10 @@ export type WidgetSlot =
 
 const WIDGET_TYPES = new Set(['INT', 'FLOAT', 'STRING', 'BOOLEAN', 'COMBO']);
 
-/** Parse `input.required/optional` of a definition, ordered by `input_order` then insertion order (§3.3). */
+/**
+ * Parse `input.required/optional` of a definition, ordered by `input_order` then insertion order
+ * (docs/comfyui.md, "Workflow conversion").
+ */
 export function orderedInputs(def: JsonObject): InputSpec[] {
   const input = isJsonObject(def['input']) ? def['input'] : {};
   const order = isJsonObject(def['input_order']) ? def['input_order'] : {};
@@ -66,13 +70,19 @@ export function isWidgetInput(spec: InputSpec): boolean {
   return WIDGET_TYPES.has(spec.type) && spec.options['forceInput'] !== true;
 }
 
-/** Dynamic V3 input types whose prompt keys are nested/dotted names (§1.9, P21); not convertible from object_info alone. */
+/**
+ * Dynamic V3 input types whose prompt keys are nested/dotted names (docs/comfyui.md, "HTTP routes", P21); not
+ * convertible from object_info alone.
+ */
 export const DYNAMIC_INPUT_TYPES: ReadonlySet<string> = new Set([
   'COMFY_AUTOGROW_V3',
   'COMFY_DYNAMICCOMBO_V3',
 ]);
 
-/** The frontend-only pseudo-inputs an upload combo makes its extension add to `input.required` (§3.3, P2). */
+/**
+ * The frontend-only pseudo-inputs an upload combo makes its extension add to `input.required`
+ * (docs/comfyui.md, "Workflow conversion", P2).
+ */
 function uploadPseudoInputs(spec: InputSpec): Array<{ name: string; why: string }> {
   if (spec.type !== 'COMBO' || !spec.required) return [];
   const o = spec.options;
@@ -89,9 +99,10 @@ function uploadPseudoInputs(spec: InputSpec): Array<{ name: string; why: string 
 }
 
 /**
- * The `widgets_values` layout of a node type as the frontend creates it (§3.3): ordered widget inputs,
- * each followed by its control values (P1), and the upload button / audio UI pseudo-inputs (P2, P5).
- * `legacy` includes `forceInput` inputs, as files saved before frontend 1.16 do (P4).
+ * The `widgets_values` layout of a node type as the frontend creates it (docs/comfyui.md, "Workflow
+ * conversion"): ordered widget inputs, each followed by its control values (P1), and the upload button /
+ * audio UI pseudo-inputs (P2, P5). `legacy` includes `forceInput` inputs, as files saved before frontend 1.16
+ * do (P4).
  *
  * Why the pseudo-inputs are placed the way they are: the upload extensions append them to
  * `input.required`, and `getOrderedInputSpecs` walks `input_order.required`, `input_order.optional`, then

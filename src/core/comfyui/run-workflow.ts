@@ -1,7 +1,8 @@
 /**
  * Run a workflow on one instance end to end: convert, apply `--set`, upload images, queue with our
- * socket's id (socket opened BEFORE queueing, spec/comfyui-api.md §2.2), follow progress, and download the
- * outputs from /history via /view (§2.5: `executing {node: null}` is the "result is in history" signal).
+ * socket's id (socket opened BEFORE queueing, docs/comfyui.md, "WebSocket"), follow progress, and download
+ * the outputs from /history via /view (docs/comfyui.md, "WebSocket": `executing {node: null}` is the "result
+ * is in history" signal).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
@@ -81,14 +82,15 @@ export interface RunWorkflowOptions {
   client?: ComfyClient;
   /**
    * Draw a fresh seed for every seed widget set to "randomize" (UI workflows only), as the
-   * frontend's next run would; by default the saved seed is sent as is (spec §3.5 P14).
+   * frontend's next run would; by default the saved seed is sent as is (docs/comfyui.md, "Workflow
+   * conversion" P14).
    */
   newSeed?: boolean;
   /** Largest output file downloaded, bytes (default 512 MiB): a bigger one stops with an error. */
   maxDownloadBytes?: number;
 }
 
-/** A random seed like the frontend's: uniform in [0, 2^50) (spec §3.5 P14). */
+/** A random seed like the frontend's: uniform in [0, 2^50) (docs/comfyui.md, "Workflow conversion" P14). */
 export function randomSeed(): bigint {
   return BigInt.asUintN(50, randomBytes(8).readBigUInt64LE());
 }
@@ -281,7 +283,7 @@ async function queueAndWait(
       titles,
     });
     // (No signal on the POST itself: once sent, the prompt may be queued; an abort is handled below with /interrupt.)
-    // Servers before 2025-07 ignore our prompt_id (spec §0 landmarks): follow theirs.
+    // Servers before 2025-07 ignore our prompt_id (docs/comfyui.md, "HTTP routes"): follow theirs.
     promptId = res.promptId;
     for (const [id, ne] of Object.entries(res.nodeErrors)) {
       warnings.push(
@@ -419,7 +421,7 @@ async function queueAndWait(
     offMsg();
   }
 
-  // 5. Outcome from history (written before `executing null`, §1.5).
+  // 5. Outcome from history (written before `executing null`, docs/comfyui.md, "HTTP routes").
   const entry = await client.history(promptId);
   if (!entry)
     throw new ComfyUnreachableError(
@@ -480,7 +482,10 @@ async function queueAndWait(
   return { promptId, outputs, textOutputs, seeds, timings, warnings, prompt };
 }
 
-/** The typed error a finished history entry stands for, or null on success (interrupts are stored as errors, §1.5). */
+/**
+ * The typed error a finished history entry stands for, or null on success (interrupts are stored as errors,
+ * docs/comfyui.md, "HTTP routes").
+ */
 export function outcomeError(
   h: ComfyHistoryEntry,
   promptId: string,

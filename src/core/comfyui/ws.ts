@@ -1,7 +1,7 @@
 /**
- * ComfyUI WebSocket `/ws?clientId=…` (spec/comfyui-api.md §2): typed message parsing, binary preview
- * frames (§2.4) and a small socket wrapper. No `Origin` header is sent (spec §4: `ws` sends none unless
- * asked).
+ * ComfyUI WebSocket `/ws?clientId=…` (docs/comfyui.md, "WebSocket"): typed message parsing, binary preview
+ * frames and a small socket wrapper. No `Origin` header is sent (docs/comfyui.md, "Origin checks": `ws` sends
+ * none unless asked).
  */
 import { randomUUID } from 'node:crypto';
 
@@ -24,7 +24,10 @@ export interface ComfyNodeProgress {
   real_node_id?: string;
 }
 
-/** Every JSON message of spec §2.3, plus `unknown` for custom types (ignored, never thrown). */
+/**
+ * Every JSON message listed in docs/comfyui.md, "WebSocket", plus `unknown` for custom types (ignored, never
+ * thrown).
+ */
 export type ComfyWsMessage =
   | { type: 'status'; data: { queueRemaining: number; sid?: string } }
   | { type: 'execution_start'; data: { prompt_id: string; timestamp?: number } }
@@ -66,7 +69,10 @@ export type ComfyWsMessage =
   | { type: 'logs'; data: JsonObject }
   | { type: 'unknown'; rawType: string; data: JsonValue };
 
-/** A binary frame (spec §2.4). Types other than 1, 3 and 4 are skipped (parse returns null). */
+/**
+ * A binary frame (docs/comfyui.md, "WebSocket"). Types other than 1, 3 and 4 are skipped (parse returns
+ * null).
+ */
 export type ComfyBinaryFrame =
   | { kind: 'preview'; eventType: 1; mime: 'image/jpeg' | 'image/png'; image: Buffer }
   | { kind: 'preview'; eventType: 4; mime: string; image: Buffer; metadata: JsonObject }
@@ -107,7 +113,8 @@ export function parseWsText(text: string): ComfyWsMessage | null {
     case 'execution_cached':
       return { type, data: { prompt_id: pid ?? '', nodes: strArr(d['nodes']), ...ts(d) } };
     case 'executing': {
-      // display_node and prompt_id are optional: the reconnect replay carries neither (spec §2.1).
+      // display_node and prompt_id are optional: the reconnect replay carries neither (docs/comfyui.md,
+      // "WebSocket").
       const dn = strOrNull(d['display_node']);
       return {
         type,
@@ -194,8 +201,9 @@ function ts(d: JsonObject): { timestamp?: number } {
 }
 
 /**
- * Parse a binary frame (spec §2.4; big-endian u32 fields). `textHasPromptId` must be true only when the
- * SERVER advertised `supports_progress_text_metadata`. Returns null for unknown or truncated frames.
+ * Parse a binary frame (docs/comfyui.md, "WebSocket"; big-endian u32 fields). `textHasPromptId` must be true
+ * only when the SERVER advertised `supports_progress_text_metadata`. Returns null for unknown or truncated
+ * frames.
  */
 export function parseBinaryFrame(buf: Buffer, textHasPromptId = false): ComfyBinaryFrame | null {
   if (buf.length < 4) return null;
@@ -241,13 +249,16 @@ export function parseBinaryFrame(buf: Buffer, textHasPromptId = false): ComfyBin
   } catch {
     return null;
   }
-  // Custom nodes may send other event numbers (100+): skip, never throw (spec §2.4).
+  // Custom nodes may send other event numbers (100+): skip, never throw (docs/comfyui.md, "WebSocket").
   return null;
 }
 
 /** Options of {@link openComfySocket}. */
 export interface ComfySocketOptions {
-  /** Our client id. Default: a fresh uuid hex. Never reuse an id whose previous socket may still be open (spec §2.1). */
+  /**
+   * Our client id. Default: a fresh uuid hex. Never reuse an id whose previous socket may still be open
+   * (docs/comfyui.md, "WebSocket").
+   */
   clientId?: string;
   /** Send the feature-flag handshake asking for type-4 previews (default true). */
   previewMetadata?: boolean;
@@ -282,7 +293,7 @@ export interface ComfySocket {
 
 /**
  * Connect to `/ws?clientId=…` and resolve after the server's first `status` message (so the server has
- * registered us before we queue anything: events for unknown sids are dropped, spec §2.2).
+ * registered us before we queue anything: events for unknown sids are dropped, docs/comfyui.md, "WebSocket").
  */
 export function openComfySocket(baseUrl: string, options: ComfySocketOptions = {}): Promise<ComfySocket> {
   const base = normalizeBaseUrl(baseUrl);
@@ -358,7 +369,7 @@ export function openComfySocket(baseUrl: string, options: ComfySocketOptions = {
     };
 
     ws.on('open', () => {
-      // The server examines only the first client text frame (spec §2.1).
+      // The server examines only the first client text frame (docs/comfyui.md, "WebSocket").
       if (options.previewMetadata ?? true) {
         ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
       }
