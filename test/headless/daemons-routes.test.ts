@@ -94,6 +94,33 @@ describe('per-daemon control routes', () => {
     }
   });
 
+  it('GET /luna/daemons/<id>/status of a disabled daemon answers 200: stopped, as the list shows it', async () => {
+    const current = await core.handlers['settings:get']({});
+    if (!current.ok) throw new Error(current.error.message);
+    const daemons = current.value.settings.daemons;
+    const spare = {
+      ...daemons[0]!,
+      id: 'spare',
+      name: 'Spare',
+      enabled: false,
+      port: await getPort(),
+      wsPort: 0,
+    };
+    const r = await core.handlers['settings:update']({ patch: { daemons: [...daemons, spare] } });
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    try {
+      const per = await call('GET', '/luna/daemons/spare/status');
+      expect(per.status).toBe(200);
+      expect(per.body).toMatchObject({ id: 'spare', running: false, state: 'stopped', pid: null });
+      // Its actions still say it is disabled and how to enable it.
+      const start = await call('POST', '/luna/daemons/spare/start');
+      expect(start.status).toBe(400);
+      expect(String(start.body.message)).toContain('disabled');
+    } finally {
+      await core.handlers['settings:update']({ patch: { daemons } });
+    }
+  });
+
   it('POST /luna/daemons/<id>/stop on a stopped daemon keeps the original {status, message} shape', async () => {
     const r = await call('POST', '/luna/daemons/default/stop');
     expect(r.body).toHaveProperty('status');

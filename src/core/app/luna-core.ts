@@ -299,7 +299,9 @@ export async function createLunaCore(
     'daemon:get-snapshot': async ({ daemon }) => {
       if (daemon === undefined) return ok(snapshot());
       const m = resolve(daemon);
-      return isMember(m) ? ok(m.snapshot()) : m;
+      if (isMember(m)) return ok(m.snapshot());
+      // A disabled daemon has no supervisor: it is stopped, as `daemons:list` shows it.
+      return settings().daemons.some((d) => d.id === daemon) ? ok(idle()) : m;
     },
     'daemons:list': async () => ok({ daemons: summaries() }),
     'daemons:act': async ({ action }) => {
