@@ -86,7 +86,7 @@ LOG_FORMATS: Dict[str, Tuple[str, Optional[str]]] = {
 
 LOGGER = logging.getLogger("LunaDaemon")
 # weight_registry.py uses logging.getLogger(__name__); loaded by file path its
-# module name is "luna_weight_registry" (§3.8 item 5, §12).
+# module name is "luna_weight_registry" (§3.8, §12).
 WR_LOGGER = logging.getLogger("luna_weight_registry")
 
 # One lock for everything written to stderr, so flood chunks written with

@@ -359,8 +359,8 @@ function emitNode(ctx: Ctx, scope: Scope, node: UiNode, def: JsonObject): void {
   const title = node.title ?? (typeof dn === 'string' && dn ? dn : node.type);
   const label = `node ${id} (${node.type}${title !== node.type ? `, "${title}"` : ''})`;
   const specs = orderedInputs(def);
-  // P21: dynamic inputs need nested/dotted prompt keys the spec does not define; refuse rather than send a
-  // silently wrong prompt (a DynamicCombo is also a widget, so every later widget value would shift).
+  // P21: dynamic inputs need nested/dotted prompt keys that object_info does not describe; refuse rather than
+  // send a silently wrong prompt (a DynamicCombo is also a widget, so every later widget value would shift).
   const dynamic = specs.filter((s) => DYNAMIC_INPUT_TYPES.has(s.type));
   if (dynamic.length > 0) {
     for (const s of dynamic)

@@ -3,11 +3,12 @@ import type { LogLevel, LogSource } from '../../shared/log-entry.js';
 /**
  * Recognising where a daemon log record starts, and its level (docs/daemon-protocol.md §12).
  *
- * The three formats are matched by hand-written prefix checks instead of the spec's regexes: the
+ * The three formats are matched by hand-written prefix checks instead of regexes: the
  * parser runs once per line of a possibly very chatty daemon, and a cheap first-character test
  * (digit → tray/direct, `[` → legacy or a `[Luna.…]` print) rejects most lines before any work. The
- * spec regexes are exported too; the tests check that both agree. One deliberate difference: the
- * direct format's `\S+ \S+` timestamp must start with a digit (as `%(asctime)s` always does).
+ * reference regexes (the three formats written as regexes) are exported too; the tests check that both agree.
+ * One deliberate difference: the direct format's `\S+ \S+` timestamp must start with a digit (as
+ * `%(asctime)s` always does).
  */
 
 /** Tray format (`tray_app.py`): `%(asctime)s - %(levelname)s - %(message)s`. */
@@ -142,7 +143,7 @@ function hasAsctime(str: string, s: number, end: number): boolean {
   return true;
 }
 
-/** True when the range holds no whitespace (the spec regexes' `\S+`). */
+/** True when the range holds no whitespace (the reference regexes' `\S+`). */
 function isNonSpace(str: string, from: number, to: number): boolean {
   if (to <= from) return false;
   for (let i = from; i < to; i++) {

@@ -126,7 +126,7 @@ export class TrayController {
 
   /** Run a menu action by id exactly as a click would (also used by e2e hooks). */
   trigger(action: TrayClickId): void {
-    // Defer out of the native menu callback before doing real work (C): on some platforms
+    // Defer out of the native menu callback before doing real work: on some platforms
     // destroying/rebuilding menus or windows inside the callback crashes or is ignored.
     setImmediate(() => {
       Promise.resolve()

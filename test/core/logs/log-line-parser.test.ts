@@ -111,7 +111,7 @@ describe('parseLogLine: record starts (docs/daemon-protocol.md §12)', () => {
     expect(parseLogLine(line)).toBeNull();
   });
 
-  it('agrees with the spec regexes on generated lines (property)', () => {
+  it('agrees with the reference regexes on generated lines (property)', () => {
     const word = fc.stringMatching(/^[A-Za-z0-9_.:,\-[\]]{0,8}$/);
     const level = fc.constantFrom('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL', 'WARN', 'info', 'X');
     const sep = fc.constantFrom(' - ', ' - ', ' - ', ' -  ', ' ', ': ', ' [Daemon] ');
