@@ -1,4 +1,4 @@
-/** ComfyUI integration core (spec/comfyui-api.md): client, socket, conversion, monitor, runner. */
+/** ComfyUI integration core (docs/comfyui.md): client, socket, conversion, monitor, runner. */
 export * from './client.js';
 export * from './convert.js';
 export * from './errors.js';
