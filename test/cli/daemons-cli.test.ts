@@ -3,12 +3,10 @@
 // --json), `--daemon ID` picks one for every daemon command, lifecycle commands without it act on every
 // enabled daemon with a line each, and an unknown id exits 2 naming the ids that exist
 // (docs/multi-daemon.md, "CLI"). The single-daemon output is serve-cli.test.ts's.
-import { spawn } from 'node:child_process';
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { isAlive, killAllTracked, track, waitFor } from '../helpers/processes.js';
-import { CLI, cli, splitPairEnv, startServe, type ServeHandle } from '../helpers/serve.js';
+import { isAlive, killAllTracked, waitFor } from '../helpers/processes.js';
+import { cli, spawnCli, splitPairEnv, startServe, type ServeHandle } from '../helpers/serve.js';
 
 interface Row {
   id: string;
@@ -170,35 +168,18 @@ describe('luna-tray CLI with two daemons (legacy CLIP/VAE split)', () => {
   });
 
   it('logs -f --daemon ID follows that daemon only', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        '--data-dir',
-        env.dataDir,
-        '--port',
-        String(env.port),
-        'logs',
-        '-f',
-        '-n',
-        '0',
-        '--json',
-        '--daemon',
-        'clip',
-      ],
-      { env: { ...process.env, NO_COLOR: '1' } },
-    );
-    track(child.pid);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    // Let it subscribe, then make both daemons log: a start of CLIP, a check of VAE.
+    const { child, output } = spawnCli(env, ['logs', '-f', '-n', '0', '--json', '--daemon', 'clip']);
+    // Let it subscribe, then make both daemons log: a restart of VAE, then a start of CLIP.
     await new Promise((r) => setTimeout(r, 1_000));
-    expect(cli(env, ['check', '--daemon', 'vae']).status).toBe(0);
+    expect(cli(env, ['restart', '--daemon', 'vae']).status).toBe(0);
+    await waitState('vae', 'running');
     expect(cli(env, ['start', '--daemon', 'clip']).status).toBe(0);
     await waitState('clip', 'running');
     const entries = await waitFor(
       () => {
-        const lines = out.trim().split('\n').filter(Boolean);
+        const lines = output()
+          .split('\n')
+          .filter((l) => l.startsWith('{') && l.endsWith('}'));
         return lines.length >= 2 ? lines.map((l) => JSON.parse(l) as { daemon?: string }) : undefined;
       },
       'followed CLIP entries',

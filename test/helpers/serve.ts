@@ -122,26 +122,17 @@ export interface ServeHandle {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Spawn `luna-tray serve [args]` and wait for its panel URL. */
 /**
- * Spawn `luna-tray serve [args]` without waiting for anything; `output()` is stdout and stderr so
- * far. `wrapper` runs it through another program (e.g. `['bash', '-c', 'ulimit -f 8 && exec "$0" "$@"']`).
+ * Spawn `luna-tray ARGS` against an environment without waiting for anything; `output()` is stdout
+ * and stderr so far. `wrapper` runs it through another program (e.g.
+ * `['bash', '-c', 'ulimit -f 8 && exec "$0" "$@"']`).
  */
-export function spawnServe(
+export function spawnCli(
   env: Pick<ServeEnv, 'dataDir' | 'port'>,
   args: string[],
   wrapper: string[] = [],
 ): { child: ChildProcessByStdio<null, Readable, Readable>; output: () => string } {
-  const argv = [
-    process.execPath,
-    CLI,
-    '--data-dir',
-    env.dataDir,
-    '--port',
-    String(env.port),
-    'serve',
-    ...args,
-  ];
+  const argv = [process.execPath, CLI, '--data-dir', env.dataDir, '--port', String(env.port), ...args];
   const [command, ...rest] = [...wrapper, ...argv];
   const child = spawn(command!, rest, {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -152,6 +143,15 @@ export function spawnServe(
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   return { child, output: () => out };
+}
+
+/** Spawn `luna-tray serve [args]` without waiting for anything (see `spawnCli`). */
+export function spawnServe(
+  env: Pick<ServeEnv, 'dataDir' | 'port'>,
+  args: string[],
+  wrapper: string[] = [],
+): { child: ChildProcessByStdio<null, Readable, Readable>; output: () => string } {
+  return spawnCli(env, ['serve', ...args], wrapper);
 }
 
 /** Spawn `luna-tray serve [args]` and wait for its panel URL. */
