@@ -3,7 +3,6 @@ import type { DaemonInfo } from '../../shared/daemon-info.js';
 import type { DaemonStatus, ExitRecord, FailureKind, Generation } from '../../shared/daemon-status.js';
 import type { LogLevel } from '../../shared/log-entry.js';
 import type { DaemonConfig, OneDaemonSettings, Settings } from '../../shared/settings-schema.js';
-import { isDaemonError } from '../daemon/errors.js';
 import { probeGeneration } from '../daemon/generation-probe.js';
 import { LunaClient } from '../daemon/luna-client.js';
 import type { LogCapture } from '../logs/log-capture.js';
@@ -13,19 +12,19 @@ import { daemonPaths } from './daemon-paths.js';
 import { endpointChanges, endpointOf, type DaemonEndpoint } from './endpoint.js';
 import { describeExit } from './exit-classification.js';
 import { startHealthWatch, type HealthWatch } from './health-watch.js';
-import { wireChild, type OwnedChild } from './owned-child.js';
+import type { OwnedChild } from './owned-child.js';
+import { DaemonProcess } from './daemon-process.js';
 import { PidFile } from './pid-file.js';
 import { RestartScheduler } from './restart-scheduler.js';
 import { describePortConflict, type DaemonPortKind } from './port-conflict.js';
 import { applyDaemonSettings, verifyOwnership } from './post-start.js';
 import { preflightReport, runPreflight } from './preflight.js';
-import { nodeProcessLauncher, type LaunchedProcess, type ProcessLauncher } from './process-launcher.js';
-import { isGroupAlive, isPidAlive, killTree, type ProcessSample } from './processes.js';
+import { nodeProcessLauncher, type ProcessLauncher } from './process-launcher.js';
+import type { ProcessSample } from './processes.js';
 import { ObservedState, type SupervisorEvents } from './observed-state.js';
 import type { StatusEvent } from './status-machine.js';
 import { runStartSequence } from './start-sequence.js';
-import * as stopping from './stop-sequence.js';
-import { findStrayHolder, strayHolderMessage } from './stray-holder.js';
+import type { StopContext } from './stop-sequence.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 
 export { classifyEarlyExit, describeExit } from './exit-classification.js';
@@ -84,16 +83,10 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   /** Quick-crash count and the backoff timer (restart-scheduler.ts). */
   private readonly restarter: RestartScheduler;
 
-  private child: OwnedChild | null = null;
-  private childGen = 0;
-  /** An adopted daemon: its PID when known, whether it is provably ours, when it was adopted (monotonic). */
-  private adopted: { pid: number | null; owned: boolean; at: number } | null = null;
+  /** The spawned or adopted daemon process and how it goes away (daemon-process.ts). */
+  private readonly proc: DaemonProcess;
   /** Host, ports, generation and launch of the daemon process, fixed until it is gone (`endpoint.ts`). */
   private endpoint: DaemonEndpoint | null = null;
-  /** A process that kept the daemon port after the daemon exited (reported; a stop ends it). */
-  private strayPid: number | null = null;
-  /** Settles once the last unexpected exit has been handled (group swept, strays looked for). */
-  private exitHandled: Promise<void> = Promise.resolve();
   /** The daemon was only found running outside Luna Tray ({@link discover}); nobody asked us to run it. */
   private discoveredExternal = false;
 
@@ -119,8 +112,21 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       emit: (event, payload) => this.emit(event, payload),
       // No process any more: the next start takes host, ports and launch from the settings.
       onRest: () => {
-        if (!this.child) this.endpoint = null;
+        if (!this.proc.child) this.endpoint = null;
       },
+    });
+    this.proc = new DaemonProcess({
+      store: opts.store,
+      capture: opts.capture,
+      now: this.now,
+      pidFile: this.pidFile,
+      log: this.log,
+      isUp: () => this.state.up,
+      endpoint: () => this.ep(),
+      recordExit: (record) => this.state.recordExit(record),
+      stopWatching: () => this.stopWatching(),
+      onUnexpectedExit: (record, uptimeMs) => this.handleUnexpectedExit(record, uptimeMs),
+      onStrayHolder: (message, record) => void this.fail('stop-failed', message, record),
     });
     this.restarter = new RestartScheduler({
       policy: () => opts.config().restart,
@@ -158,7 +164,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   }
   /** The PID we believe the daemon has (spawned or adopted), or null. */
   get pid(): number | null {
-    return this.child?.proc.pid ?? this.adopted?.pid ?? null;
+    return this.proc.pid;
   }
   /** Settings that changed since the running daemon was started or adopted ("restart to apply"). */
   get pendingSettingChanges(): string[] {
@@ -279,13 +285,14 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   private async startNow(auto: boolean): Promise<ActionOutcome> {
     if (this.disposed) return { ok: false, code: 'operation-failed', message: 'Luna Tray is shutting down.' };
-    if (this.child?.shuttingDown) {
+    const dying = this.proc.child;
+    if (dying?.shuttingDown) {
       // It answered `shutdown` (from anyone) and exits within about a second (§9.1): wait it out,
       // then start a fresh one, rather than calling a dying daemon "already running".
       this.log('info', 'The daemon is shutting down: waiting for it to exit before starting.');
-      await Promise.race([this.child.exit, sleep(SHUTDOWN_WAIT_MS)]);
+      await Promise.race([dying.exit, sleep(SHUTDOWN_WAIT_MS)]);
       await sleep(0); // let the exit handler run
-      await this.exitHandled;
+      await this.proc.exitHandled;
     }
     const state = this.state.status.state;
     if (state === 'running' || state === 'unresponsive')
@@ -321,7 +328,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       now: this.now,
       log: this.log,
       takeChild: (proc) => {
-        const child = this.takeChild(proc);
+        const child = this.proc.take(proc);
         if (auto) this.state.countRestart();
         this.apply({ type: 'spawned', pid: proc.pid });
         return child;
@@ -363,7 +370,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   private adopt(generation: Generation, pid: number | null, owned: boolean, what: string): ActionOutcome {
     this.discoveredExternal = false;
-    this.adopted = { pid, owned, at: monotonic() };
+    this.proc.adopt(pid, owned);
     this.apply({ type: 'ready', pid, adopted: true, generation });
     this.log(
       'info',
@@ -380,58 +387,6 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   }
 
   // ---- exits ---------------------------------------------------------------------------------
-
-  /** Wire a freshly spawned process (owned-child.ts) as THE child; its exit comes to {@link onChildExit}. */
-  private takeChild(proc: LaunchedProcess): OwnedChild {
-    const child = wireChild(proc, ++this.childGen, {
-      store: this.opts.store,
-      capture: this.opts.capture,
-      now: this.now,
-    });
-    this.child = child;
-    this.adopted = null;
-    this.strayPid = null;
-    void child.exit.then((record) => this.onChildExit(child, record));
-    return child;
-  }
-
-  private onChildExit(child: OwnedChild, exitRecord: ExitRecord): void {
-    // Exits of an earlier child generation are ignored (Rancher's guard, STYLE.md §4.6).
-    if (child.gen !== this.childGen) return;
-    const record: ExitRecord = child.killedUnresponsive
-      ? { ...exitRecord, cause: 'unresponsive' }
-      : exitRecord;
-    this.state.recordExit(record);
-    this.child = null;
-    void this.pidFile.remove();
-    this.log(record.code === 0 ? 'info' : 'warning', describeExit(record));
-    // While starting or stopping, the routine in charge handles the exit.
-    if (!this.state.up) return;
-    const uptimeMs = child.readyAt === null ? 0 : Math.max(0, monotonic() - child.readyAt);
-    const pid = child.proc.pid;
-    if (!isGroupAlive(pid) && record.code !== 0) return this.handleUnexpectedExit(record, uptimeMs);
-    // An exit we did not ask for still sweeps the daemon's process group; after an exit 0 (a
-    // shutdown from outside) a process that kept the daemon port is reported, not called stopped.
-    this.stopWatching();
-    this.exitHandled = (async () => {
-      await stopping.sweepGroup(pid, this.log);
-      const still = () => this.child === null && this.state.up;
-      if (!still()) return;
-      if (record.code === 0) {
-        const { host, port } = this.ep();
-        const stray = await findStrayHolder(host, port, pid);
-        if (stray && still()) {
-          this.strayPid = stray.owner?.pid ?? null;
-          return void this.fail(
-            'stop-failed',
-            strayHolderMessage(describeExit(record), stray.owner, port),
-            record,
-          );
-        }
-      }
-      if (still()) this.handleUnexpectedExit(record, uptimeMs);
-    })().catch((e: unknown) => this.log('error', `After the daemon exited: ${errorMessage(e)}`));
-  }
 
   /** The daemon went away without being asked: its restart policy decides (restart-scheduler.ts). */
   private handleUnexpectedExit(record: ExitRecord, uptimeMs: number): void {
@@ -450,40 +405,30 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     const lastExit = this.state.lastExit ? { lastExit: this.state.lastExit } : {};
     const ctx = this.stopContext(this.state.generation ?? 'current');
     if (state === 'stopped' || state === 'failed') {
-      if (this.strayPid === null) return { ok: true, message: 'The Luna daemon was not running.' };
-      const pid = this.strayPid;
-      const failure = await stopping.stopStrayHolder(ctx, pid);
-      this.strayPid = null;
-      if (failure) return this.stopFailed(failure);
+      const stray = await this.proc.stopStray(ctx);
+      if (!stray) return { ok: true, message: 'The Luna daemon was not running.' };
+      if (stray.failure) return this.stopFailed(stray.failure);
       this.apply({ type: 'stopped', reason: 'user', ...lastExit });
-      const message = `Stopped PID ${pid}, which kept the daemon port after the daemon exited.`;
+      const message = `Stopped PID ${stray.pid}, which kept the daemon port after the daemon exited.`;
       this.log('info', message);
       return { ok: true, message };
     }
     const wasStarting = state === 'starting';
     this.apply({ type: 'stop-requested' });
     this.stopWatching();
-    const child = this.child;
-    if (!child && wasStarting) {
+    if (!this.proc.child && wasStarting) {
       // Cancelled during pre-flight: nothing was spawned or adopted; what answers on the port is not ours.
       this.apply({ type: 'stopped', reason: 'user', ...lastExit });
       return { ok: true, message: 'The start was cancelled before the daemon was launched.' };
     }
-    const forced = child
-      ? await stopping.stopSpawned(ctx, { pid: child.proc.pid, exit: child.exit }, !wasStarting)
-      : await stopping.stopAdopted(ctx, this.adopted?.pid ?? null);
-    const released = await stopping.confirmPortReleased(ctx.host, ctx.port, this.pid);
-    if (!released.released) {
-      if (released.strayPid !== null) this.strayPid = released.strayPid;
-      return this.stopFailed(released.message);
-    }
-    this.adopted = null;
+    const stopped = await this.proc.stop(ctx, !wasStarting);
+    if ('failure' in stopped) return this.stopFailed(stopped.failure);
     this.apply({
       type: 'stopped',
       reason: 'user',
       ...(this.state.lastExit ? { lastExit: this.state.lastExit } : {}),
     });
-    const message = `The Luna daemon stopped ${forced ? 'forcibly' : 'gracefully'}.`;
+    const message = `The Luna daemon stopped ${stopped.forced ? 'forcibly' : 'gracefully'}.`;
     this.log('info', message);
     return { ok: true, message };
   }
@@ -493,7 +438,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     return { ok: false, code: 'operation-failed', message };
   }
 
-  private stopContext(generation: Generation): stopping.StopContext {
+  private stopContext(generation: Generation): StopContext {
     const d = this.opts.config();
     const { host, port } = this.ep();
     return {
@@ -537,47 +482,13 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   }
 
   private onPingFailed(failedPings: number, error: unknown): void {
-    if (!this.state.up) return;
+    if (!this.state.up || this.proc.adoptedWentAway(error)) return;
     const d = this.opts.config();
-    const adopted = this.adopted;
-    // An adopted daemon has no exit event: "refused" with its process gone means it went away.
-    if (
-      !this.child &&
-      isDaemonError(error, 'refused') &&
-      (adopted?.pid == null || !isPidAlive(adopted.pid))
-    ) {
-      this.log('warning', 'The adopted daemon went away (its port refuses connections).');
-      return this.adoptedGone(
-        { code: null, signal: null, at: this.now(), stderrTail: [] },
-        monotonic() - (adopted?.at ?? 0),
-      );
-    }
     const before = this.state.status;
     this.apply({ type: 'ping-failed', failedPings, threshold: d.health.failuresBeforeUnresponsive });
     if (before.state !== 'running' || this.state.status.state !== 'unresponsive') return;
     this.log('error', `The daemon stopped answering pings (${failedPings} failed: ${errorMessage(error)}).`);
-    const pid = this.pid;
-    if (!d.restart.restartUnresponsive || !pid || !(this.child || adopted?.owned)) return;
-    // A hung daemon will not honour `shutdown`: kill it; its exit goes through the restart policy.
-    this.log('warning', `Killing the unresponsive daemon (PID ${pid}) so it can be restarted.`);
-    const child = this.child;
-    if (child) {
-      child.killedUnresponsive = true;
-      void stopping.killSpawned({ pid, exit: child.exit }, this.log);
-    } else {
-      void killTree(pid, 'SIGKILL').then(() =>
-        this.adoptedGone(
-          { code: null, signal: 'SIGKILL', at: this.now(), stderrTail: [], cause: 'unresponsive' },
-          0,
-        ),
-      );
-    }
-  }
-
-  private adoptedGone(record: ExitRecord, uptimeMs: number): void {
-    this.state.recordExit(record);
-    if (this.adopted) this.adopted = { ...this.adopted, pid: null };
-    this.handleUnexpectedExit(record, Math.max(0, uptimeMs));
+    if (d.restart.restartUnresponsive) this.proc.killUnresponsive();
   }
 
   private async refreshInfo(): Promise<void> {
