@@ -3,6 +3,7 @@
 // --json), `--daemon ID` picks one for every daemon command, lifecycle commands without it act on every
 // enabled daemon with a line each, and an unknown id exits 2 naming the ids that exist
 // (docs/multi-daemon.md, "CLI"). The single-daemon output is serve-cli.test.ts's.
+import getPort from 'get-port';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { isAlive, killAllTracked, waitFor } from '../helpers/processes.js';
@@ -165,6 +166,25 @@ describe('luna-tray CLI with two daemons (legacy CLIP/VAE split)', () => {
     const human = cli(env, ['logs', '-n', '500']).stdout;
     expect(human).toMatch(/^\d\d:\d\d:\d\d \w+\s+clip {2}/m);
     expect(human).toMatch(/^\d\d:\d\d:\d\d \w+\s+vae {2}/m);
+  });
+
+  it('status names the daemon a warning is about (a port changed while it runs)', async () => {
+    const moved = await getPort({ exclude: [ports.clip, ports.vae, env.port] });
+    expect(cli(env, ['config', 'set', 'daemons.1.port', String(moved)]).status).toBe(0);
+    try {
+      const human = await waitFor(
+        () => {
+          const out = cli(env, ['status']).stdout;
+          return out.includes('restart the daemon to apply') ? out : undefined;
+        },
+        'the restart-to-apply warning',
+        10_000,
+      );
+      expect(human).toMatch(/^ {2}vae: warning: .*Settings changed while the daemon runs \(daemon\.port /m);
+      expect(human).not.toMatch(/clip: warning:/);
+    } finally {
+      expect(cli(env, ['config', 'set', 'daemons.1.port', String(ports.vae)]).status).toBe(0);
+    }
   });
 
   it('logs -f --daemon ID follows that daemon only', async () => {

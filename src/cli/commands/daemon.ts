@@ -121,10 +121,17 @@ async function printFleet(api: ApiClient, ctx: Context, io: Io, list: DaemonSumm
     const mark = d.enabled ? dot(io, d.color) : paint(io, 'gray', '○');
     io.stdout.write(`${mark} ${line(cells[i]!)}\n`);
   });
-  for (const d of list) {
-    const error = statusFacts(d.snapshot).lastError;
-    if (error) io.stdout.write(`  ${paint(io, 'red', `${d.id}: error:`)} ${error}\n`);
-  }
+  // Below the table, each daemon's error and warnings; a warning every daemon shares (one about the
+  // settings file, say) is printed once, without an id.
+  const facts = list.map((d) => statusFacts(d.snapshot));
+  const everywhere = facts[0]!.warnings.filter((w) => facts.every((f) => f.warnings.includes(w)));
+  list.forEach((d, i) => {
+    const f = facts[i]!;
+    if (f.lastError) io.stdout.write(`  ${paint(io, 'red', `${d.id}: error:`)} ${f.lastError}\n`);
+    for (const w of f.warnings.filter((x) => !everywhere.includes(x)))
+      io.stdout.write(`  ${paint(io, 'yellow', `${d.id}: warning:`)} ${w}\n`);
+  });
+  for (const w of everywhere) io.stdout.write(`  ${paint(io, 'yellow', 'warning:')} ${w}\n`);
   return EXIT.ok;
 }
 
