@@ -14,6 +14,7 @@ import { describeExit } from './exit-classification.js';
 import { startHealthWatch, type HealthWatch } from './health-watch.js';
 import type { OwnedChild } from './owned-child.js';
 import { DaemonProcess } from './daemon-process.js';
+import { checkDaemon, requestUnload, type ActionOutcome } from './daemon-requests.js';
 import { PidFile } from './pid-file.js';
 import { RestartScheduler } from './restart-scheduler.js';
 import { describePortConflict, type DaemonPortKind } from './port-conflict.js';
@@ -29,9 +30,7 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 
 export { classifyEarlyExit, describeExit } from './exit-classification.js';
 
-/** The outcome of a user action, as the API and CLI report it. */
-export type ActionOutcome =
-  { ok: true; message: string } | { ok: false; code: 'not-running' | 'operation-failed'; message: string };
+export type { ActionOutcome } from './daemon-requests.js';
 
 export type { SupervisorEvents } from './observed-state.js';
 
@@ -216,21 +215,14 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     );
   }
 
-  /** Ask the daemon to unload its models; reports the daemon's real reply (docs/daemon-protocol.md §15 problem 9). */
+  /** Ask the daemon to unload its models (daemon-requests.ts). */
   unload(): Promise<ActionOutcome> {
+    if (this.state.status.state !== 'running')
+      return this.named(
+        Promise.resolve({ ok: false, code: 'not-running', message: 'The Luna daemon is not running.' }),
+      );
     return this.named(
-      (async (): Promise<ActionOutcome> => {
-        if (this.state.status.state !== 'running')
-          return { ok: false, code: 'not-running', message: 'The Luna daemon is not running.' };
-        try {
-          const r = await this.client().unload();
-          this.log('info', `Unload requested: ${r.message}`);
-          void this.refreshInfo();
-          return { ok: true, message: r.message };
-        } catch (e) {
-          return { ok: false, code: 'operation-failed', message: `Unload failed: ${errorMessage(e)}` };
-        }
-      })(),
+      requestUnload(this.client(), { log: this.log, refreshInfo: () => void this.refreshInfo() }),
     );
   }
 
@@ -239,23 +231,13 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     const { host, port } = this.ep();
     const generation = this.state.generation ?? 'current';
     return this.named(
-      this.client(generation)
-        .ping({ timeoutMs: this.opts.config().health.pingTimeoutMs })
-        .then(
-          (pong): ActionOutcome => {
-            void this.refreshInfo();
-            const ms = pong.latencyMs.toFixed(0);
-            return {
-              ok: true,
-              message: `The Luna daemon on ${host}:${port} answered in ${ms} ms (${generation} protocol).`,
-            };
-          },
-          (e: unknown): ActionOutcome => ({
-            ok: false,
-            code: 'operation-failed',
-            message: `No answer from ${host}:${port}: ${errorMessage(e)}`,
-          }),
-        ),
+      checkDaemon(this.client(generation), {
+        host,
+        port,
+        generation,
+        timeoutMs: this.opts.config().health.pingTimeoutMs,
+        refreshInfo: () => void this.refreshInfo(),
+      }),
     );
   }
 
