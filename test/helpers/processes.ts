@@ -1,4 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+
+import { nodeProcessLauncher, type LaunchedProcess } from '../../src/core/supervisor/process-launcher.js';
 
 /** True while a process with this PID exists (zombies included until reaped). */
 export function isAlive(pid: number): boolean {
@@ -46,6 +49,21 @@ export async function waitFor<T>(
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Run `node -e script` as the product launches a daemon (piped output, its own process group),
+ * tracked for clean-up.
+ */
+export function launchNodeScript(script: string): LaunchedProcess {
+  const proc = nodeProcessLauncher.launch({
+    command: process.execPath,
+    args: ['-e', script],
+    cwd: tmpdir(),
+    env: { ...process.env } as Record<string, string>,
+  });
+  track(proc.pid);
+  return proc;
 }
 
 /** Every PID a test spawned, so `killAllTracked` can clean up by PID whatever happened. */

@@ -70,11 +70,13 @@ export interface SupervisorOptions {
 const monotonic = (): number => performance.now();
 
 /**
- * The lifecycle coordinator of one Luna daemon: start (adoption, pre-flight, spawn, readiness,
- * post-start setup), the restart policy, stop, and the status. The parts each do one thing and
- * report back through callbacks: `adoption.ts`, `preflight.ts`, `owned-child.ts`, `post-start.ts`,
- * `health-watch.ts`, `stop-sequence.ts`, `exit-classification.ts`. Status changes go through the
- * pure reducer (`status-machine.ts`) and are emitted as `status` events.
+ * The lifecycle coordinator of one Luna daemon: it serialises start, stop and restart, and wires
+ * parts that each do one thing and report back through callbacks or return values:
+ * `start-sequence.ts` (adoption, pre-flight, spawn, readiness), `post-start.ts`, `daemon-process.ts`
+ * (the process and how it goes away), `restart-scheduler.ts` (crash count and backoff),
+ * `health-watch.ts`, `stop-sequence.ts`, `daemon-requests.ts` (Unload, Check) and
+ * `observed-state.ts` (status, info and stats; every change goes through the pure reducer
+ * `status-machine.ts` and is emitted as an event).
  */
 export class Supervisor extends TypedEmitter<SupervisorEvents> {
   /** Status, info, stats, last exit and restart count, as listeners see them (observed-state.ts). */

@@ -12,22 +12,12 @@ import { createLogCapture } from '../../../../src/core/logs/log-capture.js';
 import { LogStore } from '../../../../src/core/logs/log-store.js';
 import { DaemonProcess } from '../../../../src/core/supervisor/daemon-process.js';
 import { PidFile } from '../../../../src/core/supervisor/pid-file.js';
-import { nodeProcessLauncher } from '../../../../src/core/supervisor/process-launcher.js';
 import type { StopContext } from '../../../../src/core/supervisor/stop-sequence.js';
-import { isAlive, killAllTracked, sleep, track, waitFor } from '../../../helpers/processes.js';
+import { isAlive, killAllTracked, launchNodeScript, sleep, waitFor } from '../../../helpers/processes.js';
 
 afterEach(() => killAllTracked());
 
-function launch(script: string) {
-  const proc = nodeProcessLauncher.launch({
-    command: process.execPath,
-    args: ['-e', script],
-    cwd: tmpdir(),
-    env: { ...process.env } as Record<string, string>,
-  });
-  track(proc.pid);
-  return proc;
-}
+const launch = launchNodeScript;
 
 function rig(o: { up?: boolean; port?: number } = {}) {
   const box = { up: o.up ?? true };

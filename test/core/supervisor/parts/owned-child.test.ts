@@ -10,19 +10,9 @@ import { LogStore } from '../../../../src/core/logs/log-store.js';
 import { findDaemonToAdopt } from '../../../../src/core/supervisor/adoption.js';
 import { outputTail, waitReady, wireChild } from '../../../../src/core/supervisor/owned-child.js';
 import { PidFile } from '../../../../src/core/supervisor/pid-file.js';
-import { nodeProcessLauncher } from '../../../../src/core/supervisor/process-launcher.js';
-import { track } from '../../../helpers/processes.js';
+import { launchNodeScript } from '../../../helpers/processes.js';
 
-function launch(script: string) {
-  const proc = nodeProcessLauncher.launch({
-    command: process.execPath,
-    args: ['-e', script],
-    cwd: tmpdir(),
-    env: { ...process.env } as Record<string, string>,
-  });
-  track(proc.pid);
-  return proc;
-}
+const launch = launchNodeScript;
 
 describe('an owned child', () => {
   it('builds its exit record with the last output lines, not the supervisor’s own events', async () => {
