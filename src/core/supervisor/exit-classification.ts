@@ -27,8 +27,9 @@ export interface EarlyExitContext {
 }
 
 /**
- * Turn an exit before readiness into an actionable reason (STYLE.md §9.3). A port conflict gets a
- * generic message here; the supervisor names the held port and its owner (`port-conflict.ts`).
+ * Turn an exit before readiness into an actionable reason (docs/daemon-protocol.md §3.3, §3.8). A port
+ * conflict gets a generic message here; the supervisor names the held port and its owner
+ * (`port-conflict.ts`).
  */
 export function classifyEarlyExit(
   exit: ExitRecord,

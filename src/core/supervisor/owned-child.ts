@@ -119,7 +119,7 @@ export async function waitReady(
   const deadline = monotonic() + o.timeoutMs;
   let exited: ExitRecord | null = null;
   void child.exit.then((e) => (exited = e));
-  // The ready log line is a hint to ping at once, never readiness by itself (STYLE.md §9.3).
+  // The ready log line is a hint to ping at once, never readiness by itself (docs/daemon-protocol.md §4).
   let wake: (() => void) | null = null;
   const unsubscribe = o.store.subscribe((entries) => {
     if (

@@ -6,8 +6,8 @@ import { isDescendantOf } from './processes.js';
 
 /**
  * What happens once a daemon we started is ready: re-apply the user's devices and attention mode
- * (the daemon forgets them on restart, STYLE.md §9.4, docs/daemon-protocol.md §15 problem 13), and
- * check that the process answering on the port is ours (§15 problem 2). Each step only reports; none
+ * (the daemon forgets them on restart, docs/daemon-protocol.md §3.6, §15 problem 13), and check that
+ * the process answering on the port is ours (§15 problem 2). Each step only reports; none
  * changes the status.
  */
 

@@ -15,7 +15,7 @@ export type ExitDecision =
   | { action: 'stay-stopped'; reason: 'external-shutdown' | 'restart-disabled' };
 
 /**
- * pm2 semantics with our numbers (STYLE.md §9.5):
+ * pm2 semantics with our numbers (docs/architecture.md §11):
  * - an exit 0 we did not ask for is somebody's `shutdown` (e.g. the ComfyUI panel): stay stopped;
  * - an uptime past `stableAfterSec` resets the quick-crash counter;
  * - `maxQuickCrashes` quick crashes in a row → give up (crash loop);
