@@ -152,7 +152,7 @@ function bundledPythons(platform: NodeJS.Platform): { rel: string; source: 'venv
 
 /**
  * Inspect a ComfyUI folder: its Python (venv, .venv, the portable build's `python_embeded`, else
- * PATH) and the Luna daemon under `custom_nodes/*Luna-Collection*` (docs/daemon-protocol.md §3.1–3.3).
+ * PATH) and the Luna daemon under `custom_nodes/*Luna-Collection*` (docs/daemon-protocol.md §3.2–3.3).
  */
 export function detectFromComfyUI(
   comfyRoot: string,
