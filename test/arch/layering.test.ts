@@ -81,7 +81,13 @@ describe('the Supervisor and its parts (src/core/supervisor)', () => {
     expect(offenders.map(([f]) => f)).toEqual([]);
     // Guard against a vacuous check: the coordinator does use its parts.
     expect(graph.get('supervisor.ts')).toEqual(
-      expect.arrayContaining(['health-watch.ts', 'stop-sequence.ts']),
+      expect.arrayContaining([
+        'observed-state.ts',
+        'start-sequence.ts',
+        'daemon-process.ts',
+        'liveness.ts',
+        'restart-scheduler.ts',
+      ]),
     );
   });
 

@@ -11,9 +11,9 @@ import { discoverRunning, SHUTDOWN_WAIT_MS } from './adoption.js';
 import { daemonPaths } from './daemon-paths.js';
 import { endpointChanges, endpointOf, type DaemonEndpoint } from './endpoint.js';
 import { describeExit } from './exit-classification.js';
-import { startHealthWatch, type HealthWatch } from './health-watch.js';
 import type { OwnedChild } from './owned-child.js';
 import { DaemonProcess } from './daemon-process.js';
+import { Liveness } from './liveness.js';
 import { checkDaemon, requestUnload, type ActionOutcome } from './daemon-requests.js';
 import { PidFile } from './pid-file.js';
 import { RestartScheduler } from './restart-scheduler.js';
@@ -74,13 +74,15 @@ const monotonic = (): number => performance.now();
  * parts that each do one thing and report back through callbacks or return values:
  * `start-sequence.ts` (adoption, pre-flight, spawn, readiness), `post-start.ts`, `daemon-process.ts`
  * (the process and how it goes away), `restart-scheduler.ts` (crash count and backoff),
- * `health-watch.ts`, `stop-sequence.ts`, `daemon-requests.ts` (Unload, Check) and
+ * `liveness.ts` (the health watch and failed pings), `stop-sequence.ts`, `daemon-requests.ts` (Unload, Check) and
  * `observed-state.ts` (status, info and stats; every change goes through the pure reducer
  * `status-machine.ts` and is emitted as an event).
  */
 export class Supervisor extends TypedEmitter<SupervisorEvents> {
   /** Status, info, stats, last exit and restart count, as listeners see them (observed-state.ts). */
   private readonly state: ObservedState;
+  /** The health watch while the daemon is up, and what a failed ping means (liveness.ts). */
+  private readonly liveness: Liveness;
   /** Quick-crash count and the backoff timer (restart-scheduler.ts). */
   private readonly restarter: RestartScheduler;
 
@@ -95,7 +97,6 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
   private startAbort: AbortController | null = null;
   /** Incremented by every stop: starts queued before it are cancelled. */
   private stopEpoch = 0;
-  private watch: HealthWatch | null = null;
   private disposed = false;
 
   private readonly now: () => number;
@@ -125,9 +126,18 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       isUp: () => this.state.up,
       endpoint: () => this.ep(),
       recordExit: (record) => this.state.recordExit(record),
-      stopWatching: () => this.stopWatching(),
+      stopWatching: () => this.liveness.stop(),
       onUnexpectedExit: (record, uptimeMs) => this.handleUnexpectedExit(record, uptimeMs),
       onStrayHolder: (message, record) => void this.fail('stop-failed', message, record),
+    });
+    this.liveness = new Liveness({
+      state: this.state,
+      proc: this.proc,
+      config: opts.config,
+      endpoint: () => this.ep(),
+      client: (g) => this.client(g),
+      log: this.log,
+      ...(opts.protocolCheckMs !== undefined ? { protocolCheckMs: opts.protocolCheckMs } : {}),
     });
     this.restarter = new RestartScheduler({
       policy: () => opts.config().restart,
@@ -224,7 +234,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
         Promise.resolve({ ok: false, code: 'not-running', message: 'The Luna daemon is not running.' }),
       );
     return this.named(
-      requestUnload(this.client(), { log: this.log, refreshInfo: () => void this.refreshInfo() }),
+      requestUnload(this.client(), { log: this.log, refreshInfo: () => void this.liveness.refreshInfo() }),
     );
   }
 
@@ -238,7 +248,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
         port,
         generation,
         timeoutMs: this.opts.config().health.pingTimeoutMs,
-        refreshInfo: () => void this.refreshInfo(),
+        refreshInfo: () => void this.liveness.refreshInfo(),
       }),
     );
   }
@@ -262,7 +272,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     else this.log('info', 'Luna Tray is exiting and leaves the daemon running (app.keepDaemonOnExit).');
     await this.opChain.catch(() => undefined);
     this.disposed = true;
-    this.stopWatching();
+    this.liveness.stop();
   }
 
   // ---- starting ----------------------------------------------------------------------------
@@ -342,9 +352,9 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     child.readyAt = monotonic();
     this.apply({ type: 'ready', pid, adopted: false, generation });
     this.log('info', `The Luna daemon is ready (${generation} protocol, PID ${pid}).`);
-    this.startWatching(generation);
+    this.liveness.start(generation);
     const { host, port } = this.ep();
-    const refreshInfo = () => void this.refreshInfo();
+    const refreshInfo = () => void this.liveness.refreshInfo();
     const log = this.log;
     if (generation === 'current')
       void applyDaemonSettings({ client: this.client(generation), config: d, log, refreshInfo });
@@ -360,7 +370,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       'info',
       `Adopted ${what} (${generation} protocol${pid ? `, PID ${pid}` : ''}); no second daemon was started.`,
     );
-    this.startWatching(generation);
+    this.liveness.start(generation);
     return { ok: true, message: `Adopted ${what}${pid ? ` (PID ${pid})` : ''}.` };
   }
 
@@ -374,7 +384,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
   /** The daemon went away without being asked: its restart policy decides (restart-scheduler.ts). */
   private handleUnexpectedExit(record: ExitRecord, uptimeMs: number): void {
-    this.stopWatching();
+    this.liveness.stop();
     this.restarter.onUnexpectedExit(record, uptimeMs);
   }
 
@@ -399,7 +409,7 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
     }
     const wasStarting = state === 'starting';
     this.apply({ type: 'stop-requested' });
-    this.stopWatching();
+    this.liveness.stop();
     if (!this.proc.child && wasStarting) {
       // Cancelled during pre-flight: nothing was spawned or adopted; what answers on the port is not ours.
       this.apply({ type: 'stopped', reason: 'user', ...lastExit });
@@ -434,57 +444,6 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
       onEscalate: (step) => this.apply({ type: 'stop-escalated', step }),
       log: this.log,
     };
-  }
-
-  // ---- while running -------------------------------------------------------------------------
-
-  private startWatching(generation: Generation): void {
-    this.stopWatching();
-    const ep = this.ep();
-    this.watch = startHealthWatch({
-      generation,
-      host: ep.host,
-      port: ep.port,
-      wsPort: ep.wsPort,
-      health: this.opts.config().health,
-      pid: this.pid,
-      ...(this.opts.protocolCheckMs !== undefined ? { protocolCheckMs: this.opts.protocolCheckMs } : {}),
-      client: (g) => this.client(g),
-      onPingOk: () => this.apply({ type: 'ping-ok' }),
-      onPingFailed: (n, e) => this.onPingFailed(n, e),
-      onInfo: (info) => this.state.setInfo(info),
-      refreshInfo: () => void this.refreshInfo(),
-      onStats: (s) => this.state.setStats(s),
-      warn: (m) => this.log('warning', m),
-    });
-  }
-
-  private stopWatching(): void {
-    this.watch?.stop();
-    this.watch = null;
-    this.state.clearStats();
-  }
-
-  private onPingFailed(failedPings: number, error: unknown): void {
-    if (!this.state.up || this.proc.adoptedWentAway(error)) return;
-    const d = this.opts.config();
-    const before = this.state.status;
-    this.apply({ type: 'ping-failed', failedPings, threshold: d.health.failuresBeforeUnresponsive });
-    if (before.state !== 'running' || this.state.status.state !== 'unresponsive') return;
-    this.log('error', `The daemon stopped answering pings (${failedPings} failed: ${errorMessage(error)}).`);
-    if (d.restart.restartUnresponsive) this.proc.killUnresponsive();
-  }
-
-  private async refreshInfo(): Promise<void> {
-    const generation = this.state.generation;
-    if (!generation) return;
-    try {
-      this.state.setInfo(
-        await this.client(generation).info({ timeoutMs: this.opts.config().health.pingTimeoutMs }),
-      );
-    } catch {
-      // Health pings report an unreachable daemon; a failed info refresh keeps the last info.
-    }
   }
 
   // ---- helpers -------------------------------------------------------------------------------
