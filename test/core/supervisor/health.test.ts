@@ -201,7 +201,8 @@ describe('health checks and the status feed', () => {
     // protocol check (≤ 1.5 s, checked at most one interval later) + its timeout + one more interval ping.
     expect(performance.now() - t0).toBeLessThan(1500 + 1500 + 300 + 1500 + 300 + 1000);
     expect(requests - before).toBeGreaterThanOrEqual(2);
-    // The feed never stopped: it is the protocol that failed.
-    expect(infosWhileHung).toBeGreaterThan(4);
+    // The feed never stopped: it is the protocol that failed. Info is taken about twice a second and
+    // detection takes ~1.8–2.3 s, so a live feed gives 3–5; a stopped one would give 0 or 1.
+    expect(infosWhileHung).toBeGreaterThanOrEqual(3);
   });
 });
