@@ -164,11 +164,11 @@ export function createLogsView(buffer: LogBuffer): LogsView {
       on: {
         scroll: () => {
           // The user's scroll decides follow mode: away from the bottom pauses, back at it resumes.
-          const atBottom = isAtBottom(
-            viewport.scrollTop,
-            viewport.clientHeight,
-            model.filtered.length * ROW_HEIGHT,
-          );
+          // Measured against the rendered height, not the model's: entries that arrived since the
+          // last frame (a flood) are not yet below the fold, and must not read as "scrolled up".
+          // A hidden view (another tab) has no layout and says nothing about where the user is.
+          if (viewport.clientHeight === 0) return;
+          const atBottom = isAtBottom(viewport.scrollTop, viewport.clientHeight, viewport.scrollHeight);
           if (atBottom !== following) {
             following = atBottom;
             renderFollow();
