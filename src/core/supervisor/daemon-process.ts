@@ -3,6 +3,7 @@ import type { LogLevel } from '../../shared/log-entry.js';
 import { isDaemonError } from '../daemon/errors.js';
 import type { LogCapture } from '../logs/log-capture.js';
 import type { LogStore } from '../logs/log-store.js';
+import { errorMessage } from '../util/error-message.js';
 import { describeExit } from './exit-classification.js';
 import { wireChild, type OwnedChild } from './owned-child.js';
 import type { PidFile } from './pid-file.js';
@@ -191,8 +192,4 @@ export class DaemonProcess {
       if (still()) this.o.onUnexpectedExit(record, uptimeMs);
     })().catch((e: unknown) => log('error', `After the daemon exited: ${errorMessage(e)}`));
   }
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

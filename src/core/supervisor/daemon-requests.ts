@@ -1,6 +1,7 @@
 import type { Generation } from '../../shared/daemon-status.js';
 import type { LogLevel } from '../../shared/log-entry.js';
 import type { LunaClient } from '../daemon/luna-client.js';
+import { errorMessage } from '../util/error-message.js';
 
 /** The outcome of a user action, as the API and CLI report it. */
 export type ActionOutcome =
@@ -43,8 +44,4 @@ export async function checkDaemon(
   } catch (e) {
     return { ok: false, code: 'operation-failed', message: `No answer from ${where}: ${errorMessage(e)}` };
   }
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -2,6 +2,7 @@ import type { Generation } from '../../shared/daemon-status.js';
 import type { LogLevel } from '../../shared/log-entry.js';
 import type { DaemonConfig } from '../../shared/settings-schema.js';
 import type { LunaClient } from '../daemon/luna-client.js';
+import { errorMessage } from '../util/error-message.js';
 import type { DaemonProcess } from './daemon-process.js';
 import { startHealthWatch, type HealthWatch } from './health-watch.js';
 import type { ObservedState } from './observed-state.js';
@@ -83,8 +84,4 @@ export class Liveness {
     log('error', `The daemon stopped answering pings (${failedPings} failed: ${errorMessage(error)}).`);
     if (d.restart.restartUnresponsive) proc.killUnresponsive();
   }
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

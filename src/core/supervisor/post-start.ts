@@ -1,6 +1,7 @@
 import type { LogLevel } from '../../shared/log-entry.js';
 import type { DaemonConfig } from '../../shared/settings-schema.js';
 import type { LunaClient } from '../daemon/luna-client.js';
+import { errorMessage } from '../util/error-message.js';
 import { findPortOwner, type PortOwner } from './port-owner.js';
 import { isDescendantOf } from './processes.js';
 
@@ -63,8 +64,4 @@ export async function verifyOwnership(
     `Port ${o.port} is answered by PID ${owner.pid} (${owner.name}), not by the daemon Luna Tray started (PID ${o.childPid}): two daemons may be sharing the port. Stop the other one.`,
   );
   return owner;
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

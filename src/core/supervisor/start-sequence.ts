@@ -2,6 +2,7 @@ import type { ExitRecord, FailureKind, Generation } from '../../shared/daemon-st
 import type { LogLevel } from '../../shared/log-entry.js';
 import type { OneDaemonSettings } from '../../shared/settings-schema.js';
 import type { LogStore } from '../logs/log-store.js';
+import { errorMessage } from '../util/error-message.js';
 import { findDaemonToAdopt, type AdoptionFinding } from './adoption.js';
 import type { DaemonEndpoint } from './endpoint.js';
 import { explainEarlyExit } from './exit-classification.js';
@@ -128,8 +129,4 @@ export async function runStartSequence(o: StartSequenceOptions): Promise<StartRe
 
 function failed(failure: FailureKind, message: string): StartResult & { kind: 'failed' } {
   return { kind: 'failed', failure, message };
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

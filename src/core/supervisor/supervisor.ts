@@ -7,6 +7,7 @@ import { probeGeneration } from '../daemon/generation-probe.js';
 import { LunaClient } from '../daemon/luna-client.js';
 import type { LogCapture } from '../logs/log-capture.js';
 import type { LogStore } from '../logs/log-store.js';
+import { errorMessage } from '../util/error-message.js';
 import { discoverRunning, SHUTDOWN_WAIT_MS } from './adoption.js';
 import { daemonPaths } from './daemon-paths.js';
 import { endpointChanges, endpointOf, type DaemonEndpoint } from './endpoint.js';
@@ -499,10 +500,6 @@ export class Supervisor extends TypedEmitter<SupervisorEvents> {
 
 function aborted(): ActionOutcome {
   return { ok: false, code: 'operation-failed', message: 'The start was cancelled by a stop.' };
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 function sleep(ms: number): Promise<void> {
